@@ -1,0 +1,106 @@
+# pycorr -- build, test, fuzz, bench, install.
+# `make` builds ./pycorr; `make test` runs unit and end-to-end tests;
+# `make sanitize` runs the whole suite under ASan+UBSan; `make fuzz` runs each fuzz
+# target briefly; `make bench SIZE=256` prints throughput and peak memory.
+
+PREFIX ?= /usr/local
+CC ?= cc
+PKGS = libpcre2-8 jansson rdkafka libzstd libarchive
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN = -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
+       -Wmissing-prototypes -Wvla -Wno-missing-field-initializers
+OPT ?= -O2 -g
+CFLAGS_ALL = -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) $(PKG_CFLAGS) $(CFLAGS) -I.
+LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
+
+BUILD ?= build
+LIB_DIRS = correlate parsers patterns rules source cmd
+LIB_SRCS = $(filter-out cmd/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB = $(BUILD)/libpycorr.a
+
+UNIT_SRCS = $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+.PHONY: all test unit e2e sanitize fuzz fuzz-build bench install uninstall clean demo tools
+
+all: pycorr
+
+pycorr: $(BUILD)/pycorr
+	cp $< $@
+
+$(BUILD)/pycorr: $(BUILD)/cmd/main.o $(LIB)
+	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)
+
+$(LIB): $(LIB_OBJS)
+	@rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS) -lcmocka $(LDLIBS_ALL)
+
+# Helper programs used by tests and the benchmark.
+TOOL_SRCS = $(wildcard tests/tools/*.c)
+TOOL_BINS = $(TOOL_SRCS:tests/tools/%.c=$(BUILD)/tools/%)
+$(BUILD)/tools/%: tests/tools/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(LIB) $(LDFLAGS) $(LDLIBS_ALL)
+tools: $(TOOL_BINS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+
+e2e: pycorr tools
+	@PYCORR=$(abspath $(BUILD)/pycorr) TOOLS=$(abspath $(BUILD)/tools) sh tests/e2e/run.sh
+
+test: unit e2e
+
+# The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+sanitize:
+	$(MAKE) BUILD=build-san OPT="-O1 -g" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
+		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 test
+
+# libFuzzer targets (clang): tests/fuzz/fuzz_*.c, seeds in tests/fuzz/seeds/NAME/.
+FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_TIME ?= 20
+FUZZ_LIB_SRCS = $(filter-out cmd/%,$(LIB_SRCS))
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+	@mkdir -p build-fuzz
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+		-o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS) -lpthread -lm
+fuzz-build: $(FUZZ_BINS)
+fuzz: fuzz-build
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+		mkdir -p build-fuzz/corpus/$$n; \
+		echo "== $$n ($(FUZZ_TIME)s)"; \
+		$$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=1024 \
+			build-fuzz/corpus/$$n tests/fuzz/seeds/$${n#fuzz_} 2>&1 | tail -n 3; done
+
+SIZE ?= 256
+bench: pycorr tools
+	@sh tests/bench/bench.sh $(SIZE)
+
+demo: pycorr
+	./pycorr ingest samples/
+
+install: pycorr
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pycorr/rules
+	install -m 0755 pycorr $(DESTDIR)$(PREFIX)/bin/pycorr
+	if ls rules/*.rules >/dev/null 2>&1; then install -m 0644 rules/*.rules $(DESTDIR)$(PREFIX)/share/pycorr/rules/; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/pycorr
+
+clean:
+	rm -rf build build-san build-fuzz pycorr
+
+-include $(shell find build build-san -name '*.d' 2>/dev/null)

@@ -1,0 +1,195 @@
+/* event.c -- names, level parsing and deep copy for the event model; see event.h. */
+#include "event.h"
+
+#include <string.h>
+#include <strings.h>
+
+bool ev_str_eq(ev_str a, const char *lit)
+{
+    size_t n = strlen(lit);
+    return a.ptr != NULL && a.len == n && memcmp(a.ptr, lit, n) == 0;
+}
+
+const char *ev_kind_name(enum ev_kind k)
+{
+    static const char *const names[EV_KIND_COUNT] = {
+        "log", "exception", "tracemalloc", "gc", "counter", "thread_dump",
+    };
+    return (unsigned)k < EV_KIND_COUNT ? names[k] : "unknown";
+}
+
+const char *ev_level_name(enum ev_level l)
+{
+    static const char *const names[] = {
+        NULL, "TRACE", "DEBUG", "INFO", "NOTICE", "WARNING", "ERROR", "CRITICAL",
+    };
+    return (unsigned)l < sizeof(names) / sizeof(names[0]) ? names[l] : NULL;
+}
+
+enum ev_level ev_level_parse(const char *p, size_t n)
+{
+    static const struct {
+        const char *name;
+        enum ev_level level;
+    } table[] = {
+        {"trace", EV_LVL_TRACE},       {"debug", EV_LVL_DEBUG},
+        {"info", EV_LVL_INFO},         {"information", EV_LVL_INFO},
+        {"notice", EV_LVL_NOTICE},     {"warning", EV_LVL_WARNING},
+        {"warn", EV_LVL_WARNING},      {"error", EV_LVL_ERROR},
+        {"err", EV_LVL_ERROR},         {"exception", EV_LVL_ERROR},
+        {"critical", EV_LVL_CRITICAL}, {"fatal", EV_LVL_CRITICAL},
+        {"crit", EV_LVL_CRITICAL},     {"alert", EV_LVL_CRITICAL},
+        {"emergency", EV_LVL_CRITICAL},{"emerg", EV_LVL_CRITICAL},
+        {"panic", EV_LVL_CRITICAL},    {"default", EV_LVL_UNKNOWN},
+    };
+    if (p == NULL || n == 0 || n > 16)
+        return EV_LVL_UNKNOWN;
+    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+        if (strlen(table[i].name) == n && strncasecmp(table[i].name, p, n) == 0)
+            return table[i].level;
+    /* OpenTelemetry SeverityText like "INFO2", "ERROR3": strip the digit. */
+    if (n >= 2 && p[n - 1] >= '1' && p[n - 1] <= '4')
+        return ev_level_parse(p, n - 1);
+    return EV_LVL_UNKNOWN;
+}
+
+const char *ev_relation_name(enum ev_relation r)
+{
+    switch (r) {
+    case EV_REL_CONTEXT: return "context";
+    case EV_REL_CAUSE: return "cause";
+    case EV_REL_ROOT: break;
+    }
+    return "root";
+}
+
+const char *ev_tb_origin_name(enum ev_tb_origin o)
+{
+    switch (o) {
+    case EV_TB_LOGGED: return "logged";
+    case EV_TB_THREAD: return "thread";
+    case EV_TB_ASYNCIO: return "asyncio";
+    case EV_TB_UNRAISABLE: return "unraisable";
+    case EV_TB_STRUCTURED: return "structured";
+    case EV_TB_PLAIN: break;
+    }
+    return "traceback";
+}
+
+void ev_init(struct event *ev, enum ev_kind k)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = k;
+    ev->pid = -1;
+}
+
+ev_str ev_str_dup(struct arena *a, ev_str s)
+{
+    if (s.ptr == NULL)
+        return s;
+    char *p = arena_strndup(a, s.ptr, s.len);
+    if (p == NULL)
+        return EV_STR_NULL;
+    return ev_str_make(p, s.len);
+}
+
+static int clone_chain(struct ev_chain *dst, const struct ev_chain *src, struct arena *a);
+
+static int clone_group(struct ev_group **dstp, const struct ev_group *src, struct arena *a)
+{
+    struct ev_group *g = arena_alloc(a, sizeof(*g));
+    if (g == NULL)
+        return -1;
+    *g = *src;
+    g->members = NULL;
+    if (src->n) {
+        g->members = arena_calloc(a, src->n, sizeof(*g->members));
+        if (g->members == NULL)
+            return -1;
+        for (uint32_t i = 0; i < src->n; i++)
+            if (clone_chain(&g->members[i], &src->members[i], a) != 0)
+                return -1;
+    }
+    *dstp = g;
+    return 0;
+}
+
+#define DUP_OR_FAIL(dst, src)                                \
+    do {                                                     \
+        (dst) = ev_str_dup(a, (src));                        \
+        if ((src).ptr != NULL && (dst).ptr == NULL)          \
+            return -1;                                       \
+    } while (0)
+
+static int clone_exc(struct ev_exc *d, const struct ev_exc *s, struct arena *a)
+{
+    *d = *s;
+    DUP_OR_FAIL(d->type, s->type);
+    DUP_OR_FAIL(d->message, s->message);
+    d->frames = NULL;
+    if (s->nframes) {
+        d->frames = arena_alloc(a, s->nframes * sizeof(*d->frames));
+        if (d->frames == NULL)
+            return -1;
+        for (uint32_t i = 0; i < s->nframes; i++) {
+            d->frames[i].line = s->frames[i].line;
+            DUP_OR_FAIL(d->frames[i].file, s->frames[i].file);
+            DUP_OR_FAIL(d->frames[i].function, s->frames[i].function);
+        }
+    }
+    d->notes = NULL;
+    if (s->nnotes) {
+        d->notes = arena_alloc(a, s->nnotes * sizeof(*d->notes));
+        if (d->notes == NULL)
+            return -1;
+        for (uint32_t i = 0; i < s->nnotes; i++)
+            DUP_OR_FAIL(d->notes[i], s->notes[i]);
+    }
+    if (s->has_syntax) {
+        DUP_OR_FAIL(d->syntax.filename, s->syntax.filename);
+        DUP_OR_FAIL(d->syntax.text, s->syntax.text);
+    }
+    d->group = NULL;
+    if (s->group != NULL && clone_group(&d->group, s->group, a) != 0)
+        return -1;
+    return 0;
+}
+
+static int clone_chain(struct ev_chain *dst, const struct ev_chain *src, struct arena *a)
+{
+    dst->n = src->n;
+    dst->exc = NULL;
+    if (src->n == 0)
+        return 0;
+    dst->exc = arena_calloc(a, src->n, sizeof(*dst->exc));
+    if (dst->exc == NULL)
+        return -1;
+    for (uint32_t i = 0; i < src->n; i++)
+        if (clone_exc(&dst->exc[i], &src->exc[i], a) != 0)
+            return -1;
+    return 0;
+}
+
+int ev_clone(struct event *dst, const struct event *src, struct arena *a)
+{
+    *dst = *src;
+    DUP_OR_FAIL(dst->service, src->service);
+    DUP_OR_FAIL(dst->host, src->host);
+    DUP_OR_FAIL(dst->logger, src->logger);
+    DUP_OR_FAIL(dst->thread, src->thread);
+    DUP_OR_FAIL(dst->message, src->message);
+    DUP_OR_FAIL(dst->trace_id, src->trace_id);
+    DUP_OR_FAIL(dst->span_id, src->span_id);
+    DUP_OR_FAIL(dst->stream_name, src->stream_name);
+    if (src->src.stream != NULL) {
+        dst->src.stream = arena_strndup(a, src->src.stream, strlen(src->src.stream));
+        if (dst->src.stream == NULL)
+            return -1;
+    }
+    if (src->kind == EV_EXCEPTION) {
+        DUP_OR_FAIL(dst->u.exc.thread_name, src->u.exc.thread_name);
+        if (clone_chain(&dst->u.exc.chain, &src->u.exc.chain, a) != 0)
+            return -1;
+    }
+    return 0;
+}

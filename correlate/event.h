@@ -1,0 +1,172 @@
+/* event.h -- the normalized event: what every parser emits and every pattern reads.
+ *
+ * An event is a view, not an owner: its strings are slices (pointer + length) that
+ * point into the parser's line buffer or into an arena the parser resets after the
+ * sink returns. A consumer that keeps anything past the sink call copies it
+ * (ev_clone() deep-copies a whole event into an arena of the caller's).
+ *
+ * Kinds beyond log and exception (memory snapshots, counters, thread dumps) have a
+ * place here so later parsers need no change to the model; their payloads are
+ * declared when their parsers land.
+ */
+#ifndef PYCORR_EVENT_H
+#define PYCORR_EVENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+
+/* A byte slice; not NUL-terminated. len 0 with ptr NULL means "absent". */
+typedef struct ev_str {
+    const char *ptr;
+    uint32_t len;
+} ev_str;
+
+#define EV_STR_NULL ((ev_str){NULL, 0})
+#define EV_STR_LIT(s) ((ev_str){(s), (uint32_t)(sizeof(s) - 1)})
+
+static inline ev_str ev_str_make(const char *p, size_t n)
+{
+    ev_str s = {p, (uint32_t)n};
+    return s;
+}
+static inline bool ev_str_present(ev_str s) { return s.ptr != NULL; }
+bool ev_str_eq(ev_str a, const char *lit);
+
+enum ev_kind {
+    EV_LOG = 0,      /* a log record without an exception */
+    EV_EXCEPTION,    /* a traceback, alone or attached to a log record */
+    EV_TRACEMALLOC,  /* reserved: memory snapshot (issue 3) */
+    EV_GC,           /* reserved: gc statistics */
+    EV_COUNTER,      /* reserved: process counter sample */
+    EV_THREAD_DUMP,  /* reserved: thread dump (issue 8) */
+    EV_KIND_COUNT
+};
+const char *ev_kind_name(enum ev_kind k);
+
+/* Ordered by severity so "at or above WARNING" is a comparison. */
+enum ev_level {
+    EV_LVL_UNKNOWN = 0,
+    EV_LVL_TRACE,
+    EV_LVL_DEBUG,
+    EV_LVL_INFO,
+    EV_LVL_NOTICE,
+    EV_LVL_WARNING,
+    EV_LVL_ERROR,
+    EV_LVL_CRITICAL,
+};
+const char *ev_level_name(enum ev_level l);
+/* Parse a level name or OTel/syslog-ish number text ("warn", "ERROR", "fatal", "err").
+ * Returns EV_LVL_UNKNOWN for anything it does not know; never fails. */
+enum ev_level ev_level_parse(const char *p, size_t n);
+
+enum ev_relation { EV_REL_ROOT = 0, EV_REL_CONTEXT, EV_REL_CAUSE };
+const char *ev_relation_name(enum ev_relation r);
+
+struct ev_frame {
+    ev_str file;
+    ev_str function; /* absent for a SyntaxError location line */
+    uint32_t line;
+};
+
+struct ev_group;
+
+/* SyntaxError details: the location line after the frames is not a frame. */
+struct ev_syntax {
+    ev_str filename;
+    ev_str text;     /* the offending source line, stripped */
+    uint32_t lineno;
+    int32_t offset;  /* 1-based column of the caret, 0 when absent */
+};
+
+/* One exception of a chain. */
+struct ev_exc {
+    ev_str type;             /* as printed: "mypkg.errors.DataError" */
+    ev_str message;          /* may contain newlines; empty when none was printed */
+    enum ev_relation relation;
+    struct ev_frame *frames; /* outermost call first, as printed */
+    uint32_t nframes;        /* printed frame lines */
+    uint32_t frames_total;   /* printed + "[Previous line repeated N more times]" */
+    uint32_t repeat_markers; /* how many such markers were seen */
+    ev_str *notes;
+    uint32_t nnotes;
+    bool has_syntax;
+    struct ev_syntax syntax;
+    struct ev_group *group;  /* non-NULL for an exception group */
+};
+
+/* Root (printed first) to outermost (printed last). */
+struct ev_chain {
+    struct ev_exc *exc;
+    uint32_t n;
+};
+
+struct ev_group {
+    struct ev_chain *members; /* one chain per printed member */
+    uint32_t n;
+    uint32_t more_exceptions; /* "... (and N more exceptions)" */
+    bool depth_truncated;     /* "... (max_group_depth is N)" */
+};
+
+/* What introduced the traceback. */
+enum ev_tb_origin {
+    EV_TB_PLAIN = 0,   /* a bare "Traceback (most recent call last):" */
+    EV_TB_LOGGED,      /* attached to a log record (logger.exception) */
+    EV_TB_THREAD,      /* "Exception in thread NAME:" */
+    EV_TB_ASYNCIO,     /* "Task exception was never retrieved" */
+    EV_TB_UNRAISABLE,  /* "Exception ignored in: ..." */
+    EV_TB_STRUCTURED,  /* rebuilt from a structured record (dict tracebacks, OTel attrs) */
+};
+const char *ev_tb_origin_name(enum ev_tb_origin o);
+
+struct ev_exception {
+    struct ev_chain chain;
+    enum ev_tb_origin origin;
+    ev_str thread_name;  /* for EV_TB_THREAD */
+    uint64_t last_line;  /* last line of the block in its stream (0 when unknown) */
+    bool interleaved;    /* the block was recovered around foreign lines */
+};
+
+struct ev_source {
+    const char *stream;  /* display name: "app.log", "a.tar.zst!dir/x.log", "-" */
+    uint64_t line;       /* 1-based first line of the record; 0 when not line-based */
+};
+
+struct event {
+    enum ev_kind kind;
+    enum ev_level level;
+    bool has_ts;
+    int64_t ts_ns;       /* UTC nanoseconds since the epoch */
+    int64_t pid;         /* -1 when unknown */
+    ev_str service;
+    ev_str host;
+    ev_str logger;
+    ev_str thread;
+    ev_str message;
+    ev_str trace_id;     /* normalized: lowercase hex (see traceid.h) */
+    ev_str span_id;
+    ev_str stream_name;  /* stdout/stderr when the prefix said so */
+    struct ev_source src;
+    union {
+        struct ev_exception exc; /* EV_EXCEPTION */
+    } u;
+};
+
+/* Reset *ev to an empty event of kind k (pid -1, everything absent). */
+void ev_init(struct event *ev, enum ev_kind k);
+
+/* Deep-copy src into dst; every slice of dst points into arena a.
+ * Returns 0, or -1 when the arena cannot grow (dst is then unusable). */
+int ev_clone(struct event *dst, const struct event *src, struct arena *a);
+
+/* Copy a slice into the arena (NUL-terminated there). Absent stays absent.
+ * On allocation failure the result is absent. */
+ev_str ev_str_dup(struct arena *a, ev_str s);
+
+/* The sink every parser emits to. The event is valid only during the call.
+ * A non-zero return asks the parser to stop (the caller will close it). */
+typedef int (*ev_sink_fn)(void *ctx, const struct event *ev);
+
+#endif

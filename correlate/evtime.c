@@ -1,0 +1,177 @@
+/* evtime.c -- timestamp parsing and formatting; see evtime.h. */
+#include "evtime.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int64_t evtime_days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    /* Howard Hinnant's days_from_civil. */
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t yy = (int64_t)yoe + era * 400;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = yy + (*m <= 2);
+}
+
+static bool digits(const char *p, size_t n, unsigned *out)
+{
+    unsigned v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+        v = v * 10 + (unsigned)(p[i] - '0');
+    }
+    *out = v;
+    return true;
+}
+
+size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
+{
+    unsigned Y, M, D, h, mi, s;
+    if (n < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ' && p[10] != 't') ||
+        p[13] != ':' || p[16] != ':')
+        return 0;
+    if (!digits(p, 4, &Y) || !digits(p + 5, 2, &M) || !digits(p + 8, 2, &D) ||
+        !digits(p + 11, 2, &h) || !digits(p + 14, 2, &mi) || !digits(p + 17, 2, &s))
+        return 0;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || s > 60)
+        return 0;
+    size_t i = 19;
+    int64_t frac_ns = 0;
+    if (i < n && (p[i] == '.' || p[i] == ',')) {
+        size_t j = i + 1;
+        int64_t scale = 100000000;
+        while (j < n && p[j] >= '0' && p[j] <= '9') {
+            frac_ns += (p[j] - '0') * scale;
+            scale /= 10;
+            j++;
+        }
+        if (j == i + 1)
+            return 0;
+        i = j;
+    }
+    int64_t offset_s = 0;
+    if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
+        i++;
+    } else if (i < n && (p[i] == '+' || p[i] == '-') && i + 3 <= n) {
+        unsigned oh, om = 0;
+        size_t j = i + 1;
+        if (digits(p + j, 2, &oh)) {
+            j += 2;
+            if (j < n && p[j] == ':' && j + 3 <= n && digits(p + j + 1, 2, &om))
+                j += 3;
+            else if (j + 2 <= n && digits(p + j, 2, &om))
+                j += 2;
+            offset_s = (int64_t)(oh * 3600 + om * 60);
+            if (p[i] == '-')
+                offset_s = -offset_s;
+            i = j;
+        }
+    }
+    int64_t days = evtime_days_from_civil(Y, M, D);
+    int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_s;
+    *ns = secs * 1000000000LL + frac_ns;
+    return i;
+}
+
+int64_t evtime_from_epoch(double v)
+{
+    double a = fabs(v);
+    if (a < 1e11)       /* seconds: until year 5138 */
+        return (int64_t)llround(v * 1e9);
+    if (a < 1e14)       /* milliseconds */
+        return (int64_t)llround(v * 1e6);
+    if (a < 1e17)       /* microseconds */
+        return (int64_t)llround(v * 1e3);
+    return (int64_t)v;  /* nanoseconds */
+}
+
+bool evtime_parse_field(const char *p, size_t n, int64_t *ns)
+{
+    if (n == 0)
+        return false;
+    int64_t t;
+    size_t used = evtime_parse_prefix(p, n, &t);
+    if (used != 0) {
+        if (used != n)
+            return false;
+        *ns = t;
+        return true;
+    }
+    /* A plain integer of up to 19 digits: keep full precision for nanoseconds. */
+    bool all_digits = n <= 19;
+    for (size_t i = 0; i < n && all_digits; i++)
+        all_digits = p[i] >= '0' && p[i] <= '9';
+    if (all_digits) {
+        int64_t v = 0;
+        for (size_t i = 0; i < n; i++)
+            v = v * 10 + (p[i] - '0');
+        if (v >= 100000000000000000LL) {
+            *ns = v;
+            return true;
+        }
+        *ns = evtime_from_epoch((double)v);
+        return true;
+    }
+    char tmp[48];
+    if (n >= sizeof(tmp))
+        return false;
+    memcpy(tmp, p, n);
+    tmp[n] = '\0';
+    char *end;
+    double v = strtod(tmp, &end);
+    if (end != tmp + n || !isfinite(v))
+        return false;
+    *ns = evtime_from_epoch(v);
+    return true;
+}
+
+char *evtime_format(int64_t ns, char buf[EVTIME_BUFSZ])
+{
+    int64_t secs = ns / 1000000000LL;
+    int64_t frac = ns % 1000000000LL;
+    if (frac < 0) {
+        frac += 1000000000LL;
+        secs -= 1;
+    }
+    int64_t days = secs / 86400;
+    int64_t rem = secs % 86400;
+    if (rem < 0) {
+        rem += 86400;
+        days -= 1;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    int len = snprintf(buf, EVTIME_BUFSZ, "%04lld-%02u-%02uT%02u:%02u:%02u", (long long)y, m, d,
+                       (unsigned)(rem / 3600), (unsigned)(rem / 60 % 60), (unsigned)(rem % 60));
+    if (len < 0)
+        len = 0;
+    if (frac != 0) {
+        if (frac % 1000000 == 0)
+            len += snprintf(buf + len, EVTIME_BUFSZ - (size_t)len, ".%03lld", (long long)(frac / 1000000));
+        else if (frac % 1000 == 0)
+            len += snprintf(buf + len, EVTIME_BUFSZ - (size_t)len, ".%06lld", (long long)(frac / 1000));
+        else
+            len += snprintf(buf + len, EVTIME_BUFSZ - (size_t)len, ".%09lld", (long long)frac);
+    }
+    snprintf(buf + len, EVTIME_BUFSZ - (size_t)len, "Z");
+    return buf;
+}

@@ -1,0 +1,49 @@
+/* registry.c -- the one list of parsers, and detection by bidding; see parser.h. */
+#include "parser.h"
+
+#include <string.h>
+
+extern const struct parser parser_jsonlog;
+extern const struct parser parser_text;
+
+/* Cheap, specific bidders first; the text parser is the generic fallback. */
+const struct parser *const parser_registry[] = {
+    &parser_jsonlog,
+    &parser_text,
+    NULL,
+};
+
+const struct parse_limits parse_limits_default = {
+    .max_line = (size_t)1 << 20,
+    .max_frames = 256,
+    .max_chain = 32,
+    .max_group_depth = 16,
+    .max_group_members = 64,
+    .max_json_tokens = 1u << 16,
+    .max_json_depth = 64,
+    .max_record = (size_t)4 << 20,
+};
+
+const struct parser *parser_detect(const char *buf, size_t len, bool at_eof, int *bid_out)
+{
+    const struct parser *best = NULL;
+    int best_bid = 0;
+    for (size_t i = 0; parser_registry[i] != NULL; i++) {
+        int bid = parser_registry[i]->bid(buf, len, at_eof);
+        if (bid > best_bid) {
+            best_bid = bid;
+            best = parser_registry[i];
+        }
+    }
+    if (bid_out != NULL)
+        *bid_out = best_bid;
+    return best;
+}
+
+const struct parser *parser_by_name(const char *name)
+{
+    for (size_t i = 0; parser_registry[i] != NULL; i++)
+        if (strcmp(parser_registry[i]->name, name) == 0)
+            return parser_registry[i];
+    return NULL;
+}
