@@ -2,6 +2,7 @@
 #include "evtime.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 

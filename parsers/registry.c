@@ -13,16 +13,6 @@ const struct parser *const parser_registry[] = {
     NULL,
 };
 
-const struct parse_limits parse_limits_default = {
-    .max_line = (size_t)1 << 20,
-    .max_frames = 256,
-    .max_chain = 32,
-    .max_group_depth = 16,
-    .max_group_members = 64,
-    .max_json_tokens = 1u << 16,
-    .max_json_depth = 64,
-    .max_record = (size_t)4 << 20,
-};
 
 const struct parser *parser_detect(const char *buf, size_t len, bool at_eof, int *bid_out)
 {

@@ -1,0 +1,225 @@
+/* tb_lines.c -- traceback line recognizers; see tb_lines.h. */
+#include "tb_lines.h"
+
+#include <string.h>
+
+#define LIT_EQ(p, n, lit) ((n) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+static size_t rtrim(const char *p, size_t n)
+{
+    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
+        n--;
+    return n;
+}
+
+bool tbl_is_header(const char *p, size_t n)
+{
+    n = rtrim(p, n);
+    return LIT_EQ(p, n, "Traceback (most recent call last):");
+}
+
+bool tbl_is_group_header(const char *p, size_t n)
+{
+    n = rtrim(p, n);
+    return LIT_EQ(p, n, "Exception Group Traceback (most recent call last):");
+}
+
+enum tb_sep tbl_separator(const char *p, size_t n)
+{
+    n = rtrim(p, n);
+    if (LIT_EQ(p, n, "The above exception was the direct cause of the following exception:"))
+        return TB_SEP_CAUSE;
+    if (LIT_EQ(p, n, "During handling of the above exception, another exception occurred:"))
+        return TB_SEP_CONTEXT;
+    return TB_SEP_NONE;
+}
+
+bool tbl_is_blank(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r')
+            return false;
+    return true;
+}
+
+size_t tbl_indent(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && p[i] == ' ')
+        i++;
+    return i;
+}
+
+bool tbl_frame(const char *p, size_t n, struct tbl_frame *out)
+{
+    static const char lead[] = "File \"";
+    size_t i = tbl_indent(p, n);
+    if (i < 2 || n - i < sizeof(lead) - 1 || memcmp(p + i, lead, sizeof(lead) - 1) != 0)
+        return false;
+    const char *file = p + i + sizeof(lead) - 1;
+    const char *end = p + n;
+    /* The file name may itself contain '"'; the marker '", line ' ends it. */
+    const char *q = NULL;
+    for (const char *s = file; s + 8 <= end; s++)
+        if (memcmp(s, "\", line ", 8) == 0) {
+            q = s;
+            break;
+        }
+    if (q == NULL)
+        return false;
+    const char *d = q + 8;
+    uint32_t line = 0;
+    const char *dstart = d;
+    while (d < end && *d >= '0' && *d <= '9') {
+        if (line < 100000000u)
+            line = line * 10 + (uint32_t)(*d - '0');
+        d++;
+    }
+    if (d == dstart)
+        return false;
+    out->file = file;
+    out->file_len = (size_t)(q - file);
+    out->line = line;
+    out->func = NULL;
+    out->func_len = 0;
+    if (d == end || rtrim(d, (size_t)(end - d)) == 0)
+        return true;
+    if (end - d >= 5 && memcmp(d, ", in ", 5) == 0) {
+        out->func = d + 5;
+        out->func_len = rtrim(d + 5, (size_t)(end - d - 5));
+        return true;
+    }
+    return false;
+}
+
+bool tbl_repeat_marker(const char *p, size_t n, uint32_t *count)
+{
+    static const char lead[] = "[Previous line repeated ";
+    size_t i = tbl_indent(p, n);
+    n = rtrim(p, n);
+    if (n < i + sizeof(lead) - 1 || memcmp(p + i, lead, sizeof(lead) - 1) != 0)
+        return false;
+    size_t j = i + sizeof(lead) - 1;
+    uint32_t v = 0;
+    size_t start = j;
+    while (j < n && p[j] >= '0' && p[j] <= '9') {
+        if (v < 100000000u)
+            v = v * 10 + (uint32_t)(p[j] - '0');
+        j++;
+    }
+    if (j == start)
+        return false;
+    static const char tail1[] = " more times]";
+    static const char tail2[] = " more time]";
+    if (!((n - j == sizeof(tail1) - 1 && memcmp(p + j, tail1, n - j) == 0) ||
+          (n - j == sizeof(tail2) - 1 && memcmp(p + j, tail2, n - j) == 0)))
+        return false;
+    *count = v;
+    return true;
+}
+
+static bool ident_start(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' || (unsigned char)c >= 0x80;
+}
+
+static bool ident_char(char c)
+{
+    return ident_start(c) || (c >= '0' && c <= '9');
+}
+
+bool tbl_exception_line(const char *p, size_t n, bool strict, size_t *type_len,
+                        const char **msg, size_t *msg_len)
+{
+    if (n == 0 || !ident_start(p[0]))
+        return false;
+    size_t i = 0, last_comp = 0;
+    bool dotted = false;
+    for (;;) {
+        /* One dotted component: an identifier or "<locals>". */
+        if (i < n && p[i] == '<') {
+            static const char loc[] = "<locals>";
+            if (n - i < sizeof(loc) - 1 || memcmp(p + i, loc, sizeof(loc) - 1) != 0)
+                return false;
+            i += sizeof(loc) - 1;
+        } else {
+            if (i >= n || !ident_start(p[i]))
+                return false;
+            last_comp = i;
+            while (i < n && ident_char(p[i]))
+                i++;
+        }
+        if (i < n && p[i] == '.') {
+            dotted = true;
+            i++;
+            continue;
+        }
+        break;
+    }
+    size_t tl = i;
+    const char *m = p + n;
+    size_t ml = 0;
+    if (i == n) {
+        /* bare type */
+    } else if (p[i] == ':') {
+        if (i + 1 == n) {
+            m = p + n;
+        } else if (p[i + 1] == ' ') {
+            m = p + i + 2;
+            ml = n - i - 2;
+        } else {
+            return false;
+        }
+    } else {
+        return false;
+    }
+    if (strict && !dotted) {
+        /* Exception classes are CamelCase by convention; a bare lowercase word
+         * followed by ": text" is far more often a log line than a type. */
+        char c = p[last_comp];
+        if (!(c >= 'A' && c <= 'Z'))
+            return false;
+    }
+    if (strict && dotted) {
+        /* "socket.gaierror" is real; "e.g: blah" is not: the last component must
+         * be at least two characters. */
+        if (tl - last_comp < 2)
+            return false;
+    }
+    *type_len = tl;
+    *msg = m;
+    *msg_len = ml;
+    return true;
+}
+
+bool tbl_margin(const char *p, size_t n, unsigned d, const char **content, size_t *content_len)
+{
+    if (d == 0) {
+        *content = p;
+        *content_len = n;
+        return true;
+    }
+    size_t sp = 2u * d;
+    if (n < sp + 1)
+        return false;
+    for (size_t i = 0; i < sp; i++)
+        if (p[i] != ' ')
+            return false;
+    if (p[sp] != '|' && p[sp] != '+')
+        return false;
+    /* "+-+----" and "+-----" are group separators, not a "+ " margin. */
+    if (p[sp] == '+' && sp + 1 < n && p[sp + 1] != ' ')
+        return false;
+    size_t off = sp + 1;
+    if (off < n && p[off] == ' ')
+        off++;
+    *content = p + off;
+    *content_len = n - off;
+    return true;
+}
+
+bool tbl_is_group_structure(const char *p, size_t n)
+{
+    size_t i = tbl_indent(p, n);
+    return i >= 2 && i % 2 == 0 && i < n && (p[i] == '|' || p[i] == '+');
+}

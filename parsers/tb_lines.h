@@ -1,0 +1,55 @@
+/* tb_lines.h -- recognizers for the lines CPython prints in a traceback.
+ *
+ * Shared by the structural parser (a block of lines -> a chain) and the streaming
+ * assembler (which lines belong to a block). All take a line without its newline and
+ * never allocate.
+ */
+#ifndef PYCORR_TB_LINES_H
+#define PYCORR_TB_LINES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum tb_sep { TB_SEP_NONE = 0, TB_SEP_CAUSE, TB_SEP_CONTEXT };
+
+/* "Traceback (most recent call last):" */
+bool tbl_is_header(const char *p, size_t n);
+/* "Exception Group Traceback (most recent call last):" (margin already stripped) */
+bool tbl_is_group_header(const char *p, size_t n);
+/* The two chain sentences. */
+enum tb_sep tbl_separator(const char *p, size_t n);
+
+struct tbl_frame {
+    const char *file;
+    size_t file_len;
+    const char *func; /* NULL for a SyntaxError location line */
+    size_t func_len;
+    uint32_t line;
+};
+/* '  File "x.py", line 12, in f' (or without ", in f"). */
+bool tbl_frame(const char *p, size_t n, struct tbl_frame *out);
+
+/* "  [Previous line repeated 995 more times]": returns true and the count. */
+bool tbl_repeat_marker(const char *p, size_t n, uint32_t *count);
+
+/* An exception line "pkg.Type: message" or a bare "pkg.Type". On success the type is
+ * p[0..*type_len) and the message starts at *msg (length *msg_len; 0 when none).
+ * strict rejects bare lowercase words ("worker: job 5 ok") that are unlikely types. */
+bool tbl_exception_line(const char *p, size_t n, bool strict, size_t *type_len,
+                        const char **msg, size_t *msg_len);
+
+/* Only whitespace. */
+bool tbl_is_blank(const char *p, size_t n);
+
+/* Strip the exception-group margin of depth d (2*d spaces then '|' or '+', then an
+ * optional space). Depth 0 strips nothing. False when the line lacks the margin. */
+bool tbl_margin(const char *p, size_t n, unsigned d, const char **content, size_t *content_len);
+
+/* A line of exception-group structure at any depth: spaces then '|' or '+'. */
+bool tbl_is_group_structure(const char *p, size_t n);
+
+/* Number of leading spaces. */
+size_t tbl_indent(const char *p, size_t n);
+
+#endif
