@@ -1,0 +1,250 @@
+#!/bin/sh
+# bench.sh SIZE_MB -- throughput and peak memory of `pycorr ingest`, side by side with
+# zstd, jq and an honest Python script (baseline.py) on the same generated input.
+#
+# Prints a table and one line per performance target with PASS/FAIL, but exits 0 either
+# way: the benchmark reports, the test suite asserts. It exits non-zero only when it
+# cannot run at all (missing generator, pycorr, unwritable temp dir).
+#
+# Environment:
+#   PYCORR        pycorr executable (default: ./pycorr of this repo)
+#   TOOLS         directory with gen_bench and rusage_run (default: build/tools)
+#   PYTHON        Python interpreter for the baseline (default: python3)
+#   BENCH_REPEAT  runs of each row that a target depends on; best wall time is kept,
+#                 highest peak RSS (default 3: one run on a shared VM is noise)
+#   BENCH_FLAT=1  also run pycorr on 100 MB and BENCH_FLAT_MB (default 2048) of input
+#                 and check that peak RSS does not grow with input size
+#   BENCH_SEED    generator seed (default 1)
+#   TMPDIR        where the inputs go (default: build/bench); needs ~2.2x SIZE of space
+set -eu
+LC_ALL=C
+export LC_ALL
+
+SIZE=${1:-256}
+case $SIZE in
+'' | *[!0-9]*) echo "usage: bench.sh SIZE_MB" >&2; exit 2 ;;
+esac
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PYCORR=${PYCORR:-$ROOT/pycorr}
+TOOLS=${TOOLS:-$ROOT/build/tools}
+PYTHON=${PYTHON:-python3}
+REPEAT=${BENCH_REPEAT:-3}
+SEED=${BENCH_SEED:-1}
+FLAT_MB=${BENCH_FLAT_MB:-2048}
+BASELINE=$ROOT/tests/bench/baseline.py
+GEN=$TOOLS/gen_bench
+RUN=$TOOLS/rusage_run
+
+for t in "$GEN" "$RUN" "$PYCORR"; do
+    if [ ! -x "$t" ]; then
+        echo "bench: $t not found; run 'make pycorr tools' first" >&2
+        exit 2
+    fi
+done
+
+if [ -n "${TMPDIR:-}" ]; then tmpbase=$TMPDIR; else tmpbase=$ROOT/build/bench; fi
+mkdir -p "$tmpbase"
+WORK=$(mktemp -d "$tmpbase/pycorr-bench.XXXXXX")
+# Inputs are GBs with BENCH_FLAT: never leave them behind, also on ^C.
+trap 'rm -rf "$WORK"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# field NAME FILE: value of NAME=... in a key=value line (gen_bench, rusage_run output).
+field() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) v = substr($i, length(k) + 2) } END { print v }' "$2"; }
+
+# gen FORMAT MB OUT: generate an input; sets g_bytes and g_records.
+gen() {
+    "$GEN" --format "$1" --size-mb "$2" --seed "$SEED" -o "$3" 2>"$WORK/gen.log" || {
+        cat "$WORK/gen.log" >&2
+        echo "bench: gen_bench failed" >&2
+        exit 2
+    }
+    g_bytes=$(field bytes "$WORK/gen.log")
+    g_records=$(field records "$WORK/gen.log")
+    g_tb=$(field tracebacks "$WORK/gen.log")
+    g_chained=$(field chained "$WORK/gen.log")
+}
+
+hr() { awk -v n="$1" 'BEGIN { s = sprintf("%.0f", n); o = ""; while (length(s) > 3) { o = "," substr(s, length(s) - 2) o; s = substr(s, 1, length(s) - 3) } print s o }'; }
+
+printf_row() {
+    printf '%-44s %9s %12s %9s %8s' "$1" "$2" "$3" "$4" "$5"
+    if [ -n "${6:-}" ]; then printf '  %s' "$6"; fi
+    echo
+}
+
+# measure KEY LABEL BYTES RECORDS RUNS OKCODES CMD...
+# Runs CMD (stdout to /dev/null) RUNS times under rusage_run, keeps the best wall time
+# and the highest peak RSS, prints a row and stores r_KEY_{mbps,rss,ok} for the targets.
+# BYTES is the uncompressed input size, so every row's MB/s is work done per input byte.
+measure() {
+    key=$1 label=$2 bytes=$3 recs=$4 runs=$5 okcodes=$6
+    shift 6
+    best= rss=0 code=0 i=0
+    while [ "$i" -lt "$runs" ]; do
+        i=$((i + 1))
+        rm -f "$WORK/ru"
+        "$RUN" -o "$WORK/ru" --stdout /dev/null -- "$@" 2>"$WORK/err.$key" || true
+        if [ ! -s "$WORK/ru" ]; then code=127; break; fi
+        code=$(field exit "$WORK/ru")
+        case " $okcodes " in *" $code "*) ;; *) break ;; esac
+        w=$(field wall_s "$WORK/ru")
+        r=$(field maxrss_kb "$WORK/ru")
+        best=$(awk -v a="$best" -v b="$w" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
+        [ "$r" -gt "$rss" ] && rss=$r
+    done
+    case " $okcodes " in
+    *" $code "*)
+        mbps=$(awk -v b="$bytes" -v w="$best" 'BEGIN { if (w < 0.001) w = 0.001; printf "%.1f", b / 1e6 / w }')
+        rps=$(awk -v n="$recs" -v w="$best" 'BEGIN { if (w < 0.001) w = 0.001; printf "%.0f", n / w }')
+        rssm=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
+        printf_row "$label" "$mbps" "$(hr "$rps")" "$rssm" "$best" ""
+        eval "r_${key}_mbps=\$mbps r_${key}_rss=\$rssm r_${key}_ok=1"
+        ;;
+    *)
+        printf_row "$label" "-" "-" "-" "-" "FAILED (exit $code)"
+        sed -n '1,5s/^/      | /p' "$WORK/err.$key"
+        eval "r_${key}_ok=0"
+        ;;
+    esac
+}
+
+skip_row() {
+    printf_row "$1" "-" "-" "-" "-" "skipped: $2"
+    eval "r_${3}_ok=0"
+}
+
+# target LABEL VALUE_TEXT PASS(1/0/-) TARGET_TEXT
+target() {
+    case $3 in
+    1) mark=PASS ;;
+    0) mark=FAIL ;;
+    *) mark=SKIP ;;
+    esac
+    printf '  [%s] %s: %s (target %s)\n' "$mark" "$1" "$2" "$4"
+}
+
+ok() { eval "[ \"\${r_$1_ok:-0}\" = 1 ]"; }
+val() { eval "printf '%s' \"\${r_$1_$2}\""; }
+
+# ---- inputs
+echo "pycorr bench: generating ${SIZE} MB inputs (seed $SEED) in $WORK"
+gen jsonl "$SIZE" "$WORK/in.jsonl"
+J_BYTES=$g_bytes J_RECORDS=$g_records
+echo "  jsonl: $(hr "$J_BYTES") bytes, $(hr "$J_RECORDS") records, $(hr "$g_tb") with tracebacks ($(hr "$g_chained") chained)"
+gen text "$SIZE" "$WORK/in.txt"
+T_BYTES=$g_bytes T_RECORDS=$g_records
+echo "  text:  $(hr "$T_BYTES") bytes, $(hr "$T_RECORDS") records, $(hr "$g_tb") with tracebacks ($(hr "$g_chained") chained)"
+if have zstd; then
+    zstd -q -T0 -f "$WORK/in.jsonl" -o "$WORK/in.jsonl.zst"
+    Z_BYTES=$(wc -c <"$WORK/in.jsonl.zst" | tr -d ' ')
+    echo "  jsonl.zst: $(hr "$Z_BYTES") bytes ($(awk -v a="$J_BYTES" -v b="$Z_BYTES" 'BEGIN { printf "%.1f", a / b }'):1)"
+fi
+# Time the interpreter itself, not a launcher in front of it (pyenv's shim costs
+# ~0.2 s per start, which would flatter pycorr on small inputs).
+if have "$PYTHON"; then
+    PYTHON=$("$PYTHON" -c 'import sys; print(sys.executable)' 2>/dev/null) || PYTHON=
+else
+    PYTHON=
+fi
+
+echo
+echo "MB/s and records/s count uncompressed input; best of $REPEAT runs where a target depends on the row."
+printf_row "command" "MB/s" "records/s" "RSS MiB" "wall s" ""
+printf_row "-------" "----" "---------" "-------" "------" ""
+
+measure pj "pycorr ingest in.jsonl" "$J_BYTES" "$J_RECORDS" "$REPEAT" "0 1" \
+    "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.jsonl"
+if [ -f "$WORK/in.jsonl.zst" ]; then
+    measure pz "pycorr ingest in.jsonl.zst" "$J_BYTES" "$J_RECORDS" "$REPEAT" "0 1" \
+        "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.jsonl.zst"
+else
+    skip_row "pycorr ingest in.jsonl.zst" "zstd not installed" pz
+fi
+measure pt "pycorr ingest in.txt (text log)" "$T_BYTES" "$T_RECORDS" "$REPEAT" "0 1" \
+    "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.txt"
+if [ -f "$WORK/in.jsonl.zst" ]; then
+    measure zd "zstd -dc in.jsonl.zst" "$J_BYTES" "$J_RECORDS" 1 "0" \
+        zstd -dc "$WORK/in.jsonl.zst"
+else
+    skip_row "zstd -dc in.jsonl.zst" "zstd not installed" zd
+fi
+if have jq; then
+    measure jq "jq -c 'select(.level==\"ERROR\")' in.jsonl" "$J_BYTES" "$J_RECORDS" 1 "0" \
+        jq -c 'select(.level=="ERROR")' "$WORK/in.jsonl"
+else
+    skip_row "jq -c 'select(.level==\"ERROR\")' in.jsonl" "jq not installed" jq
+fi
+if [ -n "$PYTHON" ]; then
+    measure py "python3 baseline.py in.jsonl" "$J_BYTES" "$J_RECORDS" "$REPEAT" "0" \
+        "$PYTHON" "$BASELINE" "$WORK/in.jsonl"
+    measure pyt "python3 baseline.py --text in.txt" "$T_BYTES" "$T_RECORDS" 1 "0" \
+        "$PYTHON" "$BASELINE" --text "$WORK/in.txt"
+else
+    skip_row "python3 baseline.py in.jsonl" "python3 not installed" py
+    skip_row "python3 baseline.py --text in.txt" "python3 not installed" pyt
+fi
+
+# ---- peak RSS flat across input sizes (optional: needs FLAT_MB of disk and time)
+if [ "${BENCH_FLAT:-0}" = 1 ]; then
+    rm -f "$WORK/in.txt" "$WORK/in.jsonl.zst"
+    for mb in 100 "$FLAT_MB"; do
+        gen jsonl "$mb" "$WORK/flat.jsonl"
+        measure "f$mb" "pycorr ingest ${mb} MB jsonl" "$g_bytes" "$g_records" 1 "0 1" \
+            "$PYCORR" ingest --format jsonl --no-progress "$WORK/flat.jsonl"
+        rm -f "$WORK/flat.jsonl"
+    done
+fi
+
+# ---- targets
+# Each target: PASS (1), FAIL (0), or SKIP (-) when a row it needs did not run.
+echo
+echo "targets:"
+if ok pj && ok py; then
+    x=$(awk -v a="$(val pj mbps)" -v b="$(val py mbps)" 'BEGIN { printf "%.1f", a / b }')
+    target "pycorr jsonl vs python" "${x}x" "$(awk -v x="$x" 'BEGIN { print (x >= 5) ? 1 : 0 }')" ">= 5x"
+else
+    if ok pj && [ -z "$PYTHON" ]; then st=-; else st=0; fi
+    target "pycorr jsonl vs python" "n/a" "$st" ">= 5x"
+fi
+if ok pj && ok pz; then
+    x=$(awk -v a="$(val pz mbps)" -v b="$(val pj mbps)" 'BEGIN { printf "%.0f", 100 * a / b }')
+    target ".zst vs plain" "${x}%" "$(awk -v x="$x" 'BEGIN { print (x >= 80) ? 1 : 0 }')" ">= 80%"
+else
+    if have zstd; then st=0; else st=-; fi
+    target ".zst vs plain" "n/a" "$st" ">= 80%"
+fi
+if ok pj && ok pt; then
+    x=$(awk -v a="$(val pt mbps)" -v b="$(val pj mbps)" 'BEGIN { printf "%.2f", a / b }')
+    target "text vs jsonl per byte" "${x}x" "$(awk -v x="$x" 'BEGIN { print (x >= 1) ? 1 : 0 }')" ">= 1x"
+else
+    target "text vs jsonl per byte" "n/a" 0 ">= 1x"
+fi
+peak=0 all=1
+for k in pj pz pt; do
+    if ok "$k"; then
+        peak=$(awk -v a="$peak" -v b="$(val "$k" rss)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
+    elif [ "$k" != pz ] || have zstd; then
+        all=0
+    fi
+done
+if [ "$all" = 1 ]; then pv="$peak MiB"; else pv="n/a"; fi
+target "peak RSS" "$pv" "$(awk -v p="$peak" -v a="$all" 'BEGIN { print (a && p < 64) ? 1 : 0 }')" "< 64 MiB"
+if [ "${BENCH_FLAT:-0}" = 1 ]; then
+    if ok f100 && ok "f$FLAT_MB"; then
+        small=$(val f100 rss) big=$(val "f$FLAT_MB" rss)
+        # "Flat": the large run may exceed the small one by at most 10% or 4 MiB,
+        # whichever is more; allocator noise is not growth.
+        pass=$(awk -v s="$small" -v b="$big" 'BEGIN { d = s * 0.10; if (d < 4) d = 4; print (b <= s + d && b < 64) ? 1 : 0 }')
+        target "peak RSS 100 MB -> $FLAT_MB MB" "$small -> $big MiB" "$pass" "flat: +max(10%, 4 MiB), < 64 MiB"
+    else
+        target "peak RSS 100 MB -> $FLAT_MB MB" "n/a" 0 "flat, < 64 MiB"
+    fi
+else
+    target "peak RSS flat 100 MB -> $FLAT_MB MB" "not measured" - "flat; run with BENCH_FLAT=1"
+fi
+exit 0
