@@ -1,0 +1,228 @@
+/* logprefix.c -- logging prefixes; see logprefix.h. */
+#include "logprefix.h"
+
+#include <string.h>
+
+#include "../correlate/evtime.h"
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
+
+static bool name_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || is_upper(c) || is_digit(c) || c == '_' || c == '.' ||
+           c == '-';
+}
+
+/* A level word at p (exact length k), case-insensitive via ev_level_parse, but only
+ * the common spellings: a message word like "error" in lowercase prose must not be
+ * a level, so lowercase is accepted only when bracketed or colon-terminated. */
+static enum ev_level level_word(const char *p, size_t k)
+{
+    if (k < 3 || k > 8)
+        return EV_LVL_UNKNOWN;
+    return ev_level_parse(p, k);
+}
+
+static size_t word_len(const char *p, size_t n)
+{
+    size_t k = 0;
+    while (k < n && name_char(p[k]))
+        k++;
+    return k;
+}
+
+static bool parse_pid(const char *p, size_t n, int64_t *pid)
+{
+    if (n == 0 || n > 10)
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit(p[i]))
+            return false;
+        v = v * 10 + (p[i] - '0');
+    }
+    *pid = v;
+    return true;
+}
+
+/* basicConfig: "LEVEL:logger:message" and uvicorn "LEVEL:    message". */
+static bool parse_colon_layout(const char *p, size_t n, struct logprefix *out)
+{
+    size_t k = 0;
+    while (k < n && is_upper(p[k]))
+        k++;
+    if (k == 0 || k >= n || p[k] != ':')
+        return false;
+    enum ev_level lv = level_word(p, k);
+    if (lv == EV_LVL_UNKNOWN)
+        return false;
+    out->level = lv;
+    size_t i = k + 1;
+    if (i < n && p[i] == ' ') {
+        while (i < n && p[i] == ' ')
+            i++;
+        out->msg_off = i;
+        return true;
+    }
+    size_t lk = word_len(p + i, n - i);
+    if (lk > 0 && i + lk < n && p[i + lk] == ':') {
+        out->logger_off = i;
+        out->logger_len = lk;
+        out->msg_off = i + lk + 1;
+        return true;
+    }
+    out->msg_off = i;
+    return true;
+}
+
+bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->pid = -1;
+    if (n < 4)
+        return false;
+    char c = p[0];
+    if (!(is_digit(c) || c == '[' || is_upper(c)))
+        return false;
+    if (is_upper(c))
+        return parse_colon_layout(p, n, out);
+
+    size_t i = 0;
+    bool bracket = false;
+    if (p[0] == '[') {
+        bracket = true;
+        i = 1;
+    }
+    size_t used = evtime_parse_prefix(p + i, n - i, &out->ts_ns);
+    if (used == 0) {
+        if (!bracket)
+            return false;
+        i = 0; /* "[ERROR] ..." style: no timestamp */
+    } else {
+        out->has_ts = true;
+        i += used;
+        /* "2024-05-01 10:00:00 +0000" (gunicorn) */
+        if (i + 6 <= n && p[i] == ' ' && (p[i + 1] == '+' || p[i + 1] == '-') && is_digit(p[i + 2]) &&
+            is_digit(p[i + 3]) && is_digit(p[i + 4]) && is_digit(p[i + 5])) {
+            int64_t off = ((p[i + 2] - '0') * 10 + (p[i + 3] - '0')) * 3600 +
+                          ((p[i + 4] - '0') * 10 + (p[i + 5] - '0')) * 60;
+            out->ts_ns -= (p[i + 1] == '-' ? -off : off) * 1000000000LL;
+            i += 6;
+        }
+        if (bracket) {
+            /* celery: "[ts: LEVEL/Process] msg" */
+            if (i + 2 < n && p[i] == ':' && p[i + 1] == ' ') {
+                size_t k = word_len(p + i + 2, n - i - 2);
+                enum ev_level lv = level_word(p + i + 2, k);
+                if (lv != EV_LVL_UNKNOWN)
+                    out->level = lv;
+                while (i < n && p[i] != ']')
+                    i++;
+            }
+            if (i >= n || p[i] != ']')
+                return false;
+            i++;
+        }
+    }
+    /* Up to five tokens of level / pid / logger / thread, then the message. */
+    bool have_logger = false;
+    for (int tok = 0; tok < 5 && i < n; tok++) {
+        size_t save = i;
+        while (i < n && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        if (i + 2 < n && p[i] == '-' && p[i + 1] == ' ') {
+            i += 2;
+            continue;
+        }
+        if (i + 2 < n && p[i] == '|' && p[i + 1] == ' ') {
+            i += 2;
+            continue;
+        }
+        if (i >= n)
+            break;
+        if (p[i] == '[' || p[i] == '(') {
+            char close = p[i] == '[' ? ']' : ')';
+            const char *e = memchr(p + i + 1, close, n - i - 1 > 64 ? 64 : n - i - 1);
+            if (e == NULL) {
+                i = save;
+                break;
+            }
+            const char *in = p + i + 1;
+            size_t inn = (size_t)(e - in);
+            int64_t pid;
+            enum ev_level lv;
+            if (inn > 4 && memcmp(in, "pid=", 4) == 0 && parse_pid(in + 4, inn - 4, &pid)) {
+                out->pid = pid;
+            } else if (parse_pid(in, inn, &pid)) {
+                out->pid = pid;
+            } else if ((lv = level_word(in, inn)) != EV_LVL_UNKNOWN && out->level == EV_LVL_UNKNOWN) {
+                out->level = lv;
+            } else if (out->level != EV_LVL_UNKNOWN && !have_logger && word_len(in, inn) == inn && inn > 0) {
+                out->thread_off = (size_t)(in - p);
+                out->thread_len = inn;
+            } else {
+                i = save;
+                break;
+            }
+            i = (size_t)(e - p) + 1;
+            if (i < n && p[i] == ':')
+                i++;
+            continue;
+        }
+        size_t k = word_len(p + i, n - i);
+        if (k == 0) {
+            i = save;
+            break;
+        }
+        if (k > 4 && memcmp(p + i, "pid=", 4) == 0) {
+            int64_t pid;
+            if (parse_pid(p + i + 4, k - 4, &pid)) {
+                out->pid = pid;
+                i += k;
+                continue;
+            }
+        }
+        if (out->level == EV_LVL_UNKNOWN) {
+            size_t kk = k;
+            if (i + kk < n && p[i + kk] == ':')
+                kk = k; /* "ERROR: msg" */
+            enum ev_level lv = level_word(p + i, kk);
+            /* Lowercase prose ("error while ...") is not a level: require caps or a
+             * following ':' / ']'. */
+            bool caps = is_upper(p[i]) && (k < 2 || is_upper(p[i + 1]));
+            bool colon = i + k < n && p[i + k] == ':';
+            if (lv != EV_LVL_UNKNOWN && (caps || colon)) {
+                out->level = lv;
+                i += k;
+                if (i < n && p[i] == ':')
+                    i++;
+                continue;
+            }
+        }
+        if (!have_logger && out->level != EV_LVL_UNKNOWN) {
+            /* A logger: dotted, or marked by what follows it. */
+            bool dotted = memchr(p + i, '.', k) != NULL && p[i + k - 1] != '.';
+            bool colon = i + k < n && p[i + k] == ':' && (i + k + 1 == n || p[i + k + 1] == ' ');
+            bool dash = i + k + 3 <= n && memcmp(p + i + k, " - ", 3) == 0;
+            bool brk = i + k + 2 <= n && memcmp(p + i + k, " [", 2) == 0;
+            if (dotted || colon || dash || brk) {
+                out->logger_off = i;
+                out->logger_len = k;
+                have_logger = true;
+                i += k;
+                if (colon)
+                    i++;
+                continue;
+            }
+        }
+        i = save;
+        break;
+    }
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    if (i + 1 < n && p[i] == '-' && p[i + 1] == ' ')
+        i += 2;
+    out->msg_off = i;
+    return out->has_ts || out->level != EV_LVL_UNKNOWN;
+}

@@ -1,0 +1,750 @@
+/* textlog.c -- plain-text logs and stderr: log records and the tracebacks among them.
+ *
+ * Layers, outermost first:
+ *   transport  container-runtime framing: CRI "<time> <stream> <P|F> " prefixes
+ *              (P = partial line, joined until F) and docker json-file lines
+ *              {"log": "...", "stream": ..., "time": ...}; each stream (stdout,
+ *              stderr) gets its own traceback assembler, since their lines
+ *              interleave freely.
+ *   record     a logging-formatter prefix (logprefix.h) makes a line a log record
+ *              with time, level, logger and pid.
+ *   traceback  the assembler (tb_asm.h) claims traceback lines; a record or an
+ *              introducer ("Exception in thread X:", "Task exception was never
+ *              retrieved" + "future: ...") on the line just before a traceback is
+ *              absorbed into the exception event.
+ *
+ * Lines outside tracebacks become log events. They wait in a small queue while a
+ * traceback is open, so events come out in line order even though a traceback is
+ * only known to be finished a few lines after its end.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "linesplit.h"
+#include "logprefix.h"
+#include "parser.h"
+#include "tb_asm.h"
+#include "tb_lines.h"
+#include "../correlate/evtime.h"
+
+enum transport { TR_UNKNOWN = 0, TR_PLAIN, TR_CRI, TR_DOCKER };
+
+#define NKEYS 3 /* 0: no stream, 1: stdout, 2: stderr */
+#define QUEUE_MAX_BYTES ((size_t)1 << 20)
+#define QUEUE_MAX_ENTRIES 4096
+
+struct qent {
+    uint64_t lineno;
+    size_t off;
+    uint32_t len;
+    uint8_t key;
+    bool prefixed;
+    bool absorbed;
+    bool has_tts;      /* transport timestamp */
+    int64_t tts;
+    struct logprefix lp;
+};
+
+struct partial {       /* a CRI P-line or docker line without "\n", being joined */
+    char *buf;
+    size_t len, cap;
+    uint64_t lineno;
+    bool active;
+};
+
+struct textlog {
+    struct parser_env env;
+    struct linesplit ls;
+    enum transport transport;
+    struct tb_asm *asm_[NKEYS];
+    struct partial partial[NKEYS];
+    /* queue of foreign lines, FIFO */
+    struct qent *q;
+    size_t qhead, qlen, qcap;
+    char *qbuf;
+    size_t qbuf_len, qbuf_cap;
+    /* scratch */
+    char *dbuf;            /* docker unescape */
+    size_t dbuf_cap;
+    int stop;              /* sink's stop request */
+    bool oom;
+    /* the line being processed (for the block callback's key) */
+    uint8_t cur_key;
+    bool cur_has_tts;
+    int64_t cur_tts;
+};
+
+static const char *const key_names[NKEYS] = {NULL, "stdout", "stderr"};
+
+/* ---- the queue ---- */
+
+static int emit_entry(struct textlog *t, const struct qent *e)
+{
+    const char *p = t->qbuf + e->off;
+    struct event ev;
+    ev_init(&ev, EV_LOG);
+    ev.src.stream = t->env.stream;
+    ev.src.line = e->lineno;
+    if (key_names[e->key])
+        ev.stream_name = ev_str_make(key_names[e->key], strlen(key_names[e->key]));
+    if (e->prefixed) {
+        const struct logprefix *lp = &e->lp;
+        ev.has_ts = lp->has_ts;
+        ev.ts_ns = lp->ts_ns;
+        ev.level = lp->level;
+        ev.pid = lp->pid;
+        if (lp->logger_len)
+            ev.logger = ev_str_make(p + lp->logger_off, lp->logger_len);
+        if (lp->thread_len)
+            ev.thread = ev_str_make(p + lp->thread_off, lp->thread_len);
+        ev.message = ev_str_make(p + lp->msg_off, e->len - lp->msg_off);
+    } else {
+        ev.message = ev_str_make(p, e->len);
+    }
+    if (!ev.has_ts && e->has_tts) {
+        ev.has_ts = true;
+        ev.ts_ns = e->tts;
+    }
+    return t->env.emit(t->env.emit_ctx, &ev);
+}
+
+/* Emit queued lines numbered below bound (or all of them when force). */
+static int release(struct textlog *t, uint64_t bound, bool force_one)
+{
+    while (t->qlen > 0) {
+        struct qent *e = &t->q[t->qhead];
+        if (e->lineno >= bound && !force_one)
+            break;
+        force_one = false;
+        int rc = e->absorbed ? 0 : emit_entry(t, e);
+        t->qhead++;
+        t->qlen--;
+        if (rc != 0) {
+            t->stop = rc;
+            return rc;
+        }
+    }
+    if (t->qlen == 0) {
+        t->qhead = 0;
+        t->qbuf_len = 0;
+    }
+    return 0;
+}
+
+static int enqueue(struct textlog *t, const char *p, size_t n, uint64_t lineno, bool prefixed,
+                   const struct logprefix *lp)
+{
+    while (t->qlen >= QUEUE_MAX_ENTRIES || (t->qlen > 0 && t->qbuf_len + n > QUEUE_MAX_BYTES)) {
+        /* Bounded: an open traceback cannot hold back output without limit. */
+        int rc = release(t, 0, true);
+        if (rc != 0)
+            return rc;
+    }
+    if (t->qhead + t->qlen == t->qcap) {
+        if (t->qhead > 0) {
+            memmove(t->q, t->q + t->qhead, t->qlen * sizeof(*t->q));
+            t->qhead = 0;
+        } else {
+            size_t cap = t->qcap ? t->qcap * 2 : 64;
+            struct qent *nq = realloc(t->q, cap * sizeof(*nq));
+            if (nq == NULL)
+                return -1;
+            t->q = nq;
+            t->qcap = cap;
+        }
+    }
+    if (t->qbuf_len + n > t->qbuf_cap) {
+        size_t cap = t->qbuf_cap ? t->qbuf_cap : 8192;
+        while (cap < t->qbuf_len + n)
+            cap *= 2;
+        char *nb = realloc(t->qbuf, cap);
+        if (nb == NULL)
+            return -1;
+        t->qbuf = nb;
+        t->qbuf_cap = cap;
+    }
+    memcpy(t->qbuf + t->qbuf_len, p, n);
+    struct qent *e = &t->q[t->qhead + t->qlen];
+    e->lineno = lineno;
+    e->off = t->qbuf_len;
+    e->len = (uint32_t)n;
+    e->key = t->cur_key;
+    e->prefixed = prefixed;
+    e->absorbed = false;
+    e->has_tts = t->cur_has_tts;
+    e->tts = t->cur_tts;
+    if (prefixed)
+        e->lp = *lp;
+    t->qbuf_len += n;
+    t->qlen++;
+    return 0;
+}
+
+/* The queued entry of line ln on the current key, or NULL. */
+static struct qent *queued_line(struct textlog *t, uint64_t ln)
+{
+    for (size_t i = t->qlen; i > 0; i--) {
+        struct qent *e = &t->q[t->qhead + i - 1];
+        if (e->lineno == ln && e->key == t->cur_key && !e->absorbed)
+            return e;
+        if (e->lineno < ln)
+            break;
+    }
+    return NULL;
+}
+
+static ev_str entry_message(const struct textlog *t, const struct qent *e)
+{
+    const char *p = t->qbuf + e->off;
+    size_t off = e->prefixed ? e->lp.msg_off : 0;
+    return ev_str_make(p + off, e->len - off);
+}
+
+static bool str_starts(ev_str s, const char *lit)
+{
+    size_t k = strlen(lit);
+    return s.len >= k && memcmp(s.ptr, lit, k) == 0;
+}
+
+static void copy_cstr(char *dst, size_t dstsz, const char *p, size_t n)
+{
+    if (n >= dstsz)
+        n = dstsz - 1;
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+}
+
+static void meta_from_record(struct tb_meta *m, const struct textlog *t, const struct qent *e)
+{
+    const char *p = t->qbuf + e->off;
+    m->record_line = e->lineno;
+    if (!e->prefixed)
+        return;
+    if (e->lp.has_ts) {
+        m->has_ts = true;
+        m->ts_ns = e->lp.ts_ns;
+    }
+    m->level = e->lp.level;
+    m->pid = e->lp.pid;
+    if (e->lp.logger_len)
+        copy_cstr(m->logger, sizeof(m->logger), p + e->lp.logger_off, e->lp.logger_len);
+    ev_str msg = entry_message(t, e);
+    copy_cstr(m->message, sizeof(m->message), msg.ptr, msg.len);
+    m->message_len = (uint32_t)strlen(m->message);
+}
+
+/* A traceback started at line ln: absorb the record or introducer just before it. */
+static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
+{
+    struct tb_meta m;
+    memset(&m, 0, sizeof(m));
+    m.present = true;
+    m.pid = -1;
+    m.origin = EV_TB_PLAIN;
+    if (t->cur_has_tts) {
+        m.has_ts = true;
+        m.ts_ns = t->cur_tts;
+    }
+    struct qent *prev = ln > 1 ? queued_line(t, ln - 1) : NULL;
+    if (prev != NULL) {
+        ev_str msg = entry_message(t, prev);
+        struct qent *prev2 = ln > 2 ? queued_line(t, ln - 2) : NULL;
+        if (str_starts(msg, "future: <Task") && prev2 != NULL &&
+            str_starts(entry_message(t, prev2), "Task exception was never retrieved")) {
+            meta_from_record(&m, t, prev2);
+            m.origin = EV_TB_ASYNCIO;
+            prev2->absorbed = true;
+            prev->absorbed = true;
+        } else if (str_starts(msg, "Exception in thread ") && msg.len > 21 &&
+                   msg.ptr[msg.len - 1] == ':') {
+            meta_from_record(&m, t, prev);
+            m.origin = EV_TB_THREAD;
+            copy_cstr(m.thread, sizeof(m.thread), msg.ptr + 20, msg.len - 21);
+            prev->absorbed = true;
+        } else if (str_starts(msg, "Exception ignored in: ")) {
+            meta_from_record(&m, t, prev);
+            m.origin = EV_TB_UNRAISABLE;
+            prev->absorbed = true;
+        } else if (prev->prefixed) {
+            meta_from_record(&m, t, prev);
+            m.origin = EV_TB_LOGGED;
+            prev->absorbed = true;
+        }
+    }
+    tb_asm_attach(as, &m);
+}
+
+/* ---- traceback blocks ---- */
+
+static int on_block(void *ctx, const struct tb_block_out *blk)
+{
+    struct textlog *t = ctx;
+    const struct tb_meta *m = blk->meta;
+    uint64_t line = m->present && m->record_line ? m->record_line : blk->first_line;
+    if (release(t, line, false) != 0)
+        return t->stop;
+    struct event ev;
+    ev_init(&ev, EV_EXCEPTION);
+    ev.u.exc = *blk->exc;
+    ev.src.stream = t->env.stream;
+    ev.src.line = line;
+    if (m->present) {
+        ev.has_ts = m->has_ts;
+        ev.ts_ns = m->ts_ns;
+        ev.level = m->level;
+        ev.pid = m->pid;
+        if (m->logger[0])
+            ev.logger = ev_str_make(m->logger, strlen(m->logger));
+        if (m->message_len)
+            ev.message = ev_str_make(m->message, m->message_len);
+        if (m->thread[0])
+            ev.thread = ev_str_make(m->thread, strlen(m->thread));
+    }
+    if (key_names[t->cur_key])
+        ev.stream_name = ev_str_make(key_names[t->cur_key], strlen(key_names[t->cur_key]));
+    if (blk->truncated && t->env.diag)
+        t->env.diag(t->env.diag_ctx, t->env.stream, blk->first_line,
+                    "traceback longer than the record limit, truncated");
+    int rc = t->env.emit(t->env.emit_ctx, &ev);
+    if (rc != 0)
+        t->stop = rc;
+    return rc;
+}
+
+static void on_incomplete(void *ctx, uint64_t first_line, const char *reason)
+{
+    struct textlog *t = ctx;
+    if (t->env.diag)
+        t->env.diag(t->env.diag_ctx, t->env.stream, first_line, reason);
+}
+
+static struct tb_asm *asm_for(struct textlog *t, uint8_t key)
+{
+    if (t->asm_[key] == NULL)
+        t->asm_[key] = tb_asm_create(t->env.limits, on_block, on_incomplete, t);
+    return t->asm_[key];
+}
+
+static uint64_t min_open(const struct textlog *t)
+{
+    uint64_t m = UINT64_MAX;
+    for (int k = 0; k < NKEYS; k++)
+        if (t->asm_[k] != NULL) {
+            uint64_t v = tb_asm_min_open_line(t->asm_[k]);
+            if (v < m)
+                m = v;
+        }
+    return m;
+}
+
+/* One logical line (transport framing removed). */
+static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lineno)
+{
+    struct tb_asm *as = asm_for(t, t->cur_key);
+    if (as == NULL)
+        return -1;
+    struct logprefix lp;
+    bool prefixed = n > 0 && logprefix_parse(p, n, &lp);
+    enum tb_claim claim;
+    int rc = tb_asm_line(as, p, n, lineno, prefixed, &claim);
+    if (rc != 0)
+        return rc < 0 ? -1 : rc;
+    if (claim == TB_STARTED) {
+        uint64_t first = tb_asm_started_line(as);
+        if (first != 0 && first < lineno) {
+            struct qent *carrier = queued_line(t, first);
+            if (carrier != NULL)
+                carrier->absorbed = true;
+        }
+        attach_intro(t, as, first ? first : lineno);
+    }
+    else if (claim == TB_FOREIGN && !tbl_is_blank(p, n)) {
+        rc = enqueue(t, p, n, lineno, prefixed, &lp);
+        if (rc != 0)
+            return rc;
+    }
+    /* Keep the last two lines: the next line may start a traceback they introduce. */
+    uint64_t bound = lineno > 1 ? lineno - 1 : 0;
+    uint64_t mo = min_open(t);
+    return release(t, mo < bound ? mo : bound, false);
+}
+
+/* ---- transports ---- */
+
+static int partial_add(struct partial *pa, const char *p, size_t n, uint64_t lineno, size_t max)
+{
+    if (!pa->active) {
+        pa->active = true;
+        pa->len = 0;
+        pa->lineno = lineno;
+    }
+    if (pa->len + n > max)
+        n = pa->len < max ? max - pa->len : 0;
+    if (pa->len + n > pa->cap) {
+        size_t cap = pa->cap ? pa->cap : 1024;
+        while (cap < pa->len + n)
+            cap *= 2;
+        char *nb = realloc(pa->buf, cap);
+        if (nb == NULL)
+            return -1;
+        pa->buf = nb;
+        pa->cap = cap;
+    }
+    memcpy(pa->buf + pa->len, p, n);
+    pa->len += n;
+    return 0;
+}
+
+/* Deliver a complete logical line for key, joining any pending partial. */
+static int keyed_line(struct textlog *t, uint8_t key, const char *p, size_t n, uint64_t lineno,
+                      bool complete)
+{
+    struct partial *pa = &t->partial[key];
+    t->cur_key = key;
+    if (!complete || pa->active) {
+        if (partial_add(pa, p, n, lineno, t->env.limits->max_line) != 0)
+            return -1;
+        if (!complete)
+            return 0;
+        pa->active = false;
+        return content_line(t, pa->buf, pa->len, pa->lineno);
+    }
+    return content_line(t, p, n, lineno);
+}
+
+static bool cri_prefix(const char *p, size_t n, int64_t *ts, uint8_t *key, bool *complete,
+                       size_t *content_off)
+{
+    size_t used = evtime_parse_prefix(p, n, ts);
+    if (used == 0 || used >= n || p[used] != ' ')
+        return false;
+    size_t i = used + 1;
+    if (n - i >= 7 && memcmp(p + i, "stdout ", 7) == 0)
+        *key = 1;
+    else if (n - i >= 7 && memcmp(p + i, "stderr ", 7) == 0)
+        *key = 2;
+    else
+        return false;
+    i += 7;
+    if (i + 1 > n || (p[i] != 'P' && p[i] != 'F') || (i + 1 < n && p[i + 1] != ' '))
+        return false;
+    *complete = p[i] == 'F';
+    *content_off = i + 1 < n ? i + 2 : n;
+    return true;
+}
+
+static int hexv(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static size_t put_utf8(char *o, uint32_t cp)
+{
+    if (cp < 0x80) {
+        o[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        o[0] = (char)(0xC0 | (cp >> 6));
+        o[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        o[0] = (char)(0xE0 | (cp >> 12));
+        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        o[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    o[0] = (char)(0xF0 | (cp >> 18));
+    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    o[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+/* Unescape the JSON string starting after its opening quote at p (n bytes left).
+ * Writes to out (room for n bytes is enough: escapes never expand). Returns the
+ * number of input bytes up to and including the closing quote, or 0 if malformed. */
+static size_t json_unescape(const char *p, size_t n, char *out, size_t *out_len)
+{
+    size_t i = 0, o = 0;
+    while (i < n) {
+        char c = p[i];
+        if (c == '"') {
+            *out_len = o;
+            return i + 1;
+        }
+        if (c != '\\') {
+            out[o++] = c;
+            i++;
+            continue;
+        }
+        if (i + 1 >= n)
+            return 0;
+        char e = p[i + 1];
+        i += 2;
+        switch (e) {
+        case 'n': out[o++] = '\n'; break;
+        case 't': out[o++] = '\t'; break;
+        case 'r': out[o++] = '\r'; break;
+        case 'b': out[o++] = '\b'; break;
+        case 'f': out[o++] = '\f'; break;
+        case '/': out[o++] = '/'; break;
+        case '\\': out[o++] = '\\'; break;
+        case '"': out[o++] = '"'; break;
+        case 'u': {
+            if (i + 4 > n)
+                return 0;
+            int h[4];
+            for (int k = 0; k < 4; k++)
+                if ((h[k] = hexv(p[i + (size_t)k])) < 0)
+                    return 0;
+            uint32_t cp = (uint32_t)(h[0] << 12 | h[1] << 8 | h[2] << 4 | h[3]);
+            i += 4;
+            if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= n && p[i] == '\\' && p[i + 1] == 'u') {
+                int l[4], ok = 1;
+                for (int k = 0; k < 4; k++)
+                    if ((l[k] = hexv(p[i + 2 + (size_t)k])) < 0)
+                        ok = 0;
+                uint32_t lo = ok ? (uint32_t)(l[0] << 12 | l[1] << 8 | l[2] << 4 | l[3]) : 0;
+                if (ok && lo >= 0xDC00 && lo <= 0xDFFF) {
+                    cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+                    i += 6;
+                }
+            }
+            if (cp >= 0xD800 && cp <= 0xDFFF)
+                cp = 0xFFFD;
+            o += put_utf8(out + o, cp);
+            break;
+        }
+        default:
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Find `"key":"` after position from; returns the offset after the opening quote. */
+static size_t find_key(const char *p, size_t n, size_t from, const char *key)
+{
+    size_t k = strlen(key);
+    for (size_t i = from; i + k <= n; i++)
+        if (memcmp(p + i, key, k) == 0)
+            return i + k;
+    return 0;
+}
+
+static int docker_line(struct textlog *t, const char *p, size_t n, uint64_t lineno)
+{
+    static const char lead[] = "{\"log\":\"";
+    if (n < sizeof(lead) - 1 || memcmp(p, lead, sizeof(lead) - 1) != 0) {
+        if (t->env.diag)
+            t->env.diag(t->env.diag_ctx, t->env.stream, lineno, "not a docker json-file line, skipped");
+        return 0;
+    }
+    if (n > t->dbuf_cap) {
+        char *nb = realloc(t->dbuf, n);
+        if (nb == NULL)
+            return -1;
+        t->dbuf = nb;
+        t->dbuf_cap = n;
+    }
+    size_t off = sizeof(lead) - 1, len = 0;
+    size_t used = json_unescape(p + off, n - off, t->dbuf, &len);
+    if (used == 0) {
+        if (t->env.diag)
+            t->env.diag(t->env.diag_ctx, t->env.stream, lineno, "invalid JSON string in docker log line, skipped");
+        return 0;
+    }
+    size_t rest = off + used;
+    uint8_t key = 0;
+    size_t s = find_key(p, n, rest, "\"stream\":\"");
+    if (s && n - s >= 6 && memcmp(p + s, "stdout", 6) == 0)
+        key = 1;
+    else if (s && n - s >= 6 && memcmp(p + s, "stderr", 6) == 0)
+        key = 2;
+    size_t ts = find_key(p, n, rest, "\"time\":\"");
+    t->cur_has_tts = false;
+    if (ts) {
+        const char *q = memchr(p + ts, '"', n - ts);
+        int64_t v;
+        if (q != NULL && evtime_parse_field(p + ts, (size_t)(q - (p + ts)), &v)) {
+            t->cur_has_tts = true;
+            t->cur_tts = v;
+        }
+    }
+    bool complete = len > 0 && t->dbuf[len - 1] == '\n';
+    if (complete)
+        len--;
+    if (len > 0 && t->dbuf[len - 1] == '\r')
+        len--;
+    return keyed_line(t, key, t->dbuf, len, lineno, complete);
+}
+
+static int on_line(void *ctx, const char *p, size_t n, uint64_t lineno, bool truncated)
+{
+    struct textlog *t = ctx;
+    if (t->stop)
+        return t->stop;
+    if (truncated && t->env.diag)
+        t->env.diag(t->env.diag_ctx, t->env.stream, lineno, "line longer than the line limit, truncated");
+    if (t->transport == TR_UNKNOWN) {
+        int64_t ts;
+        uint8_t key;
+        bool complete;
+        size_t off;
+        if (n > 8 && memcmp(p, "{\"log\":\"", 8) == 0)
+            t->transport = TR_DOCKER;
+        else if (cri_prefix(p, n, &ts, &key, &complete, &off))
+            t->transport = TR_CRI;
+        else
+            t->transport = TR_PLAIN;
+    }
+    int rc;
+    switch (t->transport) {
+    case TR_DOCKER:
+        rc = docker_line(t, p, n, lineno);
+        break;
+    case TR_CRI: {
+        int64_t ts;
+        uint8_t key;
+        bool complete;
+        size_t off;
+        if (!cri_prefix(p, n, &ts, &key, &complete, &off)) {
+            /* A line without framing in a CRI file: keep it, on no stream. */
+            t->cur_has_tts = false;
+            rc = keyed_line(t, 0, p, n, lineno, true);
+            break;
+        }
+        t->cur_has_tts = true;
+        t->cur_tts = ts;
+        rc = keyed_line(t, key, p + off, n - off, lineno, complete);
+        break;
+    }
+    default:
+        t->cur_key = 0;
+        t->cur_has_tts = false;
+        rc = content_line(t, p, n, lineno);
+        break;
+    }
+    if (rc < 0)
+        t->oom = true;
+    return rc;
+}
+
+/* ---- the parser ---- */
+
+static void *textlog_open(const struct parser_env *env)
+{
+    struct textlog *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->env = *env;
+    if (t->env.limits == NULL)
+        t->env.limits = &parse_limits_default;
+    linesplit_init(&t->ls, t->env.limits->max_line);
+    return t;
+}
+
+static int textlog_feed(void *st, const char *buf, size_t len)
+{
+    struct textlog *t = st;
+    int rc = linesplit_feed(&t->ls, buf, len, on_line, t);
+    return t->oom ? -1 : rc;
+}
+
+static int textlog_finish(void *st)
+{
+    struct textlog *t = st;
+    int rc = linesplit_finish(&t->ls, on_line, t);
+    if (rc != 0)
+        return t->oom ? -1 : rc;
+    for (uint8_t k = 0; k < NKEYS; k++) {
+        struct partial *pa = &t->partial[k];
+        if (pa->active) {
+            pa->active = false;
+            t->cur_key = k;
+            if ((rc = content_line(t, pa->buf, pa->len, pa->lineno)) != 0)
+                return rc;
+        }
+    }
+    for (uint8_t k = 0; k < NKEYS; k++) {
+        if (t->asm_[k] == NULL)
+            continue;
+        t->cur_key = k;
+        if ((rc = tb_asm_flush(t->asm_[k])) != 0)
+            return rc;
+    }
+    return release(t, UINT64_MAX, false);
+}
+
+static void textlog_close(void *st)
+{
+    struct textlog *t = st;
+    if (t == NULL)
+        return;
+    for (int k = 0; k < NKEYS; k++) {
+        tb_asm_destroy(t->asm_[k]);
+        free(t->partial[k].buf);
+    }
+    linesplit_free(&t->ls);
+    free(t->q);
+    free(t->qbuf);
+    free(t->dbuf);
+    free(t);
+}
+
+/* Evidence: docker framing and CRI prefixes are strong; tracebacks and logging
+ * prefixes are good; any other text is a weak fallback; binary data is not ours. */
+static int textlog_bid(const char *buf, size_t len, bool at_eof)
+{
+    (void)at_eof;
+    if (len == 0)
+        return 1;
+    size_t bad = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c == 0)
+            return 0;
+        if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != 0x1b)
+            bad++;
+    }
+    if (bad * 20 > len)
+        return 0;
+    const char *nl = memchr(buf, '\n', len);
+    size_t first = nl ? (size_t)(nl - buf) : len;
+    if (first > 8 && memcmp(buf, "{\"log\":\"", 8) == 0)
+        return 40;
+    int64_t ts;
+    uint8_t key;
+    bool complete;
+    size_t off;
+    if (cri_prefix(buf, first, &ts, &key, &complete, &off))
+        return 30;
+    static const char tb[] = "Traceback (most recent call last):";
+    for (size_t i = 0; i + sizeof(tb) - 1 <= len; i++)
+        if (buf[i] == 'T' && memcmp(buf + i, tb, sizeof(tb) - 1) == 0)
+            return 20;
+    struct logprefix lp;
+    if (logprefix_parse(buf, first, &lp))
+        return 16;
+    if (buf[0] == '{' || buf[0] == '[')
+        return 1; /* JSON that the JSON parser refused: still readable as text */
+    return 2;
+}
+
+const struct parser parser_text = {
+    .name = "text",
+    .description = "plain-text logs and stderr: Python logging records, tracebacks, CRI and docker framing",
+    .bid = textlog_bid,
+    .open = textlog_open,
+    .feed = textlog_feed,
+    .finish = textlog_finish,
+    .close = textlog_close,
+};
