@@ -1,0 +1,277 @@
+/* cli.c -- argument parsing from one table of options; see cli.h. */
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "version.h"
+
+enum opt_id {
+    OPT_FORMAT,
+    OPT_OUTPUT,
+    OPT_FAIL_ON,
+    OPT_MAP,
+    OPT_RULES,
+    OPT_PARSER,
+    OPT_QUIET,
+    OPT_NO_PROGRESS,
+    OPT_COLOR,
+    OPT_HELP,
+    OPT_VERSION,
+};
+
+#define C(x) (1u << (x))
+#define ANALYZE (C(CMD_INGEST) | C(CMD_GATE) | C(CMD_CONSUME))
+#define READING (ANALYZE | C(CMD_EVENTS))
+
+struct opt {
+    const char *name;
+    char short_name;
+    const char *metavar; /* NULL for a flag */
+    unsigned commands;   /* where it is accepted */
+    enum opt_id id;
+    const char *help;
+};
+
+static const struct opt options[] = {
+    {"format", 'f', "FMT", READING, OPT_FORMAT,
+     "output format: text (default on a terminal for findings), json, jsonl"},
+    {"output", 'o', "FILE", READING, OPT_OUTPUT, "write the output to FILE instead of stdout"},
+    {"fail-on", 0, "SEV", ANALYZE, OPT_FAIL_ON,
+     "exit 1 when a finding is at or above SEV (info low medium high critical); gate: high"},
+    {"map", 0, "ROLE=FIELD", READING, OPT_MAP,
+     "structured logs: take ROLE (ts level message logger service host pid thread trace_id "
+     "span_id exception exc_type exc_message) from FIELD (dotted for nested objects)"},
+    {"rules", 0, "PATH", ANALYZE | C(CMD_RULES), OPT_RULES, "add the rules in PATH to the shipped ones"},
+    {"parser", 0, "NAME", READING, OPT_PARSER, "skip format detection and read every input as NAME (text, jsonl)"},
+    {"quiet", 'q', NULL, READING, OPT_QUIET, "no warnings about malformed records, no summary"},
+    {"no-progress", 0, NULL, READING, OPT_NO_PROGRESS, "no progress line on stderr"},
+    {"color", 0, "WHEN", READING, OPT_COLOR, "colour the text report: auto (default), always, never"},
+    {"help", 'h', NULL, ~0u, OPT_HELP, "show this help"},
+    {"version", 'V', NULL, ~0u, OPT_VERSION, "show the version"},
+};
+#define NOPTIONS (sizeof(options) / sizeof(options[0]))
+
+static const struct {
+    const char *name;
+    enum command cmd;
+    const char *synopsis;
+} commands[] = {
+    {"ingest", CMD_INGEST, "ingest [options] PATH...      analyze files, directories, archives, '-' (stdin)"},
+    {"events", CMD_EVENTS, "events [options] PATH...      print the normalized events, one JSON object a line"},
+    {"gate", CMD_GATE, "gate [options] PATH...        like ingest, fail (exit 1) on findings >= --fail-on (high)"},
+    {"consume", CMD_CONSUME, "consume --brokers B --topic T  Kafka consumer (not built yet)"},
+    {"rules", CMD_RULES, "rules list                    the detectors and their parameters"},
+};
+
+void cli_usage(FILE *out)
+{
+    fprintf(out,
+            "pycorr %s -- read what a Python program left behind, name the problem\n\n"
+            "usage: pycorr COMMAND [options] PATH...\n\n",
+            PYCORR_VERSION);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        fprintf(out, "  pycorr %s\n", commands[i].synopsis);
+    fprintf(out, "\noptions:\n");
+    for (size_t i = 0; i < NOPTIONS; i++) {
+        char left[64];
+        if (options[i].short_name)
+            snprintf(left, sizeof(left), "-%c, --%s%s%s", options[i].short_name, options[i].name,
+                     options[i].metavar ? " " : "", options[i].metavar ? options[i].metavar : "");
+        else
+            snprintf(left, sizeof(left), "    --%s%s%s", options[i].name, options[i].metavar ? " " : "",
+                     options[i].metavar ? options[i].metavar : "");
+        fprintf(out, "  %-26s %s\n", left, options[i].help);
+    }
+    fprintf(out,
+            "\nPATH is a file, a directory (read recursively), an archive (.tar .tar.gz .tar.zst\n"
+            ".zip: members read in place), a compressed file (.zst .gz .xz .bz2) or '-' for\n"
+            "stdin. Formats are detected from the bytes; nothing needs naming.\n"
+            "\nexit status:\n"
+            "  0  success          1  a finding at or above --fail-on\n"
+            "  2  usage error      3  an input could not be read at all\n"
+            "  4  the output could not be written\n");
+}
+
+static const struct opt *find_long(const char *name, size_t len)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (strlen(options[i].name) == len && strncmp(options[i].name, name, len) == 0)
+            return &options[i];
+    return NULL;
+}
+
+static const struct opt *find_short(char c)
+{
+    for (size_t i = 0; i < NOPTIONS; i++)
+        if (options[i].short_name == c)
+            return &options[i];
+    return NULL;
+}
+
+static const char *command_name(enum command c)
+{
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (commands[i].cmd == c)
+            return commands[i].name;
+    return "pycorr";
+}
+
+static int usage_error(const char *fmt, const char *a, const char *b)
+{
+    fprintf(stderr, "pycorr: ");
+    fprintf(stderr, fmt, a, b);
+    fprintf(stderr, "\nTry 'pycorr --help' for more information.\n");
+    return EXIT_USAGE;
+}
+
+static int push(const char ***arr, size_t *n, const char *v)
+{
+    const char **na = realloc(*arr, (*n + 1) * sizeof(*na));
+    if (na == NULL)
+        return -1;
+    na[(*n)++] = v;
+    *arr = na;
+    return 0;
+}
+
+static int apply(struct cli *cli, const struct opt *o, const char *value, bool *stop)
+{
+    char err[256];
+    switch (o->id) {
+    case OPT_HELP:
+        cli_usage(stdout);
+        *stop = true;
+        return EXIT_OK;
+    case OPT_VERSION:
+        printf("pycorr %s\n", PYCORR_VERSION);
+        *stop = true;
+        return EXIT_OK;
+    case OPT_FORMAT:
+        if (strcmp(value, "text") == 0)
+            cli->format = FMT_TEXT;
+        else if (strcmp(value, "json") == 0)
+            cli->format = FMT_JSON;
+        else if (strcmp(value, "jsonl") == 0)
+            cli->format = FMT_JSONL;
+        else if (strcmp(value, "sarif") == 0 || strcmp(value, "html") == 0)
+            return usage_error("--format %s: not available in this version (text, json, jsonl)%s", value, "");
+        else
+            return usage_error("--format: unknown format '%s' (text, json, jsonl)%s", value, "");
+        cli->format_set = true;
+        return EXIT_OK;
+    case OPT_OUTPUT:
+        cli->output = value;
+        return EXIT_OK;
+    case OPT_FAIL_ON:
+        if (severity_parse(value, &cli->fail_on) != 0)
+            return usage_error("--fail-on: unknown severity '%s' (info, low, medium, high, critical)%s", value, "");
+        cli->fail_on_set = true;
+        return EXIT_OK;
+    case OPT_MAP:
+        if (field_map_set(&cli->map, value, err, sizeof(err)) != 0)
+            return usage_error("--map %s: %s", value, err);
+        return EXIT_OK;
+    case OPT_RULES:
+        return push(&cli->rules, &cli->nrules, value) == 0 ? EXIT_OK : EXIT_USAGE;
+    case OPT_PARSER:
+        if (parser_by_name(value) == NULL)
+            return usage_error("--parser: no parser named '%s' (text, jsonl)%s", value, "");
+        cli->parser = value;
+        return EXIT_OK;
+    case OPT_QUIET:
+        cli->quiet = true;
+        return EXIT_OK;
+    case OPT_NO_PROGRESS:
+        cli->no_progress = true;
+        return EXIT_OK;
+    case OPT_COLOR:
+        if (strcmp(value, "auto") == 0)
+            cli->color = COLOR_AUTO;
+        else if (strcmp(value, "always") == 0)
+            cli->color = COLOR_ALWAYS;
+        else if (strcmp(value, "never") == 0)
+            cli->color = COLOR_NEVER;
+        else
+            return usage_error("--color: expected auto, always or never, not '%s'%s", value, "");
+        return EXIT_OK;
+    }
+    return EXIT_OK;
+}
+
+int cli_parse(int argc, char **argv, struct cli *cli, bool *stop)
+{
+    memset(cli, 0, sizeof(*cli));
+    cli->fail_on = SEV_CRITICAL;
+    *stop = false;
+    bool only_paths = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_paths && strcmp(a, "--") == 0) {
+            only_paths = true;
+            continue;
+        }
+        if (!only_paths && a[0] == '-' && a[1] != '\0') {
+            const struct opt *o;
+            const char *value = NULL;
+            if (a[1] == '-') {
+                const char *eq = strchr(a + 2, '=');
+                size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+                o = find_long(a + 2, len);
+                if (o == NULL)
+                    return usage_error("unknown option '%s'%s", a, "");
+                if (eq != NULL) {
+                    if (o->metavar == NULL)
+                        return usage_error("option '--%s' takes no value%s", o->name, "");
+                    value = eq + 1;
+                }
+            } else {
+                o = find_short(a[1]);
+                if (o == NULL || a[2] != '\0')
+                    return usage_error("unknown option '%s'%s", a, "");
+            }
+            if (o->metavar != NULL && value == NULL) {
+                if (i + 1 >= argc)
+                    return usage_error("option '%s' needs a value (%s)", a, o->metavar);
+                value = argv[++i];
+            }
+            if (cli->cmd != CMD_NONE && !(o->commands & C(cli->cmd)))
+                return usage_error("option '--%s' does not apply to 'pycorr %s'", o->name, command_name(cli->cmd));
+            int rc = apply(cli, o, value, stop);
+            if (rc != EXIT_OK || *stop)
+                return rc;
+            continue;
+        }
+        if (cli->cmd == CMD_NONE) {
+            for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++)
+                if (strcmp(a, commands[k].name) == 0)
+                    cli->cmd = commands[k].cmd;
+            if (cli->cmd == CMD_NONE)
+                return usage_error("unknown command '%s' (ingest, events, gate, consume, rules)%s", a, "");
+            continue;
+        }
+        if (cli->cmd == CMD_RULES && cli->rules_action == NULL) {
+            cli->rules_action = a;
+            continue;
+        }
+        if (push(&cli->paths, &cli->npaths, a) != 0)
+            return EXIT_USAGE;
+    }
+    if (cli->cmd == CMD_NONE) {
+        cli_usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (cli->cmd == CMD_GATE && !cli->fail_on_set)
+        cli->fail_on = SEV_HIGH;
+    if ((cli->cmd == CMD_INGEST || cli->cmd == CMD_EVENTS || cli->cmd == CMD_GATE) && cli->npaths == 0)
+        return usage_error("%s: no input given (a path, or '-' for stdin)%s", command_name(cli->cmd), "");
+    return EXIT_OK;
+}
+
+void cli_free(struct cli *cli)
+{
+    free(cli->paths);
+    free(cli->rules);
+    cli->paths = NULL;
+    cli->rules = NULL;
+}

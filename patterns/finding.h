@@ -1,0 +1,82 @@
+/* finding.h -- findings and the store that folds repeated ones.
+ *
+ * A finding is identified by a stable id (a hash of pattern, fingerprint and key),
+ * so the same problem seen again, in this run or another, folds into one finding
+ * with a count, first/last seen times and a few sample sources. Evidence is a
+ * jansson object whose shape each pattern defines (DESIGN §4).
+ *
+ * The store is bounded: past max_findings distinct ids, new ones are counted as
+ * dropped and reported, never stored.
+ */
+#ifndef PYCORR_FINDING_H
+#define PYCORR_FINDING_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../correlate/event.h"
+
+enum severity { SEV_INFO = 0, SEV_LOW, SEV_MEDIUM, SEV_HIGH, SEV_CRITICAL };
+const char *severity_name(enum severity s);
+/* Returns 0 and sets *out, or -1 for an unknown name. */
+int severity_parse(const char *name, enum severity *out);
+
+#define FINDING_ID_LEN 16
+#define FINDING_MAX_SOURCES 5
+
+struct finding_source {
+    char *stream;
+    uint64_t line;
+};
+
+struct finding {
+    char id[FINDING_ID_LEN + 1];
+    const char *pattern;   /* static */
+    const char *rule;      /* static */
+    enum severity severity;
+    char *title;
+    char *trace_id, *service, *host;
+    int64_t pid;           /* -1 when unknown */
+    bool has_time;
+    int64_t first_seen, last_seen;
+    uint64_t count;
+    struct finding_source sources[FINDING_MAX_SOURCES];
+    size_t nsources;
+    uint64_t more_sources; /* occurrences whose source was not kept */
+    json_t *evidence;      /* owned */
+    uint64_t order;        /* insertion order, for stable output */
+};
+
+struct finding_store;
+
+/* NULL on allocation failure. */
+struct finding_store *finding_store_create(size_t max_findings);
+void finding_store_destroy(struct finding_store *s);
+
+/* Format the id of (pattern, fingerprint, key) into out. */
+void finding_make_id(char out[FINDING_ID_LEN + 1], const char *pattern, uint64_t fingerprint,
+                     const char *key, size_t key_len);
+
+/* When a finding with this id exists, fold one more occurrence into it (time and
+ * source from ev) and return it; otherwise return NULL and change nothing. */
+struct finding *finding_store_touch(struct finding_store *s, const char *id, const struct event *ev);
+
+/* Insert a new finding built by a pattern; the store takes ownership of everything
+ * in f (strings and evidence), even on failure. count, times and the first source
+ * are taken from ev. Returns the stored finding, or NULL when the store is full or
+ * memory ran out (counted in finding_store_dropped). */
+struct finding *finding_store_insert(struct finding_store *s, struct finding *f, const struct event *ev);
+
+size_t finding_store_count(const struct finding_store *s);
+uint64_t finding_store_dropped(const struct finding_store *s);
+
+/* All findings, most severe first, then by count (descending), then by first
+ * occurrence. The array is owned by the store and valid until the next insert. */
+struct finding **finding_store_sorted(struct finding_store *s, size_t *n);
+
+/* The finding as the JSON object of DESIGN §4 (new reference; NULL on OOM). */
+json_t *finding_to_json(const struct finding *f);
+
+#endif
