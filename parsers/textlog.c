@@ -265,7 +265,9 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
             meta_from_record(&m, t, prev);
             m.origin = EV_TB_UNRAISABLE;
             prev->absorbed = true;
-        } else if (prev->prefixed) {
+        } else if (prev->prefixed && (prev->lp.level >= EV_LVL_WARNING || prev->lp.level == EV_LVL_UNKNOWN)) {
+            /* logger.exception() logs at ERROR; an INFO record just before a
+             * traceback is more likely another process's line than its owner. */
             meta_from_record(&m, t, prev);
             m.origin = EV_TB_LOGGED;
             prev->absorbed = true;
