@@ -2,19 +2,35 @@
  * archives, handed out as a sequence of named byte streams.
  *
  * A user path expands to streams: a plain file or "-" is one stream; a directory is
- * every regular file below it (recursive, sorted by name, hidden entries skipped);
- * ".zst" is decompressed with libzstd streaming (multi-frame); ".gz .xz .bz2 .lz4"
- * through libarchive's raw filters; an archive (.tar .tar.* .tgz .zip ...) yields one
- * stream per regular member, read in place and named "archive!member". Formats are
- * found by magic bytes, never by name alone. Nothing is extracted to disk.
+ * every regular file below it (recursive, sorted by name in byte order, hidden
+ * entries skipped, links to files followed, links to directories not followed);
+ * zstd is decompressed with libzstd streaming (multi-frame, skippable frames);
+ * gzip, xz, bzip2, lz4 (and the other filters libarchive has) through libarchive's
+ * raw format; an archive (tar, tar.*, zip, cpio, 7z, ... as libarchive reads them)
+ * yields one stream per regular member, in archive order, read in place and named
+ * "archive!member" (a leading "./" dropped). A member that is itself compressed is
+ * decoded one level; a member that is an archive is not opened. Formats are found
+ * by magic bytes, never by name: a .zst that holds a tar is an archive, text named
+ * .zst is text. An empty archive yields no streams; an empty compressed file yields
+ * one empty stream. Nothing is extracted to disk.
  *
  * Decompressed output is bounded: a stream whose output exceeds max_ratio times its
- * compressed input (after the first ratio_grace bytes) is cut with an error, so a
- * decompression bomb costs bounded time. Memory is bounded by the chunk size.
+ * compressed input (after the first ratio_grace bytes) is cut with the error
+ * "NAME: decompression ratio exceeds 1000:1 (possible decompression bomb)", so a bomb
+ * costs bounded time; inside an archive the ratio is counted over all members so far
+ * and the rest of the archive is skipped. Memory is bounded by the chunk size (a few
+ * chunks with readahead, plus a peek of at most SRC_PEEK_MAX).
+ *
+ * With readahead, reading and decompressing run on a second thread, a few chunks
+ * ahead of the caller; the bytes are the same. Closing a stream midway (the next
+ * src_walk_next, src_walk_close) stops that thread; on a pipe it first waits for the
+ * read(2) in flight. The functions of one walk and its streams are called from one
+ * thread at a time; different walks are independent.
  *
  * Errors are returned, never printed: a path that cannot be opened fails
  * src_walk_open/src_walk_next with a message; a stream that fails midway returns -1
- * from src_stream_read with the message in src_stream_error().
+ * from src_stream_read with the message in src_stream_error(). Every message starts
+ * with the name it concerns ("app.log.zst: truncated zstd frame").
  */
 #ifndef PYCORR_SOURCE_H
 #define PYCORR_SOURCE_H
@@ -36,15 +52,20 @@ struct src_stream;
 #define SRC_ERRSZ 512
 
 /* Start expanding one user path ("-" = stdin). Returns NULL with a message in err
- * ("app.log: No such file or directory") when the path cannot be opened at all. */
+ * ("app.log: No such file or directory") when the path cannot be opened at all: a
+ * file is opened and a directory listed here, before any stream. opt may be NULL
+ * for the defaults; it is copied. */
 struct src_walk *src_walk_open(const char *path, const struct src_options *opt, char err[SRC_ERRSZ]);
 
 /* The next stream of the walk: 1 and *out set (owned by the walk, valid until the next
- * call to src_walk_next or src_walk_close); 0 when the walk is done; -1 on an error
- * that skips one entry (an unreadable file in a directory, a corrupt archive member):
- * err holds "name: reason" and the walk can go on with the next call. */
+ * call to src_walk_next or src_walk_close); 0 when the walk is done (and on every call
+ * after); -1 on an error that skips one entry (an unreadable file in a directory, a
+ * dangling link, a file libarchive cannot open, a corrupt archive member header):
+ * err holds "name: reason" and the walk can go on with the next call. Sniffing reads
+ * the first bytes of a file here, so a read error may show up here too. */
 int src_walk_next(struct src_walk *w, struct src_stream **out, char err[SRC_ERRSZ]);
 
+/* Close the walk and its current stream. Accepts NULL. */
 void src_walk_close(struct src_walk *w);
 
 /* The display name: "app.log", "-", "ci.tar.zst!logs/app.log". */
@@ -52,22 +73,28 @@ const char *src_stream_name(const struct src_stream *s);
 
 /* Look at up to want bytes from the current position without consuming them.
  * Returns the number of bytes available at *data (fewer than want only at end of
- * stream), or -1 on error. */
+ * stream), or -1 on error. *data is valid until the next call on the stream. want is
+ * capped at SRC_PEEK_MAX so a peek costs bounded memory; more than one chunk is
+ * gathered in a buffer, and the following reads return those bytes first. */
+#define SRC_PEEK_MAX ((size_t)1 << 20)
 long src_stream_peek(struct src_stream *s, size_t want, const char **data);
 
 /* The next chunk: returns its length (> 0) with *data pointing at it (valid until the
- * next call), 0 at end of stream, -1 on error. */
+ * next call on the stream), 0 at end of stream, -1 on error. Errors stick: later
+ * calls return -1 again (bytes already peeked are still returned first). */
 long src_stream_read(struct src_stream *s, const char **data);
 
 /* The error of the last failed call, or "" when none. */
 const char *src_stream_error(const struct src_stream *s);
 
 /* Progress in raw (on-disk, compressed) bytes: consumed so far and the total when
- * known (0 when not, e.g. stdin). */
+ * known (0 when not, e.g. stdin). For an archive member both count the whole
+ * archive file. Either pointer may be NULL. */
 void src_stream_progress(const struct src_stream *s, uint64_t *done, uint64_t *total);
 
-/* Total on-disk bytes of a path (a file's size, a directory's regular files summed),
- * for progress and ETA; 0 when unknown. Never fails. */
+/* Total on-disk bytes of a path (a file's size, a directory's regular files summed,
+ * counting what the walk would read: hidden entries left out, links to files in),
+ * for progress and ETA; 0 when unknown or "-". Never fails. */
 uint64_t src_path_size(const char *path);
 
 #endif
