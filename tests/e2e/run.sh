@@ -1,0 +1,276 @@
+#!/bin/sh
+# End-to-end tests of the pycorr command line: real files, real compressed files and
+# archives built here with independent tools (zstd, gzip, xz, bzip2, tar, python's
+# zipfile), stdin, exit codes and output formats, checked with jq.
+#
+# usage: PYCORR=./pycorr sh tests/e2e/run.sh
+set -eu
+LC_ALL=C
+export LC_ALL
+unset NO_COLOR || true
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PYCORR=${PYCORR:-$ROOT/pycorr}
+DATA=$ROOT/tests/data/corpus
+T=$(mktemp -d "${TMPDIR:-/tmp}/pycorr-e2e.XXXXXX")
+trap 'rm -rf "$T"' EXIT INT TERM
+
+pass=0
+fail=0
+name=""
+
+ok() { pass=$((pass + 1)); }
+bad() {
+    fail=$((fail + 1))
+    echo "FAIL: $name: $*" >&2
+}
+# expect_eq ACTUAL EXPECTED WHAT
+expect_eq() { if [ "$1" = "$2" ]; then ok; else bad "$3: got '$1', want '$2'"; fi; }
+# expect_grep FILE PATTERN WHAT
+expect_grep() { if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $(head -c 400 "$1")"; fi; }
+expect_no_grep() { if grep -q -- "$2" "$1"; then bad "$3: '$2' unexpectedly in output"; else ok; fi; }
+# run EXPECTED_EXIT CMD... : stdout to $T/out, stderr to $T/err
+run() {
+    want=$1
+    shift
+    set +e
+    "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    set -e
+    if [ "$rc" != "$want" ]; then bad "exit $rc, want $want (stderr: $(head -c 300 "$T/err"))"; else ok; fi
+}
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# ---------------------------------------------------------------- usage
+name="help"
+run 0 "$PYCORR" --help
+expect_grep "$T/out" "usage: pycorr COMMAND" "help text on stdout"
+expect_grep "$T/out" "exit status" "exit codes documented"
+
+name="version"
+run 0 "$PYCORR" --version
+expect_grep "$T/out" "^pycorr [0-9]" "version line"
+
+name="unknown option"
+run 2 "$PYCORR" ingest --bogus x
+expect_grep "$T/err" "unknown option '--bogus'" "names the flag"
+expect_grep "$T/err" "Try 'pycorr --help'" "hint"
+
+name="unknown command"
+run 2 "$PYCORR" frobnicate
+expect_grep "$T/err" "unknown command 'frobnicate'" "names the command"
+
+name="bad format value"
+run 2 "$PYCORR" ingest --format yaml x
+expect_grep "$T/err" "unknown format 'yaml'" "names the value"
+
+name="bad severity"
+run 2 "$PYCORR" gate --fail-on severe x
+expect_grep "$T/err" "unknown severity 'severe'" "names the value"
+
+name="no input"
+run 2 "$PYCORR" ingest
+expect_grep "$T/err" "no input given" "explains"
+
+name="bad --map"
+run 2 "$PYCORR" ingest --map nosuchrole=x "$DATA/tracebacks/simple_keyerror.txt"
+
+name="missing file"
+run 3 "$PYCORR" ingest --no-progress "$T/nope.log"
+expect_grep "$T/err" "nope.log: No such file or directory" "names the file"
+
+# ---------------------------------------------------------------- events
+name="events: one chained traceback"
+run 0 "$PYCORR" events "$DATA/tracebacks/chain3_context_cause.txt"
+expect_eq "$(wc -l <"$T/out" | tr -d ' ')" 1 "one event"
+expect_eq "$(jq -r '.kind' "$T/out")" exception "kind"
+expect_eq "$(jq -r '[.exception.chain[].relation] | join(",")' "$T/out")" "root,context,cause" "relations"
+expect_eq "$(jq -r '.exception.chain[2].type' "$T/out")" "mypkg.errors.ServiceUnavailable" "outermost"
+expect_eq "$(jq -r '.source.line' "$T/out")" 1 "first line"
+
+name="events: three tracebacks, three events"
+run 0 "$PYCORR" events "$DATA/tracebacks/batch_multi_handled.txt"
+expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 3 "exception events"
+
+name="events: logging records carry time, level, logger, pid"
+run 0 "$PYCORR" events "$DATA/mixed/app_logging.log"
+expect_eq "$(jq -s 'length' "$T/out")" 313 "records (MANIFEST log_records)"
+expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 35 "tracebacks"
+expect_eq "$(jq -r 'select(.source.line == 12) | [.ts, .level, .logger, .pid, .exception.origin] | join(" ")' "$T/out")" \
+    "2026-11-24T03:22:56.548Z ERROR shop.http 8655 logged" "the record of a logged traceback"
+
+name="events: CRI log on stdin"
+run 0 sh -c "cat '$DATA/mixed/app_logging_cri.log' | '$PYCORR' events -"
+expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 31 "tracebacks (MANIFEST)"
+expect_eq "$(jq -r 'select(.source.line == 1) | .source.stream' "$T/out")" "-" "stdin is named '-'"
+
+name="events: docker json-file"
+run 0 "$PYCORR" events "$DATA/mixed/app_logging_docker.log"
+expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 15 "tracebacks (MANIFEST)"
+expect_eq "$(jq -s '[.[] | select(.source.output == "stdout")] | length' "$T/out")" 49 "stdout records"
+
+# ---------------------------------------------------------------- findings
+name="ingest jsonl: DESIGN §4 fields"
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$DATA/tracebacks/chain3_context_cause.txt"
+expect_eq "$(wc -l <"$T/out" | tr -d ' ')" 1 "one finding"
+for k in id pattern severity rule title trace_id service pid host first_seen last_seen count sources evidence; do
+    expect_eq "$(jq "has(\"$k\")" "$T/out")" true "field $k"
+done
+expect_eq "$(jq -r '.pattern' "$T/out")" nested_exception "pattern"
+expect_eq "$(jq -r '[.evidence.chain[].type] | join(" > ")' "$T/out")" \
+    "ConnectionRefusedError > TimeoutError > mypkg.errors.ServiceUnavailable" "chain root first"
+expect_eq "$(jq -r '.evidence.origin_library' "$T/out")" "socket" "root raised inside the stdlib"
+expect_eq "$(jq -r '.evidence.exception_module' "$T/out")" "client" "exception module (application)"
+expect_eq "$(jq -r '.sources[0].stream | endswith("chain3_context_cause.txt")' "$T/out")" true "source"
+id_plain=$(jq -r .id "$T/out")
+
+name="ingest: same id across runs"
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$DATA/tracebacks/chain3_context_cause.txt"
+expect_eq "$(jq -r .id "$T/out")" "$id_plain" "stable id"
+
+name="ingest: repeated chain folds into one finding with a count"
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$DATA/mixed/app_logging.log"
+expect_eq "$(jq -s '[.[] | select(.pattern == "nested_exception") | .count] | add' "$T/out")" 35 "all tracebacks counted"
+expect_eq "$(jq -s '[.[] | select(.pattern == "nested_exception")] | length' "$T/out")" 3 "three distinct chains"
+expect_eq "$(jq -s '[.[] | .sources | length] | max' "$T/out")" 5 "sample sources bounded"
+
+name="ingest json: one document with a summary"
+run 0 "$PYCORR" ingest --format json --no-progress "$DATA/mixed/app_logging.log"
+expect_eq "$(jq -r '.summary.records' "$T/out")" 313 "records"
+expect_eq "$(jq -r '.summary.tracebacks' "$T/out")" 35 "tracebacks"
+expect_eq "$(jq -r '.findings | length' "$T/out")" 3 "findings"
+
+name="ingest text: readable, no colour when not a terminal"
+run 0 "$PYCORR" ingest --no-progress "$DATA/tracebacks/chain4_cause_context_cause.txt"
+expect_grep "$T/out" "chain, root first" "chain drawn"
+expect_grep "$T/out" "^HIGH" "severity first"
+expect_no_grep "$T/out" "$(printf '\033')" "no escape codes"
+run 0 "$PYCORR" ingest --no-progress --color always "$DATA/tracebacks/chain4_cause_context_cause.txt"
+expect_grep "$T/out" "$(printf '\033')\[" "colour when asked"
+run 0 env NO_COLOR=1 "$PYCORR" ingest --no-progress --color auto "$DATA/tracebacks/chain4_cause_context_cause.txt"
+expect_no_grep "$T/out" "$(printf '\033')" "NO_COLOR respected"
+
+name="ingest -o FILE"
+run 0 "$PYCORR" ingest --format jsonl -o "$T/findings.jsonl" "$DATA/tracebacks/simple_keyerror.txt"
+expect_eq "$(wc -c <"$T/out" | tr -d ' ')" 0 "nothing on stdout"
+expect_eq "$(jq -r .pattern "$T/findings.jsonl")" nested_exception "file written"
+
+name="output that cannot be written"
+if [ -w /dev/full ]; then
+    run 4 sh -c "'$PYCORR' events '$DATA/mixed/app_logging.log' >/dev/full"
+    expect_grep "$T/err" "cannot write the output" "says so"
+fi
+
+# ---------------------------------------------------------------- exit codes
+name="--fail-on"
+run 1 "$PYCORR" ingest --fail-on high --no-progress "$DATA/tracebacks/simple_keyerror.txt"
+run 0 "$PYCORR" ingest --fail-on critical --no-progress "$DATA/tracebacks/simple_keyerror.txt"
+run 0 "$PYCORR" ingest --no-progress "$DATA/tracebacks/simple_keyerror.txt"
+
+name="gate"
+run 1 "$PYCORR" gate --no-progress "$DATA/tracebacks/simple_keyerror.txt"
+expect_eq "$(tail -n 1 "$T/err")" "pycorr: gate failed: 1 finding at or above high" "verdict is the last line"
+printf 'INFO all good\nINFO still good\n' >"$T/clean.log"
+run 0 "$PYCORR" gate --no-progress "$T/clean.log"
+expect_eq "$(tail -n 1 "$T/err")" "pycorr: gate passed: 0 findings, none at or above high" "verdict"
+run 0 "$PYCORR" gate --no-progress --fail-on critical "$DATA/tracebacks/simple_keyerror.txt"
+
+name="unrecognized input"
+head -c 4096 /dev/urandom >"$T/blob.bin"
+printf '\000\001\002' >>"$T/blob.bin"
+run 3 "$PYCORR" ingest --no-progress "$T/blob.bin" "$DATA/tracebacks/simple_keyerror.txt"
+expect_grep "$T/err" "blob.bin: unrecognized input format" "names the input"
+expect_grep "$T/out" "KeyError" "the other input is still analyzed"
+
+# ---------------------------------------------------------------- bad records
+name="malformed JSON lines are reported and skipped"
+cp "$ROOT/tests/data/structured/gateway.jsonl" "$T/gw.jsonl" 2>/dev/null ||
+    cp "$DATA/../structured/gateway.jsonl" "$T/gw.jsonl"
+{
+    head -n 3 "$T/gw.jsonl"
+    echo '{"level": "ERROR", "message": "broken'
+    tail -n +4 "$T/gw.jsonl"
+} >"$T/gw-bad.jsonl"
+run 0 "$PYCORR" events --no-progress "$T/gw-bad.jsonl"
+expect_grep "$T/err" "gw-bad.jsonl:4" "source and line named"
+expect_eq "$(wc -l <"$T/out" | tr -d ' ')" "$(wc -l <"$T/gw.jsonl" | tr -d ' ')" "every other record kept"
+
+name="hostile: a 3 MB line"
+{
+    echo "INFO start"
+    head -c 3000000 /dev/zero | tr '\0' 'x'
+    echo
+    cat "$DATA/tracebacks/simple_keyerror.txt"
+} >"$T/long.log"
+run 0 "$PYCORR" events --no-progress "$T/long.log"
+expect_grep "$T/err" "long.log:2" "the long line is named"
+expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 1 "the traceback after it survives"
+
+name="hostile: deeply nested JSON"
+{
+    head -n 2 "$T/gw.jsonl"
+    python3 -c 'print("{\"a\":" * 100000 + "1" + "}" * 100000)' 2>/dev/null ||
+        awk 'BEGIN{for(i=0;i<100000;i++)printf "{\"a\":"; printf "1"; for(i=0;i<100000;i++)printf "}"; print ""}'
+} >"$T/deep.jsonl"
+run 0 "$PYCORR" events --no-progress "$T/deep.jsonl"
+expect_grep "$T/err" "deep.jsonl:3" "rejected with its line"
+expect_eq "$(wc -l <"$T/out" | tr -d ' ')" 2 "the good lines kept"
+
+name="hostile: invalid UTF-8 stays valid JSON"
+printf '2026-11-24 03:22:56,533 ERROR app bad \377\376 bytes\nTraceback (most recent call last):\n  File "a.py", line 1, in f\nValueError: \377oops\n' >"$T/utf8.log"
+run 0 "$PYCORR" events --no-progress "$T/utf8.log"
+expect_eq "$(jq -r '.exception.chain[0].message' "$T/out")" "$(printf '\357\277\275oops')" "replacement character"
+
+# ---------------------------------------------------------------- sources
+name="zstd, multi-frame"
+if have zstd; then
+    head -n 400 "$DATA/mixed/app_logging.log" | zstd -q -c >"$T/app.log.zst"
+    tail -n +401 "$DATA/mixed/app_logging.log" | zstd -q -c >>"$T/app.log.zst"
+    run 0 "$PYCORR" ingest --format jsonl --no-progress "$T/app.log.zst"
+    "$PYCORR" ingest --format jsonl --no-progress "$DATA/mixed/app_logging.log" | jq -r .id | sort >"$T/ids.plain"
+    expect_eq "$(jq -r .id "$T/out" | sort | tr '\n' ' ')" "$(tr '\n' ' ' <"$T/ids.plain")" "same findings as plain"
+    expect_eq "$(jq -r '.sources[0].stream' "$T/out" | head -n 1 | sed 's|.*/||')" "app.log.zst" "source named"
+    expect_eq "$(jq -s '[.[].count] | add' "$T/out")" 35 "every traceback"
+fi
+
+name="gzip, xz, bzip2"
+for z in gzip xz bzip2; do
+    if have "$z"; then
+        "$z" -c "$DATA/mixed/app_logging_cri.log" >"$T/cri.$z"
+        run 0 "$PYCORR" events --no-progress "$T/cri.$z"
+        expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 31 "$z"
+    fi
+done
+
+name="tar.zst archive read in place"
+if have zstd && have tar; then
+    mkdir -p "$T/arch/logs/deep"
+    cp "$DATA/tracebacks/chain3_context_cause.txt" "$T/arch/logs/worker.txt"
+    cp "$DATA/mixed/app_logging.log" "$T/arch/logs/deep/app.log"
+    (cd "$T/arch" && tar -cf - logs | zstd -q -c >"$T/ci.tar.zst")
+    run 0 "$PYCORR" events --no-progress "$T/ci.tar.zst"
+    expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 36 "tracebacks of both members"
+    expect_eq "$(jq -r 'select(.kind == "exception") | .source.stream' "$T/out" | sed "s|^$T/||" | sort -u | tr '\n' ' ')" \
+        "ci.tar.zst!logs/deep/app.log ci.tar.zst!logs/worker.txt " "members named archive!member"
+    expect_eq "$(find "$T/arch" -newer "$T/ci.tar.zst" | wc -l | tr -d ' ')" 0 "nothing extracted"
+fi
+
+name="zip archive"
+if have python3; then
+    (cd "$T/arch" && python3 -m zipfile -c "$T/ci.zip" logs >/dev/null)
+    run 0 "$PYCORR" ingest --format jsonl --no-progress "$T/ci.zip"
+    expect_eq "$(jq -s '[.[].count] | add' "$T/out")" 36 "findings count every traceback"
+    expect_grep "$T/out" 'ci.zip!logs/worker.txt' "member name"
+fi
+
+name="directory, recursive"
+run 0 "$PYCORR" events --no-progress "$DATA/tracebacks"
+expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 36 "every traceback of every file"
+
+name="rules list"
+run 0 "$PYCORR" rules list
+expect_grep "$T/out" "nested_exception" "detector listed"
+expect_grep "$T/out" "min_chain" "parameters listed"
+
+echo "e2e: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
