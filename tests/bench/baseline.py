@@ -83,7 +83,8 @@ class Folder:
             self.groups.items(), key=lambda kv: (-kv[1][0], kv[0])
         ):
             doc = {
-                "pattern": "nested_exception" if len(chain) > 1 else "error_message",
+                # pycorr's name for a traceback finding, chained or not.
+                "pattern": "nested_exception",
                 "fingerprint": hashlib.sha1(key.encode()).hexdigest()[:16],
                 "count": count,
                 "first_seen": first,
