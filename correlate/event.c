@@ -2,7 +2,6 @@
 #include "event.h"
 
 #include <string.h>
-#include <strings.h>
 
 bool ev_str_eq(ev_str a, const char *lit)
 {
@@ -26,29 +25,70 @@ const char *ev_level_name(enum ev_level l)
     return (unsigned)l < sizeof(names) / sizeof(names[0]) ? names[l] : NULL;
 }
 
+/* Case-insensitive equality with a lowercase literal of the same length. */
+static bool lower_eq(const char *p, const char *lit, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if ((char)(p[i] | 0x20) != lit[i])
+            return false;
+    return true;
+}
+
 enum ev_level ev_level_parse(const char *p, size_t n)
 {
-    static const struct {
-        const char *name;
-        enum ev_level level;
-    } table[] = {
-        {"trace", EV_LVL_TRACE},       {"debug", EV_LVL_DEBUG},
-        {"info", EV_LVL_INFO},         {"information", EV_LVL_INFO},
-        {"notice", EV_LVL_NOTICE},     {"warning", EV_LVL_WARNING},
-        {"warn", EV_LVL_WARNING},      {"error", EV_LVL_ERROR},
-        {"err", EV_LVL_ERROR},         {"exception", EV_LVL_ERROR},
-        {"critical", EV_LVL_CRITICAL}, {"fatal", EV_LVL_CRITICAL},
-        {"crit", EV_LVL_CRITICAL},     {"alert", EV_LVL_CRITICAL},
-        {"emergency", EV_LVL_CRITICAL},{"emerg", EV_LVL_CRITICAL},
-        {"panic", EV_LVL_CRITICAL},    {"default", EV_LVL_UNKNOWN},
-    };
-    if (p == NULL || n == 0 || n > 16)
+    /* Runs once per log line: dispatch on length, then compare. */
+    if (p == NULL)
         return EV_LVL_UNKNOWN;
-    for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-        if (strlen(table[i].name) == n && strncasecmp(table[i].name, p, n) == 0)
-            return table[i].level;
+    switch (n) {
+    case 3:
+        if (lower_eq(p, "err", 3))
+            return EV_LVL_ERROR;
+        break;
+    case 4:
+        if (lower_eq(p, "info", 4))
+            return EV_LVL_INFO;
+        if (lower_eq(p, "warn", 4))
+            return EV_LVL_WARNING;
+        if (lower_eq(p, "crit", 4))
+            return EV_LVL_CRITICAL;
+        break;
+    case 5:
+        if (lower_eq(p, "debug", 5))
+            return EV_LVL_DEBUG;
+        if (lower_eq(p, "error", 5))
+            return EV_LVL_ERROR;
+        if (lower_eq(p, "fatal", 5))
+            return EV_LVL_CRITICAL;
+        if (lower_eq(p, "trace", 5))
+            return EV_LVL_TRACE;
+        if (lower_eq(p, "alert", 5) || lower_eq(p, "emerg", 5) || lower_eq(p, "panic", 5))
+            return EV_LVL_CRITICAL;
+        break;
+    case 6:
+        if (lower_eq(p, "notice", 6))
+            return EV_LVL_NOTICE;
+        break;
+    case 7:
+        if (lower_eq(p, "warning", 7))
+            return EV_LVL_WARNING;
+        break;
+    case 8:
+        if (lower_eq(p, "critical", 8))
+            return EV_LVL_CRITICAL;
+        break;
+    case 9:
+        if (lower_eq(p, "exception", 9) || lower_eq(p, "emergency", 9))
+            return lower_eq(p, "exception", 9) ? EV_LVL_ERROR : EV_LVL_CRITICAL;
+        break;
+    case 11:
+        if (lower_eq(p, "information", 11))
+            return EV_LVL_INFO;
+        break;
+    default:
+        break;
+    }
     /* OpenTelemetry SeverityText like "INFO2", "ERROR3": strip the digit. */
-    if (n >= 2 && p[n - 1] >= '1' && p[n - 1] <= '4')
+    if (n >= 4 && n <= 9 && p[n - 1] >= '1' && p[n - 1] <= '4')
         return ev_level_parse(p, n - 1);
     return EV_LVL_UNKNOWN;
 }

@@ -43,16 +43,27 @@ static bool digits(const char *p, size_t n, unsigned *out)
     return true;
 }
 
+static inline unsigned d2(const char *p, bool *ok)
+{
+    unsigned a = (unsigned)(p[0] - '0'), b = (unsigned)(p[1] - '0');
+    if (a > 9 || b > 9)
+        *ok = false;
+    return a * 10 + b;
+}
+
 size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
 {
-    unsigned Y, M, D, h, mi, s;
+    /* Called for every line of a text log: fixed-width digits, and the date's day
+     * number cached, since consecutive lines almost always share the date. */
+    static _Thread_local char cached_date[10];
+    static _Thread_local int64_t cached_days;
     if (n < 19 || p[4] != '-' || p[7] != '-' || (p[10] != 'T' && p[10] != ' ' && p[10] != 't') ||
         p[13] != ':' || p[16] != ':')
         return 0;
-    if (!digits(p, 4, &Y) || !digits(p + 5, 2, &M) || !digits(p + 8, 2, &D) ||
-        !digits(p + 11, 2, &h) || !digits(p + 14, 2, &mi) || !digits(p + 17, 2, &s))
-        return 0;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || s > 60)
+    bool ok = true;
+    unsigned Y = d2(p, &ok) * 100 + d2(p + 2, &ok), M = d2(p + 5, &ok), D = d2(p + 8, &ok);
+    unsigned h = d2(p + 11, &ok), mi = d2(p + 14, &ok), s = d2(p + 17, &ok);
+    if (!ok || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || s > 60)
         return 0;
     size_t i = 19;
     int64_t frac_ns = 0;
@@ -86,7 +97,14 @@ size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
             i = j;
         }
     }
-    int64_t days = evtime_days_from_civil(Y, M, D);
+    int64_t days;
+    if (memcmp(cached_date, p, 10) == 0) {
+        days = cached_days;
+    } else {
+        days = evtime_days_from_civil(Y, M, D);
+        memcpy(cached_date, p, 10);
+        cached_days = days;
+    }
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_s;
     *ns = secs * 1000000000LL + frac_ns;
     return i;

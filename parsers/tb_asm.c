@@ -72,6 +72,7 @@ struct tb_asm {
     void *ctx;
     struct block blocks[TB_ASM_MAX_OPEN];
     struct block *active;   /* the block that claimed the previous line */
+    unsigned nopen;         /* open blocks: lets the common case skip every loop */
     struct block *started;  /* the block started by the last line */
     uint64_t seq;
     struct arena arena;     /* for parsing a finished block */
@@ -204,6 +205,7 @@ static int block_finish(struct tb_asm *as, struct block *b)
     if (!b->open)
         return 0;
     b->open = false;
+    as->nopen--;
     if (as->active == b)
         as->active = NULL;
     if (as->started == b)
@@ -275,6 +277,7 @@ static struct block *block_new(struct tb_asm *as, uint64_t lineno, enum bstate s
     slot->cap = cap;
     slot->lines_cap = lcap;
     slot->open = true;
+    as->nopen++;
     slot->st = st;
     slot->first_line = lineno;
     slot->meta.pid = -1;
@@ -483,7 +486,7 @@ static int foreign(struct tb_asm *as, const char *p, size_t n, bool is_record, u
         }
     }
     as->active = NULL;
-    for (size_t i = 0; i < TB_ASM_MAX_OPEN; i++) {
+    for (size_t i = 0; i < TB_ASM_MAX_OPEN && as->nopen > 0; i++) {
         struct block *b = &as->blocks[i];
         if (!b->open)
             continue;
@@ -636,6 +639,8 @@ uint64_t tb_asm_started_line(const struct tb_asm *as)
 uint64_t tb_asm_min_open_line(const struct tb_asm *as)
 {
     uint64_t m = UINT64_MAX;
+    if (as->nopen == 0)
+        return m;
     for (size_t i = 0; i < TB_ASM_MAX_OPEN; i++)
         if (as->blocks[i].open && as->blocks[i].first_line < m)
             m = as->blocks[i].first_line;

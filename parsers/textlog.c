@@ -78,9 +78,8 @@ static const char *const key_names[NKEYS] = {NULL, "stdout", "stderr"};
 
 /* ---- the queue ---- */
 
-static int emit_entry(struct textlog *t, const struct qent *e)
+static int emit_line(struct textlog *t, const struct qent *e, const char *p)
 {
-    const char *p = t->qbuf + e->off;
     struct event ev;
     ev_init(&ev, EV_LOG);
     ev.src.stream = t->env.stream;
@@ -105,7 +104,15 @@ static int emit_entry(struct textlog *t, const struct qent *e)
         ev.has_ts = true;
         ev.ts_ns = e->tts;
     }
-    return t->env.emit(t->env.emit_ctx, &ev);
+    int rc = t->env.emit(t->env.emit_ctx, &ev);
+    if (rc != 0)
+        t->stop = rc;
+    return rc;
+}
+
+static int emit_entry(struct textlog *t, const struct qent *e)
+{
+    return emit_line(t, e, t->qbuf + e->off);
 }
 
 /* Emit queued lines numbered below bound (or all of them when force). */
@@ -351,6 +358,14 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     int rc = tb_asm_line(as, p, n, lineno, prefixed, &claim);
     if (rc != 0)
         return rc < 0 ? -1 : rc;
+    if (claim == TB_FOREIGN && prefixed && t->qlen == 0 && lp.level != EV_LVL_UNKNOWN &&
+        lp.level < EV_LVL_WARNING && min_open(t) == UINT64_MAX) {
+        /* The common case: a plain record, nothing pending, nothing it could
+         * introduce. Emit it straight from the line, without the queue. */
+        struct qent e = {.lineno = lineno, .len = (uint32_t)n, .key = t->cur_key, .prefixed = true,
+                         .has_tts = t->cur_has_tts, .tts = t->cur_tts, .lp = lp};
+        return emit_line(t, &e, p);
+    }
     if (claim == TB_STARTED) {
         uint64_t first = tb_asm_started_line(as);
         if (first != 0 && first < lineno) {
