@@ -114,6 +114,9 @@ static void add_source(struct finding *f, const struct event *ev)
 
 static void fold(struct finding *f, const struct event *ev)
 {
+    /* Occurrences from several processes: no single pid describes the finding. */
+    if (f->count > 0 && f->pid != ev->pid)
+        f->pid = -1;
     f->count++;
     if (ev->has_ts) {
         if (!f->has_time || ev->ts_ns < f->first_seen)
@@ -207,8 +210,10 @@ struct finding **finding_store_sorted(struct finding_store *s, size_t *n)
         *n = 0;
         return NULL;
     }
-    memcpy(s->sorted, s->order, s->n * sizeof(*s->sorted));
-    qsort(s->sorted, s->n, sizeof(*s->sorted), cmp_findings);
+    if (s->n > 0) {
+        memcpy(s->sorted, s->order, s->n * sizeof(*s->sorted));
+        qsort(s->sorted, s->n, sizeof(*s->sorted), cmp_findings);
+    }
     *n = s->n;
     return s->sorted;
 }
