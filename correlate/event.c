@@ -12,7 +12,7 @@ bool ev_str_eq(ev_str a, const char *lit)
 const char *ev_kind_name(enum ev_kind k)
 {
     static const char *const names[EV_KIND_COUNT] = {
-        "log", "exception", "tracemalloc", "gc", "counter", "thread_dump",
+        "log", "exception", "tracemalloc", "gc", "counter", "thread_dump", "thread_cpu", "packages",
     };
     return (unsigned)k < EV_KIND_COUNT ? names[k] : "unknown";
 }

@@ -38,10 +38,12 @@ bool ev_str_eq(ev_str a, const char *lit);
 enum ev_kind {
     EV_LOG = 0,      /* a log record without an exception */
     EV_EXCEPTION,    /* a traceback, alone or attached to a log record */
-    EV_TRACEMALLOC,  /* reserved: memory snapshot (issue 3) */
-    EV_GC,           /* reserved: gc statistics */
-    EV_COUNTER,      /* reserved: process counter sample */
-    EV_THREAD_DUMP,  /* reserved: thread dump (issue 8) */
+    EV_TRACEMALLOC,  /* a tracemalloc snapshot or statistics listing (u.snap) */
+    EV_GC,           /* gc statistics or per-type object counts (u.snap / u.counters) */
+    EV_COUNTER,      /* a sample of process or training counters (u.counters) */
+    EV_THREAD_DUMP,  /* the threads of a process at one moment (u.dump) */
+    EV_THREAD_CPU,   /* per-thread CPU paratext: ps -T, top -H (u.dump) */
+    EV_PACKAGES,     /* installed package versions: pip freeze and the like */
     EV_KIND_COUNT
 };
 const char *ev_kind_name(enum ev_kind k);
@@ -72,6 +74,10 @@ struct ev_frame {
 };
 
 struct ev_group;
+struct ev_snapshot;
+struct ev_counters;
+struct ev_dump;
+struct ev_packages;
 
 /* SyntaxError details: the location line after the frames is not a frame. */
 struct ev_syntax {
@@ -149,8 +155,14 @@ struct event {
     ev_str span_id;
     ev_str stream_name;  /* stdout/stderr when the prefix said so */
     struct ev_source src;
+    /* Payloads of the other kinds are declared by their modules (ev_memory.h,
+     * ev_dump.h); they are pointers so the common event stays small. */
     union {
-        struct ev_exception exc; /* EV_EXCEPTION */
+        struct ev_exception exc;             /* EV_EXCEPTION */
+        const struct ev_snapshot *snap;      /* EV_TRACEMALLOC, EV_GC type counts */
+        const struct ev_counters *counters;  /* EV_COUNTER, EV_GC statistics */
+        const struct ev_dump *dump;          /* EV_THREAD_DUMP, EV_THREAD_CPU */
+        const struct ev_packages *packages;  /* EV_PACKAGES */
     } u;
 };
 
