@@ -1,6 +1,7 @@
 /* cli.c -- argument parsing from one table of options; see cli.h. */
 #include "cli.h"
 
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -117,11 +118,15 @@ static const char *command_name(enum command c)
     return "pycorr";
 }
 
-static int usage_error(const char *fmt, const char *a, const char *b)
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...)
 {
+    va_list ap;
+    va_start(ap, fmt);
     fprintf(stderr, "pycorr: ");
-    fprintf(stderr, fmt, a, b);
+    vfprintf(stderr, fmt, ap);
     fprintf(stderr, "\nTry 'pycorr --help' for more information.\n");
+    va_end(ap);
     return EXIT_USAGE;
 }
 
@@ -155,9 +160,9 @@ static int apply(struct cli *cli, const struct opt *o, const char *value, bool *
         else if (strcmp(value, "jsonl") == 0)
             cli->format = FMT_JSONL;
         else if (strcmp(value, "sarif") == 0 || strcmp(value, "html") == 0)
-            return usage_error("--format %s: not available in this version (text, json, jsonl)%s", value, "");
+            return usage_error("--format %s: not available in this version (text, json, jsonl)", value);
         else
-            return usage_error("--format: unknown format '%s' (text, json, jsonl)%s", value, "");
+            return usage_error("--format: unknown format '%s' (text, json, jsonl)", value);
         cli->format_set = true;
         return EXIT_OK;
     case OPT_OUTPUT:
@@ -165,7 +170,7 @@ static int apply(struct cli *cli, const struct opt *o, const char *value, bool *
         return EXIT_OK;
     case OPT_FAIL_ON:
         if (severity_parse(value, &cli->fail_on) != 0)
-            return usage_error("--fail-on: unknown severity '%s' (info, low, medium, high, critical)%s", value, "");
+            return usage_error("--fail-on: unknown severity '%s' (info, low, medium, high, critical)", value);
         cli->fail_on_set = true;
         return EXIT_OK;
     case OPT_MAP:
@@ -176,7 +181,7 @@ static int apply(struct cli *cli, const struct opt *o, const char *value, bool *
         return push(&cli->rules, &cli->nrules, value) == 0 ? EXIT_OK : EXIT_USAGE;
     case OPT_PARSER:
         if (parser_by_name(value) == NULL)
-            return usage_error("--parser: no parser named '%s' (text, jsonl)%s", value, "");
+            return usage_error("--parser: no parser named '%s' (text, jsonl)", value);
         cli->parser = value;
         return EXIT_OK;
     case OPT_QUIET:
@@ -193,7 +198,7 @@ static int apply(struct cli *cli, const struct opt *o, const char *value, bool *
         else if (strcmp(value, "never") == 0)
             cli->color = COLOR_NEVER;
         else
-            return usage_error("--color: expected auto, always or never, not '%s'%s", value, "");
+            return usage_error("--color: expected auto, always or never, not '%s'", value);
         return EXIT_OK;
     }
     return EXIT_OK;
@@ -219,16 +224,16 @@ int cli_parse(int argc, char **argv, struct cli *cli, bool *stop)
                 size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
                 o = find_long(a + 2, len);
                 if (o == NULL)
-                    return usage_error("unknown option '%s'%s", a, "");
+                    return usage_error("unknown option '%s'", a);
                 if (eq != NULL) {
                     if (o->metavar == NULL)
-                        return usage_error("option '--%s' takes no value%s", o->name, "");
+                        return usage_error("option '--%s' takes no value", o->name);
                     value = eq + 1;
                 }
             } else {
                 o = find_short(a[1]);
                 if (o == NULL || a[2] != '\0')
-                    return usage_error("unknown option '%s'%s", a, "");
+                    return usage_error("unknown option '%s'", a);
             }
             if (o->metavar != NULL && value == NULL) {
                 if (i + 1 >= argc)
@@ -247,7 +252,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, bool *stop)
                 if (strcmp(a, commands[k].name) == 0)
                     cli->cmd = commands[k].cmd;
             if (cli->cmd == CMD_NONE)
-                return usage_error("unknown command '%s' (ingest, events, gate, consume, rules)%s", a, "");
+                return usage_error("unknown command '%s' (ingest, events, gate, consume, rules)", a);
             continue;
         }
         if (cli->cmd == CMD_RULES && cli->rules_action == NULL) {
@@ -264,7 +269,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, bool *stop)
     if (cli->cmd == CMD_GATE && !cli->fail_on_set)
         cli->fail_on = SEV_HIGH;
     if ((cli->cmd == CMD_INGEST || cli->cmd == CMD_EVENTS || cli->cmd == CMD_GATE) && cli->npaths == 0)
-        return usage_error("%s: no input given (a path, or '-' for stdin)%s", command_name(cli->cmd), "");
+        return usage_error("%s: no input given (a path, or '-' for stdin)", command_name(cli->cmd));
     return EXIT_OK;
 }
 
