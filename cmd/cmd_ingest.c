@@ -1,0 +1,76 @@
+/* cmd_ingest.c -- `pycorr ingest` and `pycorr gate`: events through the detectors,
+ * findings to the report, the exit code from --fail-on. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "analysis.h"
+#include "commands.h"
+#include "pipeline.h"
+#include "report.h"
+
+static bool want_color(const struct cli *cli, FILE *out)
+{
+    if (cli->color == COLOR_ALWAYS)
+        return true;
+    if (cli->color == COLOR_NEVER)
+        return false;
+    const char *nc = getenv("NO_COLOR");
+    if (nc != NULL && nc[0] != '\0')
+        return false;
+    return isatty(fileno(out));
+}
+
+/* The gate's verdict is always the last line on stderr. */
+static void print_verdict(const struct cli *cli, size_t nfind, size_t above)
+{
+    if (cli->cmd != CMD_GATE)
+        return;
+    if (above > 0)
+        fprintf(stderr, "pycorr: gate failed: %zu finding%s at or above %s\n", above, above == 1 ? "" : "s",
+                severity_name(cli->fail_on));
+    else
+        fprintf(stderr, "pycorr: gate passed: %zu finding%s, none at or above %s\n", nfind, nfind == 1 ? "" : "s",
+                severity_name(cli->fail_on));
+}
+
+int cmd_ingest(const struct cli *cli, FILE *out)
+{
+    char err[512];
+    struct analysis *an = analysis_create(cli, err, sizeof(err));
+    if (an == NULL) {
+        fprintf(stderr, "pycorr: error: %s\n", err);
+        return EXIT_USAGE;
+    }
+    struct pipeline pl = {.cli = cli, .progress = pipeline_wants_progress(cli)};
+    pl.sink = analysis_sink;
+    pl.sink_ctx = an;
+    int rc = pipeline_run(&pl);
+    analysis_flush(an);
+    if (analysis_lost_events(an))
+        fprintf(stderr, "pycorr: warning: memory ran short; some events were not analyzed\n");
+    struct finding_store *store = analysis_store(an);
+    size_t n;
+    struct finding **f = finding_store_sorted(store, &n);
+    enum out_format fmt = cli->format_set ? cli->format : FMT_TEXT;
+    struct report_ctx rctx = {
+        .out = out,
+        .color = fmt == FMT_TEXT && want_color(cli, out),
+        .stats = &pl.stats,
+        .dropped_findings = finding_store_dropped(store),
+        .command = cli->cmd == CMD_GATE ? "gate" : "ingest",
+    };
+    if (report_write(fmt, f, n, &rctx) != 0)
+        fprintf(stderr, "pycorr: error: out of memory while writing the report\n");
+    size_t above = 0;
+    bool gating = cli->fail_on_set || cli->cmd == CMD_GATE;
+    for (size_t i = 0; i < n && gating; i++)
+        above += f[i]->severity >= cli->fail_on;
+    int code = above > 0 ? EXIT_FINDINGS : EXIT_OK;
+    if (rc < 0 || pl.stats.unreadable > 0)
+        code = EXIT_INPUT;
+    if (!cli->quiet)
+        print_verdict(cli, n, above);
+    analysis_destroy(an);
+    return code;
+}
