@@ -31,15 +31,20 @@ void *arena_alloc(struct arena *a, size_t n)
 {
     size_t cap = a->cap ? a->cap : ARENA_DEFAULT_CAP;
     size_t need = align_up(n ? n : 1);
-    if (need < n || a->used_total + need > cap)
+    /* Compare against the room left, not the sum, which can wrap around. */
+    if (need < n || a->used_total > cap || need > cap - a->used_total)
         return NULL;
     struct arena_block *b = a->head;
     if (b == NULL || b->size - b->used < need) {
         size_t size = ARENA_MIN_BLOCK;
         if (b != NULL && b->size * 2 > size)
             size = b->size * 2;
-        while (size < need)
+        while (size < need && size <= SIZE_MAX / 2)
             size *= 2;
+        if (size < need)
+            size = need;
+        if (size > SIZE_MAX - sizeof(struct arena_block))
+            return NULL;
         struct arena_block *nb = malloc(sizeof(*nb) + size);
         if (nb == NULL)
             return NULL;
