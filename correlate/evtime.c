@@ -63,7 +63,10 @@ size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
     bool ok = true;
     unsigned Y = d2(p, &ok) * 100 + d2(p + 2, &ok), M = d2(p + 5, &ok), D = d2(p + 8, &ok);
     unsigned h = d2(p + 11, &ok), mi = d2(p + 14, &ok), s = d2(p + 17, &ok);
-    if (!ok || M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || mi > 59 || s > 60)
+    static const unsigned char mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (!ok || M < 1 || M > 12 || D < 1 || D > mdays[M - 1] || h > 23 || mi > 59 || s > 60)
+        return 0;
+    if (M == 2 && D == 29 && !(Y % 4 == 0 && (Y % 100 != 0 || Y % 400 == 0)))
         return 0;
     size_t i = 19;
     int64_t frac_ns = 0;
@@ -106,20 +109,43 @@ size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
         cached_days = days;
     }
     int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_s;
+    /* int64 nanoseconds span the years 1677..2262; outside that no time can be
+     * represented, and the product below would overflow. */
+    if (secs >= INT64_MAX / 1000000000LL || secs <= INT64_MIN / 1000000000LL)
+        return 0;
     *ns = secs * 1000000000LL + frac_ns;
     return i;
 }
 
 int64_t evtime_from_epoch(double v)
 {
-    double a = fabs(v);
+    double a = fabs(v), r;
     if (a < 1e11)       /* seconds: until year 5138 */
-        return (int64_t)llround(v * 1e9);
-    if (a < 1e14)       /* milliseconds */
-        return (int64_t)llround(v * 1e6);
-    if (a < 1e17)       /* microseconds */
-        return (int64_t)llround(v * 1e3);
-    return (int64_t)v;  /* nanoseconds */
+        r = v * 1e9;
+    else if (a < 1e14)  /* milliseconds */
+        r = v * 1e6;
+    else if (a < 1e17)  /* microseconds */
+        r = v * 1e3;
+    else
+        r = v;          /* nanoseconds */
+    /* Saturate: converting an out-of-range double to int64 is undefined. */
+    if (!(r < 9223372036854775807.0))
+        return INT64_MAX;
+    if (!(r > -9223372036854775807.0))
+        return INT64_MIN;
+    return (int64_t)llround(r);
+}
+
+/* The number of nanoseconds per unit of an integer epoch value, by magnitude. */
+static int64_t epoch_scale(uint64_t v)
+{
+    if (v < 100000000000ULL)
+        return 1000000000LL;
+    if (v < 100000000000000ULL)
+        return 1000000LL;
+    if (v < 100000000000000000ULL)
+        return 1000LL;
+    return 1;
 }
 
 bool evtime_parse_field(const char *p, size_t n, int64_t *ns)
@@ -139,14 +165,15 @@ bool evtime_parse_field(const char *p, size_t n, int64_t *ns)
     for (size_t i = 0; i < n && all_digits; i++)
         all_digits = p[i] >= '0' && p[i] <= '9';
     if (all_digits) {
-        int64_t v = 0;
+        /* Integer arithmetic: a double cannot hold nanoseconds of today exactly, so
+         * milliseconds would come back as ".123000064". */
+        uint64_t v = 0;
         for (size_t i = 0; i < n; i++)
-            v = v * 10 + (p[i] - '0');
-        if (v >= 100000000000000000LL) {
-            *ns = v;
-            return true;
-        }
-        *ns = evtime_from_epoch((double)v);
+            v = v * 10 + (uint64_t)(p[i] - '0'); /* 19 digits fit in uint64 */
+        int64_t scale = epoch_scale(v);
+        if (v > (uint64_t)(INT64_MAX / scale))
+            return false;
+        *ns = (int64_t)v * scale;
         return true;
     }
     char tmp[48];
@@ -158,7 +185,10 @@ bool evtime_parse_field(const char *p, size_t n, int64_t *ns)
     double v = strtod(tmp, &end);
     if (end != tmp + n || !isfinite(v))
         return false;
-    *ns = evtime_from_epoch(v);
+    int64_t t2 = evtime_from_epoch(v);
+    if (t2 == INT64_MAX || t2 == INT64_MIN)
+        return false; /* not a time int64 nanoseconds can hold */
+    *ns = t2;
     return true;
 }
 
