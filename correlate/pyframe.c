@@ -30,8 +30,14 @@ static const char *find(const char *p, size_t n, const char *needle)
 static const char *stdlib_root(const char *p, size_t n)
 {
     const char *s = find(p, n, "/lib/python");
-    if (s == NULL)
+    size_t k = 11;
+    if (s == NULL) {
         s = find(p, n, "/lib64/python");
+        k = 13;
+    }
+    /* "python3.11", "python2.7": a version, not "/lib/python_utils/". */
+    if (s != NULL && (s + k >= p + n || s[k] < '0' || s[k] > '9'))
+        s = NULL;
     if (s != NULL) {
         const char *e = memchr(s + 1, '/', (size_t)(p + n - (s + 1)));
         if (e != NULL) {
@@ -78,7 +84,7 @@ static size_t dotted(const char *p, size_t n, char *buf, size_t bufsz)
 {
     if (n > 3 && memcmp(p + n - 3, ".py", 3) == 0)
         n -= 3;
-    if (n >= 9 && memcmp(p + n - 9, "/__init__", 9) == 0)
+    if (n >= 9 && (p[n - 9] == '/' || p[n - 9] == '\\') && memcmp(p + n - 8, "__init__", 8) == 0)
         n -= 9;
     size_t k = 0;
     for (size_t i = 0; i < n && k + 1 < bufsz; i++)
