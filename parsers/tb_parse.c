@@ -17,6 +17,7 @@ struct pctx {
     bool truncated;
     bool oom;
     unsigned group_depth;
+    char *last_msg; /* the buffer msg_append returned last: it can grow in place */
 };
 
 /* Content of line i at margin depth d; false when the line lacks that margin. */
@@ -45,13 +46,21 @@ static void *grow_array(struct pctx *c, void *arr, uint32_t n, uint32_t *cap, si
 static void msg_append(struct pctx *c, ev_str *msg, const char *p, size_t n)
 {
     size_t len = msg->len + 1 + n;
-    char *buf = arena_alloc(c->a, len + 1);
+    char *buf;
+    if (msg->ptr != NULL && msg->ptr == c->last_msg) {
+        /* Ours from the previous line: grow it (in place while it is the arena's
+         * last allocation), so a message of many lines costs linear memory. */
+        buf = arena_grow(c->a, c->last_msg, (size_t)msg->len + 1, len + 1);
+    } else {
+        buf = arena_alloc(c->a, len + 1);
+        if (buf != NULL && msg->len)
+            memcpy(buf, msg->ptr, msg->len);
+    }
     if (buf == NULL) {
         c->oom = true;
         return;
     }
-    if (msg->len)
-        memcpy(buf, msg->ptr, msg->len);
+    c->last_msg = buf;
     buf[msg->len] = '\n';
     memcpy(buf + msg->len + 1, p, n);
     buf[len] = '\0';
@@ -438,6 +447,22 @@ int tb_parse_lines(const struct tb_line *lines, size_t n, const struct parse_lim
     return out->n > 0 ? 1 : 0;
 }
 
+/* A group that was never raised prints no stack: "  | ExceptionGroup: msg" directly
+ * followed by its first member separator "  +-+---...". Is that the line at start? */
+static bool stackless_group_at(const char *text, size_t n, size_t start, size_t len)
+{
+    const char *p = text + start, *cc, *m;
+    size_t cn, tl, ml;
+    if (len < 4 || p[2] != '|' || !tbl_margin(p, len, 1, &cc, &cn) ||
+        !tbl_exception_line(cc, cn, true, &tl, &m, &ml))
+        return false;
+    size_t next = start + len;
+    while (next < n && text[next] != '\n')
+        next++; /* past a '\r' */
+    next++;
+    return next + 6 <= n && memcmp(text + next, "  +-+-", 6) == 0;
+}
+
 int tb_parse_text(const char *text, size_t n, const struct parse_limits *lim, struct arena *a,
                   struct ev_exception *out)
 {
@@ -468,7 +493,8 @@ int tb_parse_text(const char *text, size_t n, const struct parse_limits *lim, st
                  * remote traceback's carrier), but only as the text's first line. */
                 begun = tbl_is_header(p, len) || tbl_frame(p, len, &f) ||
                         (tbl_margin(p, len, 1, &cc, &cn) && tbl_is_group_header(cc, cn)) ||
-                        (start == 0 && tbl_exception_line(p, len, true, &tl, &m, &ml));
+                        (start == 0 && tbl_exception_line(p, len, true, &tl, &m, &ml)) ||
+                        stackless_group_at(text, n, start, len);
             }
             if (begun) {
                 L[k].p = p;
