@@ -155,13 +155,30 @@ static bool shape_is_foreign(const struct tb_asm *as, const char *p, size_t n)
 
 /* ---- blocks ---- */
 
+/* Frames, source and caret lines: everything indented under the margin (if any). */
+static bool frame_material(const char *p, size_t n)
+{
+    size_t i = tbl_indent(p, n);
+    if (i >= 2 && i % 2 == 0 && i < n && (p[i] == '|' || p[i] == '+')) {
+        i++;
+        if (i < n && p[i] == ' ')
+            i++;
+        return i < n && (p[i] == ' ' || p[i] == '\t');
+    }
+    return i > 0 || (n > 0 && p[0] == '\t');
+}
+
 static int block_store(struct tb_asm *as, struct block *b, const char *p, size_t n, uint64_t lineno)
 {
-    if (b->truncated)
-        return 0;
-    if (b->len + n > as->lim->max_record || b->nlines >= MAX_BLOCK_LINES) {
+    if (b->len + n > as->lim->max_record || b->nlines >= MAX_BLOCK_LINES)
         b->truncated = true;
-        return 0;
+    if (b->truncated) {
+        /* Past the limit frames are dropped, but the structure (headers, exception
+         * lines, separators, notes) is kept within a reserve, so a cut block still
+         * says what was raised. */
+        if (frame_material(p, n) || b->len + n > as->lim->max_record + as->lim->max_record / 4 + 4096 ||
+            b->nlines >= MAX_BLOCK_LINES + 1024)
+            return 0;
     }
     if (b->len + n > b->cap) {
         size_t cap = b->cap ? b->cap : 4096;
