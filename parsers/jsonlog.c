@@ -91,9 +91,11 @@ struct jsonlog {
     int nmapped;
 };
 
-/* The key table. Generated from a list of (name, slot, rank, container) rows and
- * laid out as a switch on the length, so a key costs one jump and a few fixed-size
- * compares instead of a strcmp over every known name. */
+/* The names pycorr knows, as (slot, rank, container) rows grouped by the name's
+ * length: a key costs one jump and a few fixed-size compares (which the compiler
+ * inlines) instead of a strcmp over every known name. A nested field is looked up by
+ * its dotted path, so "log.level" covers both the ECS literal key and {"log":
+ * {"level": ...}}. To add a name, add a row under its length. */
 static struct keyinfo key_classify(const char *k, size_t n)
 {
     switch (n) {
@@ -1249,6 +1251,34 @@ static bool docker_shaped(const char *js, const jt_tok *t, int n, bool complete)
     return log && (stream || !complete);
 }
 
+/* Evidence from one line of the window: -1 for a docker json-file line, 0 for not
+ * JSON, 2 for a start that cannot be judged (a lone '{'), 20 for a valid prefix of an
+ * object cut by the window, 24 for one whole object, 30 for an OTLP export batch. */
+static int bid_line(const char *line, size_t n, bool complete)
+{
+    jt_tok tok[BID_TOKENS];
+    int ntok = 0;
+    enum jt_status s = jt_parse_prefix(tok, BID_TOKENS, line, n, &ntok);
+    if (s == JT_SYNTAX || ntok < 1 || tok[0].type != JSMN_OBJECT)
+        return s == JT_TRUNCATED && ntok <= 1 ? 2 : 0;
+    if (docker_shaped(line, tok, ntok, complete && s != JT_TOO_MANY))
+        return -1;
+    bool first_key = ntok >= 2 && tok[1].type == JSMN_STRING && tok[1].parent == 0;
+    if (first_key && (jt_eq(line, &tok[1], "resourceLogs") || jt_eq(line, &tok[1], "resource_logs")))
+        return 30;
+    if (s == JT_OK && complete) {
+        for (size_t k = (size_t)tok[0].end; k < n; k++)
+            if (!is_ws(line[k]))
+                return 0; /* more than one value: not a JSON line */
+        return 24;
+    }
+    /* A line longer than the window or than the tokens a bid looks at (an OTLP batch,
+     * a big record): what we saw is an object with at least one complete key. */
+    if ((s == JT_TOO_MANY || (s == JT_TRUNCATED && !complete)) && first_key)
+        return 20;
+    return 2; /* an object cut short at the end of the input */
+}
+
 static int jsonlog_bid(const char *buf, size_t len, bool at_eof)
 {
     size_t i = 0;
@@ -1258,31 +1288,30 @@ static int jsonlog_bid(const char *buf, size_t len, bool at_eof)
         i++;
     if (i == len || buf[i] != '{')
         return 0;
-    const char *line = buf + i;
-    const char *nl = memchr(line, '\n', len - i);
-    size_t n = nl ? (size_t)(nl - line) : len - i;
-    bool complete = nl != NULL || at_eof;
-
-    jt_tok tok[BID_TOKENS];
-    int ntok = 0;
-    enum jt_status s = jt_parse_prefix(tok, BID_TOKENS, line, n, &ntok);
-    if (ntok < 1 || tok[0].type != JSMN_OBJECT)
-        return s == JT_SYNTAX ? 1 : 2;
-    if (docker_shaped(line, tok, ntok, complete && s != JT_TOO_MANY))
-        return 0;
-    if (s == JT_OK && complete) {
-        /* exactly one object on the line */
-        for (size_t k = (size_t)tok[0].end; k < n; k++)
-            if (!is_ws(line[k]))
-                return 2;
-        return 24;
+    int first = 0;
+    /* A first line cut by log rotation should not hide a JSON-lines file: when it
+     * does not parse, a few more lines of the window may vouch for the format. */
+    for (int lines = 0; lines < 4 && i < len; lines++) {
+        const char *line = buf + i;
+        const char *nl = memchr(line, '\n', len - i);
+        size_t n = nl ? (size_t)(nl - line) : len - i;
+        int r = bid_line(line, n, nl != NULL || at_eof);
+        if (r < 0)
+            return 0;
+        if (lines == 0) {
+            if (r >= 20)
+                return r;
+            first = r;
+        } else if (r >= 24) {
+            return 20;
+        }
+        if (nl == NULL)
+            break;
+        i = (size_t)(nl - buf) + 1;
+        while (i < len && is_ws(buf[i]))
+            i++;
     }
-    /* A first line longer than the window (an OTLP batch): what we saw is a JSON
-     * object with at least one complete key. */
-    if ((s == JT_TOO_MANY || (s == JT_TRUNCATED && !complete)) && ntok >= 2 &&
-        tok[1].type == JSMN_STRING && tok[1].parent == 0)
-        return 20;
-    return 2;
+    return first;
 }
 
 const struct parser parser_jsonlog = {

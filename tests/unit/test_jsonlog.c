@@ -901,9 +901,9 @@ static void test_bid(void **state)
     }
     size_t len;
     char *d = slurp("otlp_logs.jsonl", &len);
-    /* the first batch is longer than the window */
-    assert_int_equal(parser_jsonlog.bid(d, 4096, false), 20);
-    assert_int_equal(parser_jsonlog.bid(d, len, true), 20); /* more tokens than a bid looks at */
+    /* the first batch is longer than the window; its first key says what it is */
+    assert_int_equal(parser_jsonlog.bid(d, 4096, false), 30);
+    assert_int_equal(parser_jsonlog.bid(d, len, true), 30);
     free(d);
 
     static const char docker[] = "{\"log\":\"2026-11-24 03:22:58,114 INFO x\\n\",\"stream\":\"stderr\","
@@ -912,9 +912,17 @@ static void test_bid(void **state)
     assert_int_equal(parser_jsonlog.bid(docker, 30, false), 0); /* cut mid-line */
     static const char bom[] = "\xEF\xBB\xBF  \n{\"message\":\"x\"}\n";
     assert_int_equal(parser_jsonlog.bid(bom, sizeof(bom) - 1, true), 24);
-    assert_int_equal(parser_jsonlog.bid("{", 1, true), 2);
-    assert_true(parser_jsonlog.bid("{not json at all}\n", 18, true) < 24);
-    assert_true(parser_jsonlog.bid("{\"a\":1} {\"b\":2}\n", 16, true) < 24);
+    assert_int_equal(parser_jsonlog.bid("{", 1, true), 2); /* a lone '{': weak */
+    assert_int_equal(parser_jsonlog.bid("{not json at all}\n", 18, true), 0);
+    assert_int_equal(parser_jsonlog.bid("{'a': 1}\n", 9, true), 0); /* a Python dict repr */
+    assert_int_equal(parser_jsonlog.bid("{\"a\":1} {\"b\":2}\n", 16, true), 0);
+    /* a big record cut by the window is still a JSON object so far */
+    assert_int_equal(parser_jsonlog.bid("{\"message\":\"a long one", 22, false), 20);
+    /* a first line cut by rotation: the next lines vouch for the format */
+    static const char cut[] = "{\"message\":\"cu\n\n{\"message\":\"ok\"}\n";
+    assert_int_equal(parser_jsonlog.bid(cut, sizeof(cut) - 1, true), 20);
+    static const char cut_docker[] = "{\"log\":\"cu\n{\"log\":\"x\\n\",\"stream\":\"stdout\",\"time\":\"t\"}\n";
+    assert_int_equal(parser_jsonlog.bid(cut_docker, sizeof(cut_docker) - 1, true), 0);
     assert_int_equal(parser_jsonlog.bid("2026-11-24 INFO x\n", 18, true), 0);
     assert_int_equal(parser_jsonlog.bid("[1,2]\n", 6, true), 0);
     assert_int_equal(parser_jsonlog.bid("", 0, true), 0);
