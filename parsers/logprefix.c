@@ -175,11 +175,15 @@ bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
             i = save;
             break;
         }
-        if (k > 4 && memcmp(p + i, "pid=", 4) == 0) {
+        if (k == 3 && i + 4 < n && memcmp(p + i, "pid=", 4) == 0) {
+            /* '=' ends a word, so the digits are measured from after it. */
+            size_t d = 0;
+            while (i + 4 + d < n && is_digit(p[i + 4 + d]))
+                d++;
             int64_t pid;
-            if (parse_pid(p + i + 4, k - 4, &pid)) {
+            if (parse_pid(p + i + 4, d, &pid)) {
                 out->pid = pid;
-                i += k;
+                i += 4 + d;
                 continue;
             }
         }
@@ -200,13 +204,17 @@ bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
                 continue;
             }
         }
-        if (!have_logger && out->level != EV_LVL_UNKNOWN) {
+        if (!have_logger) {
             /* A logger: dotted, or marked by what follows it. */
             bool dotted = memchr(p + i, '.', k) != NULL && p[i + k - 1] != '.';
             bool colon = i + k < n && p[i + k] == ':' && (i + k + 1 == n || p[i + k + 1] == ' ');
             bool dash = i + k + 3 <= n && memcmp(p + i + k, " - ", 3) == 0;
             bool brk = i + k + 2 <= n && memcmp(p + i + k, " [", 2) == 0;
-            if (dotted || colon || dash || brk) {
+            /* Before the level only " - " marks one, after a timestamp: the
+             * cookbook's "%(asctime)s - %(name)s - %(levelname)s - %(message)s". */
+            bool is_logger = out->level != EV_LVL_UNKNOWN ? (dotted || colon || dash || brk)
+                                                          : (dash && out->has_ts);
+            if (is_logger) {
                 out->logger_off = i;
                 out->logger_len = k;
                 have_logger = true;
