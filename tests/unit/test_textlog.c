@@ -1,0 +1,751 @@
+/* test_textlog.c -- the plain-text parser (parser_text) through its public contract:
+ * open/feed/finish with a collecting sink. Logging prefixes one layout at a time,
+ * records absorbed into the traceback they introduce, CRI and docker framing with
+ * partial lines, introducers, event order, hostile bytes, limits, and chunking.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "correlate/arena.h"
+#include "correlate/ev_json.h"
+#include "correlate/event.h"
+#include "correlate/evtime.h"
+#include "parsers/logprefix.h"
+#include "parsers/parser.h"
+
+extern const struct parser parser_text;
+
+#ifndef DATA_DIR
+#define DATA_DIR "tests/data/corpus"
+#endif
+
+/* ---- a sink that keeps deep copies and JSON documents ------------------------------ */
+
+struct coll {
+    struct event ev[256];
+    size_t n;
+    json_t *docs;
+    struct arena a;
+    uint64_t diag_line[16];
+    char diag_reason[16][96];
+    size_t ndiag;
+    size_t stop_after; /* 0 = never */
+};
+
+static int sink(void *ctx, const struct event *ev)
+{
+    struct coll *c = ctx;
+    json_array_append_new(c->docs, ev_to_json(ev));
+    if (c->n < 256)
+        assert_int_equal(ev_clone(&c->ev[c->n], ev, &c->a), 0);
+    c->n++;
+    return c->stop_after && c->n >= c->stop_after ? 7 : 0;
+}
+
+static void diag(void *ctx, const char *stream, uint64_t line, const char *reason)
+{
+    struct coll *c = ctx;
+    assert_string_equal(stream, "t.log");
+    if (c->ndiag < 16) {
+        c->diag_line[c->ndiag] = line;
+        snprintf(c->diag_reason[c->ndiag], sizeof(c->diag_reason[0]), "%s", reason);
+    }
+    c->ndiag++;
+}
+
+static void coll_init(struct coll *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->docs = json_array();
+}
+
+static void coll_free(struct coll *c)
+{
+    json_decref(c->docs);
+    arena_free(&c->a);
+}
+
+/* Feed data in chunks of `chunk` bytes (0 = all at once). Returns finish()'s value. */
+static int run_lim(struct coll *c, const char *data, size_t n, size_t chunk, const struct parse_limits *lim)
+{
+    struct parser_env env = {
+        .stream = "t.log", .emit = sink, .emit_ctx = c, .diag = diag, .diag_ctx = c,
+        .limits = lim ? lim : &parse_limits_default,
+    };
+    void *st = parser_text.open(&env);
+    assert_non_null(st);
+    if (chunk == 0)
+        chunk = n ? n : 1;
+    int rc = 0;
+    for (size_t off = 0; off < n && rc == 0; off += chunk)
+        rc = parser_text.feed(st, data + off, n - off < chunk ? n - off : chunk);
+    if (rc == 0)
+        rc = parser_text.finish(st);
+    parser_text.close(st);
+    return rc;
+}
+
+static void run(struct coll *c, const char *text, size_t chunk)
+{
+    coll_init(c);
+    assert_int_equal(run_lim(c, text, strlen(text), chunk, NULL), 0);
+}
+
+static void assert_str(ev_str s, const char *want)
+{
+    if (!ev_str_eq(s, want))
+        fail_msg("got '%.*s' (%s), want '%s'", (int)(s.len > 200 ? 200 : s.len), s.ptr ? s.ptr : "",
+                 s.ptr ? "present" : "absent", want);
+}
+
+static int64_t ts_of(const char *iso)
+{
+    int64_t ns = 0;
+    assert_true(evtime_parse_field(iso, strlen(iso), &ns));
+    return ns;
+}
+
+static const struct event *ev_at(const struct coll *c, size_t i)
+{
+    if (i >= c->n)
+        fail_msg("event %zu of %zu", i, c->n);
+    return &c->ev[i];
+}
+
+/* ---- logging prefixes -------------------------------------------------------------- */
+
+struct prefix_case {
+    const char *line;
+    bool record;
+    const char *ts;      /* NULL = none */
+    enum ev_level level;
+    const char *logger;  /* NULL = none */
+    int64_t pid;
+    const char *thread;  /* NULL = none */
+    const char *msg;
+};
+
+static const struct prefix_case prefix_cases[] = {
+    {"2026-11-24 03:22:56,533 INFO shop.http [pid=8655] order api starting", true,
+     "2026-11-24T03:22:56.533Z", EV_LVL_INFO, "shop.http", 8655, NULL, "order api starting"},
+    {"ERROR:jobs:job 9 failed: bad input", true, NULL, EV_LVL_ERROR, "jobs", -1, NULL,
+     "job 9 failed: bad input"},
+    {"WARNING:py.warnings:/opt/app/x.py:3: DeprecationWarning: old", true, NULL, EV_LVL_WARNING,
+     "py.warnings", -1, NULL, "/opt/app/x.py:3: DeprecationWarning: old"},
+    {"ERROR:    Exception in ASGI application", true, NULL, EV_LVL_ERROR, NULL, -1, NULL,
+     "Exception in ASGI application"},
+    {"INFO:     127.0.0.1:5000 - \"GET / HTTP/1.1\" 200 OK", true, NULL, EV_LVL_INFO, NULL, -1, NULL,
+     "127.0.0.1:5000 - \"GET / HTTP/1.1\" 200 OK"},
+    {"[2024-05-01 10:00:00 +0000] [1234] [ERROR] Worker failed to boot.", true,
+     "2024-05-01T10:00:00Z", EV_LVL_ERROR, NULL, 1234, NULL, "Worker failed to boot."},
+    {"[2024-05-01 10:00:00 +0200] [77] [INFO] Booting worker with pid: 77", true,
+     "2024-05-01T08:00:00Z", EV_LVL_INFO, NULL, 77, NULL, "Booting worker with pid: 77"},
+    {"[2024-05-01 10:00:00,123: ERROR/ForkPoolWorker-1] Task failed hard", true,
+     "2024-05-01T10:00:00.123Z", EV_LVL_ERROR, NULL, -1, NULL, "Task failed hard"},
+    {"[2024-05-01 10:00:00,123: WARNING/MainProcess] Connection to broker lost.", true,
+     "2024-05-01T10:00:00.123Z", EV_LVL_WARNING, NULL, -1, NULL, "Connection to broker lost."},
+    {"2024-05-01 10:00:00,123 - shop.http - ERROR - payment declined", true,
+     "2024-05-01T10:00:00.123Z", EV_LVL_ERROR, "shop.http", -1, NULL, "payment declined"},
+    {"2024-05-01 10:00:00,123 - root - WARNING - disk at 91%", true, "2024-05-01T10:00:00.123Z",
+     EV_LVL_WARNING, "root", -1, NULL, "disk at 91%"},
+    {"[ERROR] something broke", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "something broke"},
+    {"[2024-05-01T10:00:00Z] [WARNING] slow request", true, "2024-05-01T10:00:00Z",
+     EV_LVL_WARNING, NULL, -1, NULL, "slow request"},
+    {"2024-05-01T10:00:00.250+02:00 CRITICAL root: out of memory", true,
+     "2024-05-01T08:00:00.250Z", EV_LVL_CRITICAL, "root", -1, NULL, "out of memory"},
+    {"2024-05-01 10:00:00,000 WARNING [worker-3] disk almost full", true,
+     "2024-05-01T10:00:00Z", EV_LVL_WARNING, NULL, -1, "worker-3", "disk almost full"},
+    {"2024-05-01 10:00:00 error while reading config", true, "2024-05-01T10:00:00Z",
+     EV_LVL_UNKNOWN, NULL, -1, NULL, "error while reading config"},
+    {"2024-05-01 10:00:00,000 DEBUG pid=42 a.b.c: connected", true, "2024-05-01T10:00:00Z",
+     EV_LVL_DEBUG, "a.b.c", 42, NULL, "connected"},
+    /* Not records. */
+    {"worker: job 1 ok", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"Traceback (most recent call last):", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"Error: connection refused", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"ERRORS happen", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"[not a level] text", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"12345 apples", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"2024-13-01 10:00:00 INFO bad month", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"INF", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+};
+
+static void test_logprefix_table(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(prefix_cases) / sizeof(prefix_cases[0]); i++) {
+        const struct prefix_case *k = &prefix_cases[i];
+        struct logprefix lp;
+        size_t n = strlen(k->line);
+        bool rec = logprefix_parse(k->line, n, &lp);
+        if (rec != k->record)
+            fail_msg("'%s': record %d, want %d", k->line, rec, k->record);
+        if (!rec)
+            continue;
+        const char *msg = k->line + lp.msg_off;
+        if (lp.msg_off > n || strcmp(msg, k->msg) != 0)
+            fail_msg("'%s': message '%s', want '%s'", k->line, lp.msg_off <= n ? msg : "?", k->msg);
+        if (lp.level != k->level)
+            fail_msg("'%s': level %d, want %d", k->line, lp.level, k->level);
+        if (lp.pid != k->pid)
+            fail_msg("'%s': pid %lld, want %lld", k->line, (long long)lp.pid, (long long)k->pid);
+        if (lp.has_ts != (k->ts != NULL) || (k->ts && lp.ts_ns != ts_of(k->ts)))
+            fail_msg("'%s': ts wrong", k->line);
+        ev_str lg = lp.logger_len ? ev_str_make(k->line + lp.logger_off, lp.logger_len) : EV_STR_NULL;
+        if (k->logger ? !ev_str_eq(lg, k->logger) : lp.logger_len != 0)
+            fail_msg("'%s': logger '%.*s', want '%s'", k->line, (int)lg.len, lg.ptr ? lg.ptr : "",
+                     k->logger ? k->logger : "(none)");
+        ev_str th = lp.thread_len ? ev_str_make(k->line + lp.thread_off, lp.thread_len) : EV_STR_NULL;
+        if (k->thread ? !ev_str_eq(th, k->thread) : lp.thread_len != 0)
+            fail_msg("'%s': thread '%.*s'", k->line, (int)th.len, th.ptr ? th.ptr : "");
+    }
+}
+
+/* The same table through the parser: one log event per line with those fields. */
+static void test_logprefix_through_parser(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(prefix_cases) / sizeof(prefix_cases[0]); i++) {
+        const struct prefix_case *k = &prefix_cases[i];
+        char text[512];
+        snprintf(text, sizeof(text), "%s\n", k->line);
+        struct coll c;
+        run(&c, text, 0);
+        if (strncmp(k->line, "Traceback", 9) == 0) {
+            /* A header alone is an incomplete traceback: reported, not emitted. */
+            assert_int_equal(c.n, 0);
+            assert_int_equal(c.ndiag, 1);
+            coll_free(&c);
+            continue;
+        }
+        assert_int_equal(c.n, 1);
+        const struct event *e = ev_at(&c, 0);
+        assert_int_equal(e->kind, EV_LOG);
+        assert_int_equal(e->src.line, 1);
+        assert_string_equal(e->src.stream, "t.log");
+        if (k->record) {
+            assert_str(e->message, k->msg);
+            assert_int_equal(e->level, k->level);
+            assert_int_equal(e->pid, k->pid);
+            assert_int_equal(e->has_ts, k->ts != NULL);
+            if (k->logger)
+                assert_str(e->logger, k->logger);
+            else
+                assert_false(ev_str_present(e->logger));
+        } else {
+            assert_str(e->message, k->line);
+            assert_int_equal(e->level, EV_LVL_UNKNOWN);
+            assert_false(e->has_ts);
+        }
+        coll_free(&c);
+    }
+}
+
+/* ---- records and the tracebacks they introduce ------------------------------------- */
+
+static const char absorbed_text[] =
+    "2024-05-01 10:00:00,123 INFO shop.http [pid=7] starting\n"
+    "2024-05-01 10:00:01,500 ERROR shop.http [pid=7] request failed\n"
+    "Traceback (most recent call last):\n"
+    "  File \"/opt/app/a.py\", line 3, in handle\n"
+    "    return parse(body)\n"
+    "ValueError: bad body\n"
+    "2024-05-01 10:00:02,000 INFO shop.http [pid=7] next request\n";
+
+static void test_error_record_absorbed(void **state)
+{
+    (void)state;
+    struct coll c;
+    run(&c, absorbed_text, 0);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(ev_at(&c, 0)->kind, EV_LOG);
+    const struct event *x = ev_at(&c, 1);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_int_equal(x->src.line, 2); /* the record's line, not the header's */
+    assert_true(x->has_ts);
+    assert_int_equal(x->ts_ns, ts_of("2024-05-01T10:00:01.500Z"));
+    assert_int_equal(x->level, EV_LVL_ERROR);
+    assert_str(x->logger, "shop.http");
+    assert_str(x->message, "request failed");
+    assert_int_equal(x->pid, 7);
+    assert_int_equal(x->u.exc.origin, EV_TB_LOGGED);
+    assert_int_equal(x->u.exc.chain.n, 1);
+    assert_str(x->u.exc.chain.exc[0].type, "ValueError");
+    assert_str(x->u.exc.chain.exc[0].message, "bad body");
+    assert_int_equal(x->u.exc.last_line, 6);
+    assert_int_equal(ev_at(&c, 2)->kind, EV_LOG);
+    assert_int_equal(ev_at(&c, 2)->src.line, 7);
+    assert_str(ev_at(&c, 2)->message, "next request");
+    assert_int_equal(c.ndiag, 0);
+    coll_free(&c);
+
+    /* WARNING is absorbed too; so is a record of unknown level. */
+    run(&c,
+        "WARNING:retry:giving up after 3 attempts\n"
+        "Traceback (most recent call last):\n"
+        "  File \"a.py\", line 1, in f\n"
+        "TimeoutError: timed out\n",
+        0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(ev_at(&c, 0)->level, EV_LVL_WARNING);
+    assert_str(ev_at(&c, 0)->logger, "retry");
+    assert_int_equal(ev_at(&c, 0)->src.line, 1);
+    coll_free(&c);
+}
+
+static void test_info_record_not_absorbed(void **state)
+{
+    (void)state;
+    struct coll c;
+    run(&c,
+        "2024-05-01 10:00:00,000 INFO shop.http [pid=7] about to call upstream\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/opt/app/a.py\", line 3, in handle\n"
+        "ConnectionError: refused\n",
+        0);
+    assert_int_equal(c.n, 2);
+    const struct event *l = ev_at(&c, 0);
+    assert_int_equal(l->kind, EV_LOG);
+    assert_int_equal(l->level, EV_LVL_INFO);
+    assert_str(l->message, "about to call upstream");
+    const struct event *x = ev_at(&c, 1);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_int_equal(x->src.line, 2);
+    assert_int_equal(x->level, EV_LVL_UNKNOWN);
+    assert_false(ev_str_present(x->logger));
+    assert_false(ev_str_present(x->message));
+    assert_int_equal(x->u.exc.origin, EV_TB_PLAIN);
+    coll_free(&c);
+
+    /* A record two lines before the header (a blank line between) is not absorbed. */
+    run(&c,
+        "ERROR:jobs:job 3 failed\n"
+        "unrelated line\n"
+        "Traceback (most recent call last):\n"
+        "  File \"a.py\", line 1, in f\n"
+        "KeyError: 'x'\n",
+        0);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(ev_at(&c, 0)->level, EV_LVL_ERROR);
+    assert_int_equal(ev_at(&c, 2)->kind, EV_EXCEPTION);
+    assert_int_equal(ev_at(&c, 2)->src.line, 3);
+    coll_free(&c);
+}
+
+static void test_introducers(void **state)
+{
+    (void)state;
+    struct coll c;
+    run(&c,
+        "Exception in thread Thread-1 (worker):\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/usr/lib/python3.11/threading.py\", line 1045, in _bootstrap_inner\n"
+        "    self.run()\n"
+        "  File \"/opt/app/w.py\", line 5, in worker\n"
+        "RuntimeError: boom\n",
+        0);
+    assert_int_equal(c.n, 1);
+    const struct event *x = ev_at(&c, 0);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_int_equal(x->src.line, 1);
+    assert_int_equal(x->u.exc.origin, EV_TB_THREAD);
+    assert_str(x->u.exc.thread_name, "Thread-1 (worker)");
+    assert_int_equal(x->u.exc.chain.exc[0].nframes, 2);
+    coll_free(&c);
+
+    run(&c,
+        "Task exception was never retrieved\n"
+        "future: <Task finished name='Task-2' coro=<poll() done, defined at /opt/app/a.py:3> "
+        "exception=ValueError('x')>\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/opt/app/a.py\", line 5, in poll\n"
+        "ValueError: x\n",
+        0);
+    assert_int_equal(c.n, 1);
+    x = ev_at(&c, 0);
+    assert_int_equal(x->u.exc.origin, EV_TB_ASYNCIO);
+    assert_int_equal(x->src.line, 1);
+    coll_free(&c);
+
+    /* The asyncio logger's own record, with a prefix. */
+    run(&c,
+        "ERROR:asyncio:Task exception was never retrieved\n"
+        "future: <Task finished name='Task-9' coro=<main() done> exception=KeyError('k')>\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/opt/app/a.py\", line 9, in main\n"
+        "KeyError: 'k'\n",
+        0);
+    assert_int_equal(c.n, 1);
+    x = ev_at(&c, 0);
+    assert_int_equal(x->u.exc.origin, EV_TB_ASYNCIO);
+    assert_int_equal(x->level, EV_LVL_ERROR);
+    assert_str(x->logger, "asyncio");
+    assert_int_equal(x->src.line, 1);
+    coll_free(&c);
+
+    run(&c,
+        "Exception ignored in: <function Conn.__del__ at 0x7f0a>\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/opt/app/c.py\", line 20, in __del__\n"
+        "OSError: [Errno 9] Bad file descriptor\n",
+        0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(ev_at(&c, 0)->u.exc.origin, EV_TB_UNRAISABLE);
+    assert_int_equal(ev_at(&c, 0)->src.line, 1);
+    coll_free(&c);
+
+    /* "future:" without its first line is not an asyncio introducer. */
+    run(&c,
+        "future: <Task finished>\n"
+        "Traceback (most recent call last):\n"
+        "  File \"a.py\", line 1, in f\n"
+        "ValueError: y\n",
+        0);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(ev_at(&c, 1)->u.exc.origin, EV_TB_PLAIN);
+    coll_free(&c);
+}
+
+static void test_event_order(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "INFO:jobs:job 1 done\n"                                /* 1 */
+        "worker: job 0 ok\n"                                    /* 2 */
+        "worker: job 1 ok\n"                                    /* 3: shape seen twice */
+        "Traceback (most recent call last):\n"                  /* 4 */
+        "INFO:jobs:job 2 done\n"                                /* 5 interleaved */
+        "  File \"/opt/app/r.py\", line 12, in parse\n"         /* 6 */
+        "ValueError: seven\n"                                   /* 7 */
+        "worker: job 2 ok\n"                                    /* 8: foreign, not a note */
+        "ERROR:jobs:job 3 failed\n"                             /* 9 */
+        "Traceback (most recent call last):\n"                  /* 10 */
+        "  File \"/opt/app/r.py\", line 14, in parse\n"         /* 11 */
+        "KeyError: 'qty'\n"                                     /* 12 */
+        "\n"                                                    /* 13 */
+        "INFO:jobs:job 4 done\n";                               /* 14 */
+    struct coll c;
+    run(&c, text, 0);
+    static const uint64_t want_lines[] = {1, 2, 3, 4, 5, 8, 9, 14};
+    static const enum ev_kind want_kind[] = {EV_LOG, EV_LOG, EV_LOG, EV_EXCEPTION,
+                                             EV_LOG, EV_LOG, EV_EXCEPTION, EV_LOG};
+    assert_int_equal(c.n, sizeof(want_lines) / sizeof(want_lines[0]));
+    for (size_t i = 0; i < c.n; i++) {
+        if (ev_at(&c, i)->src.line != want_lines[i] || ev_at(&c, i)->kind != want_kind[i])
+            fail_msg("event %zu: line %llu kind %d", i, (unsigned long long)ev_at(&c, i)->src.line,
+                     ev_at(&c, i)->kind);
+    }
+    assert_int_equal(ev_at(&c, 3)->u.exc.chain.exc[0].nnotes, 0);
+    assert_true(ev_at(&c, 3)->u.exc.interleaved);
+    assert_str(ev_at(&c, 6)->logger, "jobs");
+    coll_free(&c);
+}
+
+/* ---- container framing ------------------------------------------------------------- */
+
+static void test_cri_partial_and_streams(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "2024-05-01T10:00:00.000000001Z stderr P Traceback (most rec\n"
+        "2024-05-01T10:00:00.000000002Z stderr F ent call last):\n"
+        "2024-05-01T10:00:00.000000003Z stdout F 2024-05-01 10:00:00,000 INFO web.access GET / 200\n"
+        "2024-05-01T10:00:00.000000004Z stderr F   File \"/opt/app/a.py\", line 3, in f\n"
+        "2024-05-01T10:00:00.000000005Z stdout F     return int(raw)\n"
+        "2024-05-01T10:00:00.000000006Z stdout F 2024-05-01 10:00:00,001 INFO web.access GET /x 200\n"
+        "2024-05-01T10:00:00.000000007Z stderr P ValueError: a very \n"
+        "2024-05-01T10:00:00.000000008Z stderr P long\n"
+        "2024-05-01T10:00:00.000000009Z stderr F  message\n"
+        "2024-05-01T10:00:01Z stdout F plain stdout\n";
+    int bid = 0;
+    const struct parser *p = parser_detect(text, sizeof(text) - 1, true, &bid);
+    assert_non_null(p);
+    assert_string_equal(p->name, "text");
+    assert_int_equal(bid, 30);
+
+    struct coll c;
+    run(&c, text, 0);
+    const struct event *x = NULL;
+    size_t nlog = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        const struct event *e = ev_at(&c, i);
+        if (e->kind == EV_EXCEPTION) {
+            assert_null(x);
+            x = e;
+        } else {
+            nlog++;
+            assert_str(e->stream_name, "stdout");
+            assert_true(e->has_ts);
+        }
+        if (i > 0)
+            assert_true(ev_at(&c, i - 1)->src.line < e->src.line);
+    }
+    assert_non_null(x);
+    assert_int_equal(nlog, 4);
+    assert_int_equal(x->src.line, 1);
+    assert_str(x->stream_name, "stderr");
+    assert_true(x->has_ts);
+    assert_int_equal(x->u.exc.chain.n, 1);
+    const struct ev_exc *e = &x->u.exc.chain.exc[0];
+    assert_str(e->type, "ValueError");
+    assert_str(e->message, "a very long message");
+    assert_int_equal(e->nframes, 1);
+    assert_str(e->frames[0].file, "/opt/app/a.py");
+    /* The record on stdout keeps its own prefix fields. */
+    assert_int_equal(ev_at(&c, 1)->level, EV_LVL_INFO);
+    assert_str(ev_at(&c, 1)->logger, "web.access");
+    /* stdout's indented line is stdout's own, not a source line of stderr's block. */
+    assert_str(ev_at(&c, 2)->message, "    return int(raw)");
+    assert_int_equal(ev_at(&c, 1)->ts_ns, ts_of("2024-05-01T10:00:00Z"));
+    /* A line without a record prefix takes the runtime's time. */
+    assert_str(ev_at(&c, c.n - 1)->message, "plain stdout");
+    assert_int_equal(ev_at(&c, c.n - 1)->ts_ns, ts_of("2024-05-01T10:00:01Z"));
+    coll_free(&c);
+
+    /* A P line left open at the end of input is still delivered. */
+    run(&c, "2024-05-01T10:00:00Z stdout P no final line\n", 0);
+    assert_int_equal(c.n, 1);
+    assert_str(ev_at(&c, 0)->message, "no final line");
+    coll_free(&c);
+}
+
+static void test_docker_lines(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "{\"log\":\"say \\\"hi\\\" back\\\\slash caf\\u00e9 \\ud83d\\ude00 tab\\there\\n\","
+        "\"stream\":\"stdout\",\"time\":\"2024-05-01T10:00:00.5Z\"}\n"
+        "{\"log\":\"part one \",\"stream\":\"stderr\",\"time\":\"2024-05-01T10:00:01Z\"}\n"
+        "{\"log\":\"part two\\n\",\"stream\":\"stderr\",\"time\":\"2024-05-01T10:00:01Z\"}\n"
+        "{\"log\":\"Traceback (most recent call last):\\n\",\"stream\":\"stderr\",\"time\":\"2024-05-01T10:00:02Z\"}\n"
+        "{\"log\":\"  File \\\"/opt/app/a.py\\\", line 3, in f\\n\",\"stream\":\"stderr\",\"time\":\"2024-05-01T10:00:02Z\"}\n"
+        "{\"log\":\"KeyError: 'caf\\u00e9'\\r\\n\",\"stream\":\"stderr\",\"time\":\"2024-05-01T10:00:02Z\"}\n"
+        "{\"log\":\"lone \\ud800 surrogate\\n\",\"stream\":\"stdout\",\"time\":\"2024-05-01T10:00:03Z\"}\n"
+        "{\"log\":\"broken \\q escape\\n\",\"stream\":\"stdout\"}\n"
+        "not json at all\n";
+    int bid = 0;
+    const struct parser *p = parser_detect(text, sizeof(text) - 1, true, &bid);
+    assert_non_null(p);
+    assert_string_equal(p->name, "text");
+    assert_int_equal(bid, 40);
+
+    struct coll c;
+    run(&c, text, 0);
+    assert_int_equal(c.n, 4);
+    const struct event *e = ev_at(&c, 0);
+    assert_str(e->message, "say \"hi\" back\\slash caf\xc3\xa9 \xf0\x9f\x98\x80 tab\there");
+    assert_str(e->stream_name, "stdout");
+    assert_int_equal(e->ts_ns, ts_of("2024-05-01T10:00:00.5Z"));
+    assert_int_equal(e->src.line, 1);
+    e = ev_at(&c, 1);
+    assert_str(e->message, "part one part two");
+    assert_str(e->stream_name, "stderr");
+    assert_int_equal(e->src.line, 2);
+    e = ev_at(&c, 2);
+    assert_int_equal(e->kind, EV_EXCEPTION);
+    assert_int_equal(e->src.line, 4);
+    assert_str(e->u.exc.chain.exc[0].message, "'caf\xc3\xa9'");
+    assert_str(e->u.exc.chain.exc[0].frames[0].file, "/opt/app/a.py");
+    e = ev_at(&c, 3);
+    assert_str(e->message, "lone \xef\xbf\xbd surrogate");
+    /* The two bad lines are reported with their line numbers, not emitted. */
+    assert_int_equal(c.ndiag, 2);
+    assert_int_equal(c.diag_line[0], 8);
+    assert_int_equal(c.diag_line[1], 9);
+    coll_free(&c);
+}
+
+/* ---- hostile input and limits ------------------------------------------------------ */
+
+static void test_invalid_utf8_and_nul(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "abc\xff\xfe\0def\n"
+        "ERROR:x\xc3:bad \xc0\xaf\n"
+        "Traceback (most recent call last):\n"
+        "  File \"\xff\0.py\", line 1, in f\xed\xa0\x80\n"
+        "Value\xff" "Error: \xc3\n"
+        "\0\0\0\n"
+        "\r\r\r\n";
+    struct coll c;
+    coll_init(&c);
+    assert_int_equal(run_lim(&c, text, sizeof(text) - 1, 0, NULL), 0);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(ev_at(&c, 1)->kind, EV_EXCEPTION);
+    assert_int_equal(ev_at(&c, 1)->src.line, 2);
+    assert_int_equal(ev_at(&c, 1)->u.exc.chain.exc[0].frames[0].line, 1);
+    /* Every document survives a dump and a reload. */
+    char *s = json_dumps(c.docs, JSON_COMPACT);
+    assert_non_null(s);
+    json_error_t err;
+    json_t *back = json_loads(s, 0, &err);
+    if (back == NULL)
+        fail_msg("reload: %s", err.text);
+    assert_true(json_equal(back, c.docs));
+    json_decref(back);
+    free(s);
+    assert_int_equal(ev_at(&c, 0)->message.len, 9); /* the NUL is kept as a byte */
+    json_t *x = json_object_get(json_object_get(json_array_get(c.docs, 1), "exception"), "chain");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(x, 0), "type")),
+                        "Value\xef\xbf\xbd" "Error");
+    coll_free(&c);
+}
+
+static void test_long_line_truncated(void **state)
+{
+    (void)state;
+    const size_t big = (size_t)2 << 20;
+    char *t = malloc(big + 64);
+    assert_non_null(t);
+    memset(t, 'x', big);
+    static const char tail[] = "\nnext line\n";
+    memcpy(t + big, tail, sizeof(tail));
+    size_t n = big + sizeof(tail) - 1;
+    for (int pass = 0; pass < 2; pass++) {
+        struct coll c;
+        coll_init(&c);
+        /* Whole, and in 4 KiB chunks (the carried-line path). */
+        assert_int_equal(run_lim(&c, t, n, pass ? 4096 : 0, NULL), 0);
+        assert_int_equal(c.n, 2);
+        assert_int_equal(ev_at(&c, 0)->message.len, parse_limits_default.max_line);
+        assert_int_equal(ev_at(&c, 0)->src.line, 1);
+        assert_str(ev_at(&c, 1)->message, "next line");
+        assert_int_equal(ev_at(&c, 1)->src.line, 2);
+        assert_int_equal(c.ndiag, 1);
+        assert_int_equal(c.diag_line[0], 1);
+        assert_non_null(strstr(c.diag_reason[0], "truncated"));
+        coll_free(&c);
+    }
+    free(t);
+}
+
+static void test_record_limit(void **state)
+{
+    (void)state;
+    struct parse_limits lim = parse_limits_default;
+    lim.max_record = 2048;
+    size_t cap = 128 * 1024, o = 0;
+    char *t = malloc(cap);
+    assert_non_null(t);
+    o += (size_t)snprintf(t + o, cap - o, "ERROR:app:crashed\nTraceback (most recent call last):\n");
+    for (int i = 0; i < 500; i++)
+        o += (size_t)snprintf(t + o, cap - o, "  File \"/opt/app/deep.py\", line %d, in f\n    f()\n", i + 1);
+    o += (size_t)snprintf(t + o, cap - o, "RecursionError: too deep\nINFO:app:after\n");
+    struct coll c;
+    coll_init(&c);
+    assert_int_equal(run_lim(&c, t, o, 0, &lim), 0);
+    assert_int_equal(c.n, 2);
+    const struct event *x = ev_at(&c, 0);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_int_equal(x->src.line, 1);
+    assert_str(x->u.exc.chain.exc[0].type, "RecursionError");
+    assert_true(x->u.exc.chain.exc[0].nframes < 500);
+    assert_int_equal(c.ndiag, 1);
+    assert_non_null(strstr(c.diag_reason[0], "truncated"));
+    coll_free(&c);
+    free(t);
+}
+
+static void test_sink_stop(void **state)
+{
+    (void)state;
+    struct coll c;
+    coll_init(&c);
+    c.stop_after = 2;
+    static const char text[] = "INFO:a:1\nINFO:a:2\nINFO:a:3\nINFO:a:4\n";
+    int rc = run_lim(&c, text, sizeof(text) - 1, 0, NULL);
+    assert_int_equal(rc, 7);
+    assert_int_equal(c.n, 2);
+    coll_free(&c);
+}
+
+/* ---- chunking does not change the result ------------------------------------------- */
+
+static json_t *events_of(const char *data, size_t n, size_t chunk)
+{
+    struct coll c;
+    coll_init(&c);
+    assert_int_equal(run_lim(&c, data, n, chunk, NULL), 0);
+    json_t *docs = json_incref(c.docs);
+    coll_free(&c);
+    return docs;
+}
+
+static void check_chunking(const char *what, const char *data, size_t n)
+{
+    json_t *whole = events_of(data, n, 0);
+    assert_true(json_array_size(whole) > 0);
+    const size_t chunks[] = {1, 2, 3, 7, 64, 997};
+    for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
+        json_t *part = events_of(data, n, chunks[i]);
+        if (!json_equal(whole, part))
+            fail_msg("%s: chunks of %zu give different events (%zu vs %zu)", what, chunks[i],
+                     json_array_size(part), json_array_size(whole));
+        json_decref(part);
+    }
+    json_decref(whole);
+}
+
+static char *slurp(const char *rel, size_t *n)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", DATA_DIR, rel);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    *n = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+static void test_byte_by_byte(void **state)
+{
+    (void)state;
+    check_chunking("absorbed", absorbed_text, sizeof(absorbed_text) - 1);
+    static const char mixed[] =
+        "2024-05-01T10:00:00.000000001Z stderr P Traceback (most rec\n"
+        "2024-05-01T10:00:00.000000002Z stderr F ent call last):\r\n"
+        "2024-05-01T10:00:00.000000003Z stdout F INFO:web:GET / 200\n"
+        "2024-05-01T10:00:00.000000004Z stderr F   File \"/opt/app/a.py\", line 3, in f\n"
+        "2024-05-01T10:00:00.000000007Z stderr F ValueError: x\n"
+        "2024-05-01T10:00:00.000000008Z stdout P tail without newline";
+    check_chunking("cri", mixed, sizeof(mixed) - 1);
+    const char *files[] = {"mixed/app_logging_docker.log", "mixed/two_process_interleaved.log",
+                           "tracebacks/group_nested.txt", "tracebacks/process_pool_remote.txt"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t n;
+        char *buf = slurp(files[i], &n);
+        check_chunking(files[i], buf, n);
+        free(buf);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_logprefix_table),
+        cmocka_unit_test(test_logprefix_through_parser),
+        cmocka_unit_test(test_error_record_absorbed),
+        cmocka_unit_test(test_info_record_not_absorbed),
+        cmocka_unit_test(test_introducers),
+        cmocka_unit_test(test_event_order),
+        cmocka_unit_test(test_cri_partial_and_streams),
+        cmocka_unit_test(test_docker_lines),
+        cmocka_unit_test(test_invalid_utf8_and_nul),
+        cmocka_unit_test(test_long_line_truncated),
+        cmocka_unit_test(test_record_limit),
+        cmocka_unit_test(test_sink_stop),
+        cmocka_unit_test(test_byte_by_byte),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
