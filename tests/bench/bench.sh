@@ -53,6 +53,11 @@ trap 'exit 143' TERM
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
+# Measure one build: in a shared tree `make` may replace ./pycorr while the bench runs
+# (seen: the 100 MB and 2 GB rows of BENCH_FLAT measured two different binaries).
+cp "$PYCORR" "$WORK/pycorr"
+PYCORR=$WORK/pycorr
+
 # field NAME FILE: value of NAME=... in a key=value line (gen_bench, rusage_run output).
 field() { awk -v k="$1" '{ for (i = 1; i <= NF; i++) if (index($i, k "=") == 1) v = substr($i, length(k) + 2) } END { print v }' "$2"; }
 
@@ -77,43 +82,52 @@ printf_row() {
     echo
 }
 
-# measure KEY LABEL BYTES RECORDS RUNS OKCODES CMD...
-# Runs CMD RUNS times under rusage_run, keeps the best wall time and the highest peak
-# RSS, prints a row and stores r_KEY_{mbps,rss,ok} for the targets (mbps unrounded, so
-# a target is never passed by rounding). BYTES is the uncompressed input size, so every
-# row's MB/s is work done per input byte. Stdout goes to /dev/null, or to $WORK/out.KEY
-# when KEEP_OUT=1 (a few dozen summary lines; costs nothing measurable).
-measure() {
-    key=$1 label=$2 bytes=$3 recs=$4 runs=$5 okcodes=$6
-    shift 6
-    best='' rss=0 code=0 i=0
-    while [ "$i" -lt "$runs" ]; do
-        i=$((i + 1))
-        rm -f "$WORK/ru"
-        if [ "${KEEP_OUT:-0}" = 1 ]; then sink=$WORK/out.$key; else sink=/dev/null; fi
-        "$RUN" -o "$WORK/ru" --stdout "$sink" -- "$@" 2>"$WORK/err.$key" || true
-        if [ ! -s "$WORK/ru" ]; then code=127; break; fi
-        code=$(field exit "$WORK/ru")
-        case " $okcodes " in *" $code "*) ;; *) break ;; esac
-        w=$(field wall_s "$WORK/ru")
-        r=$(field maxrss_kb "$WORK/ru")
-        best=$(awk -v a="$best" -v b="$w" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
-        [ "$r" -gt "$rss" ] && rss=$r
-    done
+# runonce KEY OKCODES CMD...
+# Runs CMD once under rusage_run and folds the result into r_KEY_{best,rss,code}: the
+# best wall time and the highest peak RSS over runs. After a failed run the row stays
+# failed and is not run again. Stdout goes to /dev/null, or to $WORK/out.KEY when
+# KEEP_OUT=1 (a few dozen summary lines; costs nothing measurable).
+runonce() {
+    key=$1 okcodes=$2
+    shift 2
+    code=$(val "$key" code)
+    case "$code" in '' | ok) ;; *) return 0 ;; esac
+    rm -f "$WORK/ru"
+    if [ "${KEEP_OUT:-0}" = 1 ]; then sink=$WORK/out.$key; else sink=/dev/null; fi
+    "$RUN" -o "$WORK/ru" --stdout "$sink" -- "$@" 2>"$WORK/err.$key" || true
+    if [ -s "$WORK/ru" ]; then code=$(field exit "$WORK/ru"); else code=127; fi
     case " $okcodes " in
-    *" $code "*)
+    *" $code "*) ;;
+    *) eval "r_${key}_code=\$code"; return 0 ;;
+    esac
+    w=$(field wall_s "$WORK/ru")
+    r=$(field maxrss_kb "$WORK/ru")
+    best=$(val "$key" best)
+    rss=$(val "$key" rss)
+    best=$(awk -v a="$best" -v b="$w" 'BEGIN { print (a == "" || b + 0 < a + 0) ? b : a }')
+    if [ -z "$rss" ] || [ "$r" -gt "$rss" ]; then rss=$r; fi
+    eval "r_${key}_code=ok r_${key}_best=\$best r_${key}_rss=\$rss"
+}
+
+# report KEY LABEL BYTES RECORDS
+# Prints the row of KEY and sets r_KEY_mbps (unrounded, so a target is never passed
+# by rounding) and r_KEY_ok. BYTES is the uncompressed input size, so every row's MB/s
+# is work done per input byte.
+report() {
+    key=$1 label=$2 bytes=$3 recs=$4
+    code=$(val "$key" code)
+    if [ "$code" = ok ]; then
+        best=$(val "$key" best)
         mbps=$(awk -v b="$bytes" -v w="$best" 'BEGIN { if (w < 0.001) w = 0.001; printf "%.6f", b / 1e6 / w }')
         rps=$(awk -v n="$recs" -v w="$best" 'BEGIN { if (w < 0.001) w = 0.001; printf "%.0f", n / w }')
-        rssm=$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')
+        rssm=$(awk -v k="$(val "$key" rss)" 'BEGIN { printf "%.1f", k / 1024 }')
         printf_row "$label" "$(awk -v m="$mbps" 'BEGIN { printf "%.1f", m }')" "$(hr "$rps")" "$rssm" "$best" ""
-        eval "r_${key}_mbps=\$mbps r_${key}_rss=\$rssm r_${key}_ok=1"
-        ;;
-    *)
-        printf_row "$label" "-" "-" "-" "-" "FAILED (exit $code)"
+        eval "r_${key}_mbps=\$mbps r_${key}_rssm=\$rssm r_${key}_ok=1"
+    else
+        printf_row "$label" "-" "-" "-" "-" "FAILED (exit ${code:-?})"
         sed -n '1,5s/^/      | /p' "$WORK/err.$key"
         eval "r_${key}_ok=0"
-        ;;
-    esac
+    fi
 }
 
 skip_row() {
@@ -132,10 +146,12 @@ target() {
 }
 
 ok() { eval "[ \"\${r_$1_ok:-0}\" = 1 ]"; }
-val() { eval "printf '%s' \"\${r_$1_$2}\""; }
+val() { eval "printf '%s' \"\${r_$1_$2:-}\""; }
 
 # ---- inputs
-echo "pycorr bench: generating ${SIZE} MB inputs (seed $SEED) in $WORK"
+rev=$(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)
+echo "pycorr bench: tree $rev, $(nproc 2>/dev/null || echo '?') CPUs, load $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+echo "generating ${SIZE} MB inputs (seed $SEED) in $WORK"
 gen jsonl "$SIZE" "$WORK/in.jsonl"
 J_BYTES=$g_bytes J_RECORDS=$g_records
 echo "  jsonl: $(hr "$J_BYTES") bytes, $(hr "$J_RECORDS") records, $(hr "$g_tb") with tracebacks ($(hr "$g_chained") chained)"
@@ -156,37 +172,51 @@ else
 fi
 
 echo
-echo "MB/s and records/s count uncompressed input; best of $REPEAT runs where a target depends on the row."
+echo "MB/s and records/s count uncompressed input; the pycorr rows and python3 baseline.py"
+echo "in.jsonl ran $REPEAT interleaved rounds (best wall time, highest RSS kept), the rest once."
 printf_row "command" "MB/s" "records/s" "RSS MiB" "wall s" ""
 printf_row "-------" "----" "---------" "-------" "------" ""
 
-KEEP_OUT=1 measure pj "pycorr ingest in.jsonl" "$J_BYTES" "$J_RECORDS" "$REPEAT" "0 1" \
-    "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.jsonl"
+# The rows the targets compare run interleaved, REPEAT rounds of one run each, so a
+# burst of load on a shared machine hits pycorr and Python alike instead of one row.
+i=0
+while [ "$i" -lt "$REPEAT" ]; do
+    i=$((i + 1))
+    KEEP_OUT=1 runonce pj "0 1" "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.jsonl"
+    if [ -f "$WORK/in.jsonl.zst" ]; then
+        runonce pz "0 1" "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.jsonl.zst"
+    fi
+    runonce pt "0 1" "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.txt"
+    if [ -n "$PYTHON" ]; then
+        KEEP_OUT=1 runonce py "0" "$PYTHON" "$BASELINE" "$WORK/in.jsonl"
+    fi
+done
+# Context rows: one run each.
+if [ -f "$WORK/in.jsonl.zst" ]; then runonce zd "0" zstd -dc "$WORK/in.jsonl.zst"; fi
+if have jq; then runonce jq "0" jq -c 'select(.level=="ERROR")' "$WORK/in.jsonl"; fi
+if [ -n "$PYTHON" ]; then runonce pyt "0" "$PYTHON" "$BASELINE" --text "$WORK/in.txt"; fi
+
+report pj "pycorr ingest in.jsonl" "$J_BYTES" "$J_RECORDS"
 if [ -f "$WORK/in.jsonl.zst" ]; then
-    measure pz "pycorr ingest in.jsonl.zst" "$J_BYTES" "$J_RECORDS" "$REPEAT" "0 1" \
-        "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.jsonl.zst"
+    report pz "pycorr ingest in.jsonl.zst" "$J_BYTES" "$J_RECORDS"
 else
     skip_row "pycorr ingest in.jsonl.zst" "zstd not installed" pz
 fi
-measure pt "pycorr ingest in.txt (text log)" "$T_BYTES" "$T_RECORDS" "$REPEAT" "0 1" \
-    "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.txt"
+report pt "pycorr ingest in.txt (text log)" "$T_BYTES" "$T_RECORDS"
 if [ -f "$WORK/in.jsonl.zst" ]; then
-    measure zd "zstd -dc in.jsonl.zst" "$J_BYTES" "$J_RECORDS" 1 "0" \
-        zstd -dc "$WORK/in.jsonl.zst"
+    report zd "zstd -dc in.jsonl.zst" "$J_BYTES" "$J_RECORDS"
 else
     skip_row "zstd -dc in.jsonl.zst" "zstd not installed" zd
 fi
+JQ_LABEL="jq -c 'select(.level==\"ERROR\")' in.jsonl"
 if have jq; then
-    measure jq "jq -c 'select(.level==\"ERROR\")' in.jsonl" "$J_BYTES" "$J_RECORDS" 1 "0" \
-        jq -c 'select(.level=="ERROR")' "$WORK/in.jsonl"
+    report jq "$JQ_LABEL" "$J_BYTES" "$J_RECORDS"
 else
-    skip_row "jq -c 'select(.level==\"ERROR\")' in.jsonl" "jq not installed" jq
+    skip_row "$JQ_LABEL" "jq not installed" jq
 fi
 if [ -n "$PYTHON" ]; then
-    KEEP_OUT=1 measure py "python3 baseline.py in.jsonl" "$J_BYTES" "$J_RECORDS" "$REPEAT" "0" \
-        "$PYTHON" "$BASELINE" "$WORK/in.jsonl"
-    measure pyt "python3 baseline.py --text in.txt" "$T_BYTES" "$T_RECORDS" 1 "0" \
-        "$PYTHON" "$BASELINE" --text "$WORK/in.txt"
+    report py "python3 baseline.py in.jsonl" "$J_BYTES" "$J_RECORDS"
+    report pyt "python3 baseline.py --text in.txt" "$T_BYTES" "$T_RECORDS"
 else
     skip_row "python3 baseline.py in.jsonl" "python3 not installed" py
     skip_row "python3 baseline.py --text in.txt" "python3 not installed" pyt
@@ -197,8 +227,8 @@ if [ "${BENCH_FLAT:-0}" = 1 ]; then
     rm -f "$WORK/in.txt" "$WORK/in.jsonl.zst"
     for mb in 100 "$FLAT_MB"; do
         gen jsonl "$mb" "$WORK/flat.jsonl"
-        measure "f$mb" "pycorr ingest ${mb} MB jsonl" "$g_bytes" "$g_records" 1 "0 1" \
-            "$PYCORR" ingest --format jsonl --no-progress "$WORK/flat.jsonl"
+        runonce "f$mb" "0 1" "$PYCORR" ingest --format jsonl --no-progress "$WORK/flat.jsonl"
+        report "f$mb" "pycorr ingest ${mb} MB jsonl" "$g_bytes" "$g_records"
         rm -f "$WORK/flat.jsonl"
     done
 fi
@@ -259,7 +289,7 @@ fi
 peak=0 all=1
 for k in pj pz pt; do
     if ok "$k"; then
-        peak=$(awk -v a="$peak" -v b="$(val "$k" rss)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
+        peak=$(awk -v a="$peak" -v b="$(val "$k" rssm)" 'BEGIN { print (b + 0 > a + 0) ? b : a }')
     elif [ "$k" != pz ] || have zstd; then
         all=0
     fi
@@ -268,7 +298,7 @@ if [ "$all" = 1 ]; then pv="$peak MiB"; else pv="n/a"; fi
 target "peak RSS" "$pv" "$(awk -v p="$peak" -v a="$all" 'BEGIN { print (a && p < 64) ? 1 : 0 }')" "< 64 MiB"
 if [ "${BENCH_FLAT:-0}" = 1 ]; then
     if ok f100 && ok "f$FLAT_MB"; then
-        small=$(val f100 rss) big=$(val "f$FLAT_MB" rss)
+        small=$(val f100 rssm) big=$(val "f$FLAT_MB" rssm)
         # "Flat": the large run may exceed the small one by at most 10% or 4 MiB,
         # whichever is more; allocator noise is not growth.
         pass=$(awk -v s="$small" -v b="$big" 'BEGIN { d = s * 0.10; if (d < 4) d = 4; print (b <= s + d && b < 64) ? 1 : 0 }')
