@@ -28,8 +28,9 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: pycorr
 
+# Copy then rename: a running ./pycorr (a test, a consumer) must not block the build.
 pycorr: $(BUILD)/pycorr
-	cp $< $@
+	cp $< $@.tmp && mv -f $@.tmp $@
 
 $(BUILD)/pycorr: $(BUILD)/cmd/main.o $(LIB)
 	$(CC) $(CFLAGS_ALL) -o $@ $^ $(LDFLAGS) $(LDLIBS_ALL)

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../correlate/correlator.h"
+#include "../patterns/cascade.h"
 #include "../patterns/pattern.h"
 
 #define MAX_DETECTORS 32
@@ -15,17 +17,34 @@ struct analysis {
     size_t n;
     unsigned by_kind[EV_KIND_COUNT]; /* bit i: detector i consumes the kind */
     struct finding_store *store;
+    struct correlator *corr;   /* NULL with --no-correlate */
+    struct cascade *cascade;
     bool lost;
 };
 
 struct analysis *analysis_create(const struct cli *cli, char *err, size_t errsz)
 {
-    (void)cli;
     struct analysis *a = calloc(1, sizeof(*a));
     if (a == NULL || (a->store = finding_store_create(0)) == NULL) {
         snprintf(err, errsz, "out of memory");
         free(a);
         return NULL;
+    }
+    if (!cli->no_correlate) {
+        struct corr_config cc = {
+            .idle_ns = cli->trace_idle_ns,
+            .window_ns = cli->window_ns,
+            .lateness_ns = cli->lateness_ns,
+            .max_traces = cli->max_traces,
+            .infer_service = true,
+        };
+        a->cascade = cascade_create(a->store, cli->by_trace ? 1000 : 0);
+        a->corr = a->cascade ? corr_create(&cc, cascade_trace_closed, a->cascade) : NULL;
+        if (a->corr == NULL) {
+            snprintf(err, errsz, "out of memory");
+            analysis_destroy(a);
+            return NULL;
+        }
     }
     for (size_t i = 0; pattern_registry[i] != NULL && a->n < MAX_DETECTORS; i++) {
         const struct pattern *p = pattern_registry[i];
@@ -57,6 +76,8 @@ void analysis_destroy(struct analysis *a)
         return;
     for (size_t i = 0; i < a->n; i++)
         a->pat[i]->destroy(a->st[i]);
+    corr_destroy(a->corr);
+    cascade_destroy(a->cascade);
     finding_store_destroy(a->store);
     free(a);
 }
@@ -64,10 +85,17 @@ void analysis_destroy(struct analysis *a)
 int analysis_sink(void *ctx, const struct event *ev)
 {
     struct analysis *a = ctx;
+    if (a->corr != NULL && corr_event(a->corr, ev, &ev) != 0)
+        a->lost = true;
     unsigned mask = (unsigned)ev->kind < EV_KIND_COUNT ? a->by_kind[ev->kind] : 0;
     for (size_t i = 0; mask != 0; i++, mask >>= 1)
         if ((mask & 1u) && a->pat[i]->on_event(a->st[i], ev) != 0)
             a->lost = true;
+    /* The findings this event produced belong to its trace. */
+    size_t nt;
+    struct finding **touched = finding_store_take_touched(a->store, &nt);
+    for (size_t i = 0; i < nt && a->corr != NULL; i++)
+        corr_mark_last(a->corr, touched[i]);
     return 0;
 }
 
@@ -76,6 +104,19 @@ void analysis_flush(struct analysis *a)
     for (size_t i = 0; i < a->n; i++)
         if (a->pat[i]->flush(a->st[i]) != 0)
             a->lost = true;
+    if (a->corr != NULL)
+        corr_finish(a->corr);
+}
+
+const struct corr_stats *analysis_corr_stats(const struct analysis *a)
+{
+    return a->corr ? corr_get_stats(a->corr) : NULL;
+}
+
+json_t *analysis_failing_traces(struct analysis *a, size_t *dropped)
+{
+    *dropped = 0;
+    return a->cascade ? cascade_traces(a->cascade, dropped) : NULL;
 }
 
 struct finding_store *analysis_store(struct analysis *a) { return a->store; }

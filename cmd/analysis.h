@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "../correlate/event.h"
 #include "../patterns/finding.h"
 #include "cli.h"
@@ -27,6 +29,13 @@ int analysis_sink(void *ctx, const struct event *ev);
 void analysis_flush(struct analysis *a);
 
 struct finding_store *analysis_store(struct analysis *a);
+
+/* Correlation counters, or NULL with --no-correlate. */
+struct corr_stats;
+const struct corr_stats *analysis_corr_stats(const struct analysis *a);
+
+/* Failing traces kept for --by-trace (owned by the analysis; NULL when none). */
+json_t *analysis_failing_traces(struct analysis *a, size_t *dropped);
 
 /* Whether a detector ran out of memory at some point (events were lost to it). */
 bool analysis_lost_events(const struct analysis *a);

@@ -1,6 +1,7 @@
 /* cli.c -- argument parsing from one table of options; see cli.h. */
 #include "cli.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,11 +15,26 @@ enum opt_id {
     OPT_MAP,
     OPT_RULES,
     OPT_PARSER,
+    OPT_BROKERS,
+    OPT_TOPIC,
+    OPT_TOPIC_REGEX,
+    OPT_GROUP,
+    OPT_FINDINGS_TOPIC,
+    OPT_DEAD_LETTER_TOPIC,
+    OPT_STATS_INTERVAL,
+    OPT_KAFKA_PROP,
+    OPT_EXIT_AT_END,
     OPT_QUIET,
     OPT_NO_PROGRESS,
     OPT_COLOR,
     OPT_HELP,
     OPT_VERSION,
+    OPT_WINDOW,
+    OPT_LATENESS,
+    OPT_TRACE_IDLE,
+    OPT_MAX_TRACES,
+    OPT_BY_TRACE,
+    OPT_NO_CORRELATE,
 };
 
 #define C(x) (1u << (x))
@@ -45,9 +61,31 @@ static const struct opt options[] = {
      "span_id exception exc_type exc_message) from FIELD (dotted for nested objects)"},
     {"rules", 0, "PATH", ANALYZE | C(CMD_RULES), OPT_RULES, "add the rules in PATH to the shipped ones"},
     {"parser", 0, "NAME", READING, OPT_PARSER, "skip format detection and read every input as NAME (text, jsonl)"},
+    {"brokers", 0, "HOST:PORT,...", C(CMD_CONSUME), OPT_BROKERS,
+     "consume: Kafka bootstrap brokers; 'mock:' starts librdkafka's mock cluster in-process"},
+    {"topic", 0, "TOPIC", C(CMD_CONSUME), OPT_TOPIC, "consume: a topic to read (repeatable)"},
+    {"topic-regex", 0, "REGEX", C(CMD_CONSUME), OPT_TOPIC_REGEX, "consume: read every topic whose name matches REGEX"},
+    {"group", 0, "GROUP", C(CMD_CONSUME), OPT_GROUP, "consume: the consumer group (default pycorr)"},
+    {"findings-topic", 0, "TOPIC", C(CMD_CONSUME), OPT_FINDINGS_TOPIC,
+     "consume: also publish findings (JSON) to TOPIC, keyed by trace id, idempotently"},
+    {"dead-letter-topic", 0, "TOPIC", C(CMD_CONSUME), OPT_DEAD_LETTER_TOPIC,
+     "consume: send poison messages (malformed, oversized) to TOPIC"},
+    {"stats-interval", 0, "SECONDS", C(CMD_CONSUME), OPT_STATS_INTERVAL,
+     "consume: a stats line on stderr every SECONDS (default 60, 0 = only on SIGUSR1)"},
+    {"kafka-property", 'X', "KEY=VALUE", C(CMD_CONSUME), OPT_KAFKA_PROP,
+     "consume: a librdkafka property, as kcat -X (security.protocol, sasl.*, fetch sizes)"},
+    {"exit-at-end", 0, NULL, C(CMD_CONSUME), OPT_EXIT_AT_END,
+     "consume: stop once every assigned partition is read to its end (as kcat -e)"},
     {"quiet", 'q', NULL, READING, OPT_QUIET, "no warnings about malformed records, no summary"},
     {"no-progress", 0, NULL, READING, OPT_NO_PROGRESS, "no progress line on stderr"},
     {"color", 0, "WHEN", READING, OPT_COLOR, "colour the text report: auto (default), always, never"},
+    {"by-trace", 0, NULL, ANALYZE, OPT_BY_TRACE, "text report: each failing trace as a timeline, across services"},
+    {"window", 0, "DUR", ANALYZE, OPT_WINDOW,
+     "join an event without a trace id to its process's active trace within DUR (5s)"},
+    {"lateness", 0, "DUR", ANALYZE, OPT_LATENESS, "tolerate inputs out of time order by DUR (5s)"},
+    {"trace-idle", 0, "DUR", ANALYZE, OPT_TRACE_IDLE, "close a trace after DUR without events (30s)"},
+    {"max-traces", 0, "N", ANALYZE, OPT_MAX_TRACES, "open traces kept at most; the oldest is closed early (20000)"},
+    {"no-correlate", 0, NULL, ANALYZE, OPT_NO_CORRELATE, "skip correlation by trace and time (for comparison)"},
     {"help", 'h', NULL, ~0u, OPT_HELP, "show this help"},
     {"version", 'V', NULL, ~0u, OPT_VERSION, "show the version"},
 };
@@ -61,7 +99,7 @@ static const struct {
     {"ingest", CMD_INGEST, "ingest [options] PATH...      analyze files, directories, archives, '-' (stdin)"},
     {"events", CMD_EVENTS, "events [options] PATH...      print the normalized events, one JSON object a line"},
     {"gate", CMD_GATE, "gate [options] PATH...        like ingest, fail (exit 1) on findings >= --fail-on (high)"},
-    {"consume", CMD_CONSUME, "consume --brokers B --topic T  Kafka consumer (not built yet)"},
+    {"consume", CMD_CONSUME, "consume --brokers B --topic T  consume Kafka topics as a consumer group member"},
     {"rules", CMD_RULES, "rules list                    the detectors and their parameters"},
 };
 
@@ -140,6 +178,29 @@ static int push(const char ***arr, size_t *n, const char *v)
     return 0;
 }
 
+/* "250ms", "5s", "2m", "1h", or a number of seconds. */
+static int parse_duration(const char *s, int64_t *ns)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || errno != 0 || v < 0 || v > 1e7)
+        return -1;
+    double mult = 1e9;
+    if (strcmp(end, "ms") == 0)
+        mult = 1e6;
+    else if (strcmp(end, "s") == 0 || *end == '\0')
+        mult = 1e9;
+    else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+        mult = 60e9;
+    else if (strcmp(end, "h") == 0)
+        mult = 3600e9;
+    else
+        return -1;
+    *ns = (int64_t)(v * mult);
+    return *ns > 0 ? 0 : -1;
+}
+
 static int apply(struct cli *cli, const struct opt *o, const char *value, bool *stop)
 {
     char err[256];
@@ -184,9 +245,67 @@ static int apply(struct cli *cli, const struct opt *o, const char *value, bool *
             return usage_error("--parser: no parser named '%s' (text, jsonl)", value);
         cli->parser = value;
         return EXIT_OK;
+    case OPT_BROKERS:
+        cli->brokers = value;
+        return EXIT_OK;
+    case OPT_TOPIC:
+        if (*value == '\0')
+            return usage_error("--topic: empty topic name");
+        return push(&cli->topics, &cli->ntopics, value) == 0 ? EXIT_OK : EXIT_USAGE;
+    case OPT_TOPIC_REGEX:
+        cli->topic_regex = value;
+        return EXIT_OK;
+    case OPT_GROUP:
+        cli->group = value;
+        return EXIT_OK;
+    case OPT_FINDINGS_TOPIC:
+        cli->findings_topic = value;
+        return EXIT_OK;
+    case OPT_DEAD_LETTER_TOPIC:
+        cli->dead_letter_topic = value;
+        return EXIT_OK;
+    case OPT_STATS_INTERVAL: {
+        char *end;
+        double v = strtod(value, &end);
+        if (end == value || *end != '\0' || !(v >= 0 && v <= 86400))
+            return usage_error("--stats-interval: '%s' is not a number of seconds (0 to 86400)", value);
+        cli->stats_interval = v;
+        return EXIT_OK;
+    }
+    case OPT_KAFKA_PROP:
+        if (strchr(value, '=') == NULL || value[0] == '=')
+            return usage_error("-X %s: expected KEY=VALUE", value);
+        return push(&cli->kafka_props, &cli->nkafka_props, value) == 0 ? EXIT_OK : EXIT_USAGE;
+    case OPT_EXIT_AT_END:
+        cli->exit_at_end = true;
+        return EXIT_OK;
     case OPT_QUIET:
         cli->quiet = true;
         return EXIT_OK;
+    case OPT_BY_TRACE:
+        cli->by_trace = true;
+        return EXIT_OK;
+    case OPT_NO_CORRELATE:
+        cli->no_correlate = true;
+        return EXIT_OK;
+    case OPT_WINDOW:
+    case OPT_LATENESS:
+    case OPT_TRACE_IDLE: {
+        int64_t *dst = o->id == OPT_WINDOW ? &cli->window_ns : o->id == OPT_LATENESS ? &cli->lateness_ns
+                                                                                      : &cli->trace_idle_ns;
+        if (parse_duration(value, dst) != 0)
+            return usage_error("--%s: '%s' is not a duration (e.g. 500ms, 5s, 2m)", o->name, value);
+        return EXIT_OK;
+    }
+    case OPT_MAX_TRACES: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        if (*value == '\0' || *end != '\0' || errno != 0 || v < 1 || v > 100000000)
+            return usage_error("--max-traces: '%s' is not a count between 1 and 100000000", value);
+        cli->max_traces = (size_t)v;
+        return EXIT_OK;
+    }
     case OPT_NO_PROGRESS:
         cli->no_progress = true;
         return EXIT_OK;
@@ -208,6 +327,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, bool *stop)
 {
     memset(cli, 0, sizeof(*cli));
     cli->fail_on = SEV_CRITICAL;
+    cli->stats_interval = -1;
     *stop = false;
     bool only_paths = false;
     for (int i = 1; i < argc; i++) {
@@ -270,6 +390,14 @@ int cli_parse(int argc, char **argv, struct cli *cli, bool *stop)
         cli->fail_on = SEV_HIGH;
     if ((cli->cmd == CMD_INGEST || cli->cmd == CMD_EVENTS || cli->cmd == CMD_GATE) && cli->npaths == 0)
         return usage_error("%s: no input given (a path, or '-' for stdin)", command_name(cli->cmd));
+    if (cli->cmd == CMD_CONSUME) {
+        if (cli->npaths > 0)
+            return usage_error("consume reads Kafka topics, not paths ('%s'); use --topic", cli->paths[0]);
+        if (cli->brokers == NULL)
+            return usage_error("consume: --brokers is required (or --brokers mock: to try it without Kafka)");
+        if (cli->ntopics == 0 && cli->topic_regex == NULL)
+            return usage_error("consume: name a --topic or a --topic-regex");
+    }
     return EXIT_OK;
 }
 
@@ -277,6 +405,10 @@ void cli_free(struct cli *cli)
 {
     free(cli->paths);
     free(cli->rules);
+    free(cli->topics);
+    free(cli->kafka_props);
     cli->paths = NULL;
     cli->rules = NULL;
+    cli->topics = NULL;
+    cli->kafka_props = NULL;
 }

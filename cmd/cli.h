@@ -41,8 +41,25 @@ struct cli {
     enum color_mode color;
     const char **rules;         /* --rules PATH (repeatable) */
     size_t nrules;
+    /* consume (issue #6) */
+    const char *brokers;        /* --brokers; "mock:" = librdkafka's in-process mock cluster */
+    const char **topics;        /* --topic (repeatable) */
+    size_t ntopics;
+    const char *topic_regex;    /* --topic-regex */
+    const char *group;          /* --group; NULL = "pycorr" */
+    const char *findings_topic; /* --findings-topic */
+    const char *dead_letter_topic;
+    double stats_interval;      /* seconds; < 0 = the default */
+    const char **kafka_props;   /* -X key=value (repeatable), in order */
+    size_t nkafka_props;
+    bool exit_at_end;           /* --exit-at-end */
     const char **paths;
     size_t npaths;
+    /* correlation (issue #4) */
+    bool no_correlate;
+    bool by_trace;
+    int64_t window_ns, lateness_ns, trace_idle_ns; /* 0 = the correlator's defaults */
+    size_t max_traces;
 };
 
 /* Parse argv into cli. Returns EXIT_OK to go on, or an exit code to stop with

@@ -51,15 +51,30 @@ int cmd_ingest(const struct cli *cli, FILE *out)
         fprintf(stderr, "pycorr: warning: memory ran short; some events were not analyzed\n");
     struct finding_store *store = analysis_store(an);
     size_t n;
-    struct finding **f = finding_store_sorted(store, &n);
+    struct finding **all = finding_store_sorted(store, &n);
+    /* Findings folded into a cascade are reported inside their primary's evidence. */
+    size_t kept = 0, folded = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (finding_is_reported(all[i]))
+            all[kept++] = all[i];
+        else
+            folded++;
+    }
+    struct finding **f = all;
+    n = kept;
+    size_t traces_dropped = 0;
     enum out_format fmt = cli->format_set ? cli->format : FMT_TEXT;
     struct report_ctx rctx = {
         .out = out,
         .color = fmt == FMT_TEXT && want_color(cli, out),
         .stats = &pl.stats,
         .dropped_findings = finding_store_dropped(store),
+        .folded_findings = folded,
+        .corr = analysis_corr_stats(an),
+        .traces = cli->by_trace ? analysis_failing_traces(an, &traces_dropped) : NULL,
         .command = cli->cmd == CMD_GATE ? "gate" : "ingest",
     };
+    rctx.traces_dropped = traces_dropped;
     if (report_write(fmt, f, n, &rctx) != 0)
         fprintf(stderr, "pycorr: error: out of memory while writing the report\n");
     size_t above = 0;

@@ -1,16 +1,44 @@
-/* pipeline.c -- paths to streams to parsers to the sink; see pipeline.h. */
+/* pipeline.c -- paths to streams to parsers, merged by time, to the sink; see
+ * pipeline.h.
+ *
+ * Every file named by the user (a directory gives every file below it) is an input
+ * with a cursor: its walk (an archive's members are read one after another), the
+ * parser of its current stream, and the rest of the last chunk not yet fed. With
+ * one input, events go straight to the sink. With several, each input is parsed a
+ * slice at a time into its merge cursor and the earliest head event goes on, so the
+ * sink sees one stream close to event-time order while each input is read once,
+ * in order, in bounded memory.
+ */
 #include "pipeline.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "../correlate/merge.h"
 #include "../parsers/parser.h"
 #include "../source/source.h"
 
 #define DETECT_WINDOW ((size_t)64 << 10)
 #define DIAG_SHOWN_PER_STREAM 10
+#define SLICE ((size_t)32 << 10)  /* bytes fed per refill of a merged input */
+#define MAX_OPEN_INPUTS 128       /* inputs read at once; more wait for a free slot */
+
+struct input {
+    char *path;                    /* what to open */
+    struct src_walk *walk;
+    struct src_stream *stream;     /* NULL between streams */
+    const struct parser *p;
+    void *pst;
+    const char *chunk;             /* unfed rest of the last chunk */
+    size_t chunk_len;
+    uint64_t diags;                /* malformed records in the current stream */
+    struct merge_cursor *mc;       /* NULL when not merging */
+    struct pipeline *pl;
+    bool opened, finished;
+};
 
 static double now_s(void)
 {
@@ -24,6 +52,8 @@ bool pipeline_wants_progress(const struct cli *cli)
     return !cli->no_progress && !cli->quiet && isatty(STDERR_FILENO);
 }
 
+/* ---- progress ---- */
+
 static void human_bytes(double b, char *buf, size_t n)
 {
     const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -35,27 +65,43 @@ static void human_bytes(double b, char *buf, size_t n)
     snprintf(buf, n, u ? "%.1f %s" : "%.0f %s", b, units[u]);
 }
 
-static void draw_progress(struct pipeline *pl, bool force)
+struct run {
+    struct pipeline *pl;
+    struct input *in;
+    size_t nin, capin;
+    size_t next_to_open;
+    size_t open_now;
+    struct merge *merge;
+};
+
+static uint64_t raw_done(const struct run *r)
 {
+    uint64_t done = r->pl->done_raw;
+    for (size_t i = 0; i < r->nin; i++)
+        if (r->in[i].stream != NULL) {
+            uint64_t d, t;
+            src_stream_progress(r->in[i].stream, &d, &t);
+            done += d;
+        }
+    return done;
+}
+
+static void draw_progress(struct run *r, bool force)
+{
+    struct pipeline *pl = r->pl;
     if (!pl->progress)
         return;
     double t = now_s();
     if (!force && t - pl->last_draw < 0.25)
         return;
     pl->last_draw = t;
-    uint64_t done = pl->done_raw, total = 0;
-    if (pl->cur_src != NULL) {
-        uint64_t d, tot;
-        src_stream_progress(pl->cur_src, &d, &tot);
-        done += d;
-    }
-    total = pl->total_raw;
+    uint64_t done = raw_done(r), total = pl->total_raw;
     double el = t - pl->started;
     double rate = el > 0 ? (double)done / el : 0;
-    char a[32], b[32], r[32];
+    char a[32], b[32], rt[32];
     human_bytes((double)done, a, sizeof(a));
     human_bytes((double)total, b, sizeof(b));
-    human_bytes(rate, r, sizeof(r));
+    human_bytes(rate, rt, sizeof(rt));
     char eta[32] = "";
     if (total > done && rate > 0) {
         unsigned s = (unsigned)((double)(total - done) / rate);
@@ -63,10 +109,10 @@ static void draw_progress(struct pipeline *pl, bool force)
     }
     if (total > 0)
         fprintf(stderr, "\r\033[K%s / %s (%.0f%%)  %s/s  %llu records  %llu tracebacks%s", a, b,
-                100.0 * (double)done / (double)total, r, (unsigned long long)pl->stats.events,
+                100.0 * (double)done / (double)total, rt, (unsigned long long)pl->stats.events,
                 (unsigned long long)pl->stats.exceptions, eta);
     else
-        fprintf(stderr, "\r\033[K%s  %s/s  %llu records  %llu tracebacks", a, r,
+        fprintf(stderr, "\r\033[K%s  %s/s  %llu records  %llu tracebacks", a, rt,
                 (unsigned long long)pl->stats.events, (unsigned long long)pl->stats.exceptions);
     fflush(stderr);
 }
@@ -79,12 +125,15 @@ static void clear_progress(struct pipeline *pl)
     }
 }
 
+/* ---- what the parsers report ---- */
+
 static void on_diag(void *ctx, const char *stream, uint64_t line, const char *reason)
 {
-    struct pipeline *pl = ctx;
+    struct input *in = ctx;
+    struct pipeline *pl = in->pl;
     pl->stats.malformed++;
-    pl->diag_in_stream++;
-    if (pl->cli->quiet || pl->diag_in_stream > DIAG_SHOWN_PER_STREAM)
+    in->diags++;
+    if (pl->cli->quiet || in->diags > DIAG_SHOWN_PER_STREAM)
         return;
     clear_progress(pl);
     if (line)
@@ -93,15 +142,30 @@ static void on_diag(void *ctx, const char *stream, uint64_t line, const char *re
         fprintf(stderr, "pycorr: warning (at %s): %s\n", stream, reason);
 }
 
-static int on_event(void *ctx, const struct event *ev)
+static int deliver(struct pipeline *pl, const struct event *ev)
 {
-    struct pipeline *pl = ctx;
     pl->stats.events++;
     if (ev->kind == EV_EXCEPTION)
         pl->stats.exceptions++;
-    if ((pl->stats.events & 4095) == 0)
-        draw_progress(pl, false);
     return pl->sink(pl->sink_ctx, ev);
+}
+
+/* Straight to the sink (one input). */
+static int on_event_direct(void *ctx, const struct event *ev)
+{
+    struct input *in = ctx;
+    return deliver(in->pl, ev);
+}
+
+/* Into the input's merge cursor (several inputs). */
+static int on_event_merged(void *ctx, const struct event *ev)
+{
+    struct input *in = ctx;
+    if (merge_push(in->mc, ev) != 0) {
+        in->pl->lost_events++;
+        return 0;
+    }
+    return 0;
 }
 
 static void report_unreadable(struct pipeline *pl, const char *msg)
@@ -111,125 +175,276 @@ static void report_unreadable(struct pipeline *pl, const char *msg)
     fprintf(stderr, "pycorr: error: %s\n", msg);
 }
 
-/* One stream: detect, parse, account. Returns -1 only for fatal errors. */
-static int run_stream(struct pipeline *pl, struct src_stream *s)
+/* ---- one input ---- */
+
+static void close_stream(struct input *in)
 {
-    const char *name = src_stream_name(s);
-    const char *win;
-    long got = src_stream_peek(s, DETECT_WINDOW, &win);
-    if (got < 0) {
-        char msg[SRC_ERRSZ + 64];
-        snprintf(msg, sizeof(msg), "%s", src_stream_error(s));
-        report_unreadable(pl, msg);
+    struct pipeline *pl = in->pl;
+    if (in->stream == NULL)
+        return;
+    if (in->pst != NULL) {
+        int rc = in->p->finish(in->pst);
+        if (rc < 0) {
+            fprintf(stderr, "pycorr: error: %s: out of memory\n", src_stream_name(in->stream));
+            pl->failed = true;
+        } else if (rc > 0) {
+            pl->stopped = true;
+        }
+        in->p->close(in->pst);
+        in->pst = NULL;
+    }
+    uint64_t d, t;
+    src_stream_progress(in->stream, &d, &t);
+    pl->done_raw += d;
+    if (in->diags > DIAG_SHOWN_PER_STREAM && !pl->cli->quiet) {
+        clear_progress(pl);
+        fprintf(stderr, "pycorr: warning: %s: %llu malformed records in all (first %d shown)\n",
+                src_stream_name(in->stream), (unsigned long long)in->diags, DIAG_SHOWN_PER_STREAM);
+    }
+    in->stream = NULL;
+    in->chunk_len = 0;
+}
+
+/* Move to the input's next stream with a parser. 1 = ready, 0 = the input is done. */
+static int next_stream(struct input *in)
+{
+    struct pipeline *pl = in->pl;
+    char err[SRC_ERRSZ];
+    if (!in->opened) {
+        in->opened = true;
+        struct src_options opt = {.readahead = true};
+        in->walk = src_walk_open(in->path, &opt, err);
+        if (in->walk == NULL) {
+            report_unreadable(pl, err);
+            return 0;
+        }
+    }
+    if (in->walk == NULL)
         return 0;
-    }
-    if (got == 0)
-        return 0; /* empty: nothing to say */
-    const struct parser *p;
-    if (pl->cli->parser != NULL) {
-        p = parser_by_name(pl->cli->parser);
-    } else {
-        int bid;
-        p = parser_detect(win, (size_t)got, (size_t)got < DETECT_WINDOW, &bid);
-    }
-    if (p == NULL) {
-        char msg[SRC_ERRSZ + 64];
-        snprintf(msg, sizeof(msg), "%s: unrecognized input format", name);
-        report_unreadable(pl, msg);
-        return 0;
-    }
-    struct parser_env env = {
-        .stream = name,
-        .emit = on_event,
-        .emit_ctx = pl,
-        .diag = on_diag,
-        .diag_ctx = pl,
-        .map = &pl->cli->map,
-        .limits = &parse_limits_default,
-    };
-    void *st = p->open(&env);
-    if (st == NULL) {
-        fprintf(stderr, "pycorr: error: out of memory\n");
-        return -1;
-    }
-    pl->stats.inputs++;
-    pl->diag_in_stream = 0;
-    pl->cur_src = s;
-    int rc = 0;
     for (;;) {
-        const char *data;
-        long n = src_stream_read(s, &data);
-        if (n == 0)
-            break;
-        if (n < 0) {
-            /* What was parsed stays; the rest of this stream is lost. */
+        struct src_stream *s;
+        int r = src_walk_next(in->walk, &s, err);
+        if (r == 0)
+            return 0;
+        if (r < 0) {
+            report_unreadable(pl, err);
+            continue;
+        }
+        const char *name = src_stream_name(s);
+        const char *win;
+        long got = src_stream_peek(s, DETECT_WINDOW, &win);
+        if (got < 0) {
+            report_unreadable(pl, src_stream_error(s));
+            continue;
+        }
+        if (got == 0)
+            continue; /* empty: nothing to say */
+        const struct parser *p;
+        if (pl->cli->parser != NULL) {
+            p = parser_by_name(pl->cli->parser);
+        } else {
+            int bid;
+            p = parser_detect(win, (size_t)got, (size_t)got < DETECT_WINDOW, &bid);
+        }
+        if (p == NULL) {
             char msg[SRC_ERRSZ + 64];
-            snprintf(msg, sizeof(msg), "%s", src_stream_error(s));
+            snprintf(msg, sizeof(msg), "%s: unrecognized input format", name);
             report_unreadable(pl, msg);
+            continue;
+        }
+        struct parser_env env = {
+            .stream = name,
+            .emit = in->mc != NULL ? on_event_merged : on_event_direct,
+            .emit_ctx = in,
+            .diag = on_diag,
+            .diag_ctx = in,
+            .map = &pl->cli->map,
+            .limits = &parse_limits_default,
+        };
+        in->pst = p->open(&env);
+        if (in->pst == NULL) {
+            fprintf(stderr, "pycorr: error: out of memory\n");
+            pl->failed = true;
+            return 0;
+        }
+        in->p = p;
+        in->stream = s;
+        in->diags = 0;
+        in->chunk_len = 0;
+        pl->stats.inputs++;
+        return 1;
+    }
+}
+
+static void input_end(struct run *r, struct input *in)
+{
+    close_stream(in);
+    src_walk_close(in->walk);
+    in->walk = NULL;
+    in->finished = true;
+    if (in->mc != NULL)
+        merge_done(in->mc);
+    if (r->open_now > 0)
+        r->open_now--;
+}
+
+/* Feed the input up to max bytes (the rest of the chunk stays for next time).
+ * Returns 1 when bytes were fed, 0 when the input is finished. */
+static int feed_some(struct run *r, struct input *in, size_t max)
+{
+    struct pipeline *pl = in->pl;
+    while (!in->finished) {
+        if (in->stream == NULL && next_stream(in) == 0) {
+            input_end(r, in);
+            return 0;
+        }
+        if (in->chunk_len == 0) {
+            long n = src_stream_read(in->stream, &in->chunk);
+            if (n == 0) {
+                close_stream(in);
+                continue;
+            }
+            if (n < 0) {
+                /* What was parsed stays; the rest of this stream is lost. */
+                report_unreadable(pl, src_stream_error(in->stream));
+                close_stream(in);
+                continue;
+            }
+            in->chunk_len = (size_t)n;
+        }
+        size_t k = in->chunk_len < max ? in->chunk_len : max;
+        int rc = in->p->feed(in->pst, in->chunk, k);
+        pl->stats.bytes += k;
+        in->chunk += k;
+        in->chunk_len -= k;
+        if (rc < 0) {
+            fprintf(stderr, "pycorr: error: %s: out of memory\n", src_stream_name(in->stream));
+            pl->failed = true;
+            input_end(r, in);
+            return 0;
+        }
+        if (rc > 0) {
+            pl->stopped = true;
+            input_end(r, in);
+            return 0;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the run ---- */
+
+static int add_input(void *ctx, const char *path, const char *err)
+{
+    struct run *r = ctx;
+    if (path == NULL) {
+        report_unreadable(r->pl, err);
+        return 0;
+    }
+    if (r->nin == r->capin) {
+        size_t cap = r->capin ? r->capin * 2 : 16;
+        struct input *n = realloc(r->in, cap * sizeof(*n));
+        if (n == NULL)
+            return -1;
+        r->in = n;
+        r->capin = cap;
+    }
+    struct input *in = &r->in[r->nin];
+    memset(in, 0, sizeof(*in));
+    in->pl = r->pl;
+    if ((in->path = strdup(path)) == NULL)
+        return -1;
+    r->nin++;
+    return 0;
+}
+
+static int run_single(struct run *r, struct input *in)
+{
+    while (!r->pl->stopped && !r->pl->failed && feed_some(r, in, (size_t)-1))
+        draw_progress(r, false);
+    if (!in->finished)
+        input_end(r, in);
+    return 0;
+}
+
+/* Keep up to MAX_OPEN_INPUTS inputs open; refill every open, empty cursor; hand
+ * on the earliest event; repeat. */
+static int run_merged(struct run *r)
+{
+    struct pipeline *pl = r->pl;
+    r->merge = merge_create();
+    if (r->merge == NULL)
+        return -1;
+    for (size_t i = 0; i < r->nin; i++)
+        if ((r->in[i].mc = merge_add(r->merge)) == NULL)
+            return -1;
+    uint64_t steps = 0;
+    while (!pl->stopped && !pl->failed) {
+        while (r->next_to_open < r->nin && r->open_now < MAX_OPEN_INPUTS) {
+            r->next_to_open++;
+            r->open_now++;
+        }
+        for (size_t i = 0; i < r->next_to_open; i++) {
+            struct input *in = &r->in[i];
+            while (!in->finished && merge_pending(in->mc) == 0 && !pl->stopped && !pl->failed)
+                feed_some(r, in, SLICE);
+        }
+        struct merge_cursor *from;
+        const struct event *ev = merge_peek(r->merge, &from);
+        if (ev == NULL) {
+            if (r->next_to_open < r->nin)
+                continue;
             break;
         }
-        pl->stats.bytes += (uint64_t)n;
-        rc = p->feed(st, data, (size_t)n);
-        if (rc != 0)
-            break;
-        draw_progress(pl, false);
+        /* A copy without the sort time of an untimed event. */
+        if (!ev->has_ts) {
+            struct event e = *ev;
+            e.ts_ns = 0;
+            if (deliver(pl, &e) != 0)
+                pl->stopped = true;
+        } else if (deliver(pl, ev) != 0) {
+            pl->stopped = true;
+        }
+        merge_pop(from);
+        if ((++steps & 4095) == 0)
+            draw_progress(r, false);
     }
-    if (rc == 0)
-        rc = p->finish(st);
-    p->close(st);
-    uint64_t d, tot;
-    src_stream_progress(s, &d, &tot);
-    pl->cur_src = NULL;
-    pl->done_raw += d;
-    if (pl->diag_in_stream > DIAG_SHOWN_PER_STREAM && !pl->cli->quiet) {
-        clear_progress(pl);
-        fprintf(stderr, "pycorr: warning: %s: %llu malformed records in all (first %d shown)\n", name,
-                (unsigned long long)pl->diag_in_stream, DIAG_SHOWN_PER_STREAM);
-    }
-    if (rc < 0) {
-        fprintf(stderr, "pycorr: error: %s: out of memory\n", name);
-        return -1;
-    }
-    if (rc > 0)
-        pl->stopped = true;
     return 0;
 }
 
 int pipeline_run(struct pipeline *pl)
 {
     const struct cli *cli = pl->cli;
-    struct src_options opt = {.readahead = true};
+    struct run r = {.pl = pl};
     pl->started = now_s();
     pl->total_raw = 0;
-    for (size_t i = 0; i < cli->npaths; i++)
+    int rc = 0;
+    for (size_t i = 0; i < cli->npaths && rc == 0; i++) {
         pl->total_raw += src_path_size(cli->paths[i]);
-    for (size_t i = 0; i < cli->npaths && !pl->stopped; i++) {
-        char err[SRC_ERRSZ];
-        struct src_walk *w = src_walk_open(cli->paths[i], &opt, err);
-        if (w == NULL) {
-            report_unreadable(pl, err);
-            continue;
-        }
-        for (;;) {
-            struct src_stream *s;
-            int r = src_walk_next(w, &s, err);
-            if (r == 0)
-                break;
-            if (r < 0) {
-                report_unreadable(pl, err);
-                continue;
-            }
-            if (run_stream(pl, s) != 0) {
-                src_walk_close(w);
-                clear_progress(pl);
-                return -1;
-            }
-            if (pl->stopped)
-                break;
-        }
-        src_walk_close(w);
+        rc = src_list_files(cli->paths[i], add_input, &r);
     }
-    draw_progress(pl, true);
+    if (rc != 0) {
+        fprintf(stderr, "pycorr: error: out of memory\n");
+        pl->failed = true;
+    } else if (r.nin == 1) {
+        r.open_now = 1;
+        run_single(&r, &r.in[0]);
+    } else if (r.nin > 1 && run_merged(&r) != 0) {
+        fprintf(stderr, "pycorr: error: out of memory\n");
+        pl->failed = true;
+    }
+    for (size_t i = 0; i < r.nin; i++) {
+        if (!r.in[i].finished && r.in[i].opened)
+            input_end(&r, &r.in[i]);
+        free(r.in[i].path);
+    }
+    free(r.in);
+    merge_destroy(r.merge);
+    if (pl->lost_events)
+        fprintf(stderr, "pycorr: warning: memory ran short; %llu events were not analyzed\n",
+                (unsigned long long)pl->lost_events);
+    draw_progress(&r, true);
     clear_progress(pl);
-    return 0;
+    return pl->failed ? -1 : 0;
 }

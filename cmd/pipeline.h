@@ -35,10 +35,9 @@ struct pipeline {
     /* private */
     uint64_t total_raw, done_raw;
     double started, last_draw;
-    uint64_t diag_in_stream;
-    const char *cur_stream;
-    void *cur_src;
-    bool stopped;
+    uint64_t lost_events;    /* copies for the merge that memory refused */
+    bool stopped;            /* the sink asked to stop */
+    bool failed;             /* out of memory */
 };
 
 /* Run every path of cli through the parsers into sink. Returns 0, or -1 when memory

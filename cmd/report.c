@@ -81,6 +81,66 @@ static void print_time_range(FILE *out, const struct finding *f)
     }
 }
 
+/* "03:22:34.807349" of an RFC 3339 time: the date is in the headline already. */
+static const char *clock_part(const char *rfc3339)
+{
+    const char *t = rfc3339 ? strchr(rfc3339, 'T') : NULL;
+    return t ? t + 1 : (rfc3339 ? rfc3339 : "");
+}
+
+static void text_timeline(FILE *out, const struct text_style *st, const json_t *tl, const char *mark_service,
+                          int indent, size_t max)
+{
+    size_t n = json_array_size(tl);
+    for (size_t i = 0; i < n; i++) {
+        if (n > max && i == max / 2) {
+            fprintf(out, "%*s%s... %zu more events ...%s\n", indent, "", tx(st, C_DIM), n - max, tx(st, C_RESET));
+            i = n - max / 2;
+        }
+        const json_t *e = json_array_get(tl, i);
+        const char *lvl = text_jstr(e, "level");
+        const char *svc = text_jstr(e, "service");
+        const char *kind = text_jstr(e, "kind");
+        bool err = (kind && strcmp(kind, "exception") == 0) || (lvl && (strcmp(lvl, "ERROR") == 0 ||
+                                                                      strcmp(lvl, "CRITICAL") == 0));
+        const char *ts = text_jstr(e, "ts");
+        fprintf(out, "%*s%s%-16.16s%s %-12.12s %s%-8s%s ", indent, "", tx(st, C_DIM), ts ? clock_part(ts) : "-",
+                tx(st, C_RESET), svc ? svc : "-", err ? tx(st, C_RED) : "", lvl ? lvl : (kind ? kind : ""),
+                tx(st, C_RESET));
+        text_first_line(out, text_jstr(e, "summary"), 100);
+        if (json_object_get(e, "joined_by") != NULL)
+            fprintf(out, " %s(joined by time)%s", tx(st, C_DIM), tx(st, C_RESET));
+        if (mark_service != NULL && err && svc != NULL && strcmp(svc, mark_service) == 0)
+            fprintf(out, " %s<- origin%s", tx(st, C_BOLD), tx(st, C_RESET));
+        fputc('\n', out);
+    }
+}
+
+static void text_correlation(FILE *out, const struct text_style *st, const struct finding *f)
+{
+    const json_t *ev = f->evidence;
+    const json_t *cas = json_object_get(ev, "cascade");
+    if (json_array_size(cas) > 0) {
+        fprintf(out, "%*salso seen downstream as:\n", TEXT_INDENT, "");
+        size_t i;
+        const json_t *m;
+        json_array_foreach(cas, i, m) {
+            const char *svc = text_jstr(m, "service");
+            fprintf(out, "%*s%s x%lld  ", TEXT_INDENT + 2, "", svc ? svc : "-",
+                    (long long)json_integer_value(json_object_get(m, "count")));
+            text_first_line(out, text_jstr(m, "title"), 110);
+            fputc('\n', out);
+        }
+    }
+    const json_t *tl = json_object_get(ev, "timeline");
+    if (json_array_size(tl) > 1) {
+        const char *origin = text_jstr(ev, "origin_service");
+        fprintf(out, "%*s%strace timeline%s%s%s:%s\n", TEXT_INDENT, "", tx(st, C_DIM), origin ? " (origin " : "",
+                origin ? origin : "", origin ? ")" : "", tx(st, C_RESET));
+        text_timeline(out, st, tl, origin, TEXT_INDENT + 2, 12);
+    }
+}
+
 static void text_finding(FILE *out, const struct text_style *st, const struct finding *f)
 {
     char sev[16];
@@ -122,6 +182,7 @@ static void text_finding(FILE *out, const struct text_style *st, const struct fi
     text_renderer_fn render = renderer_for(f->pattern);
     if (render != NULL)
         render(out, st, f);
+    text_correlation(out, st, f);
     /* Sources grouped by stream: "app.log:12,95,117". */
     fprintf(out, "         %sseen at ", tx(st, C_DIM));
     for (size_t i = 0; i < f->nsources; i++) {
@@ -167,7 +228,55 @@ static void text_summary(FILE *out, const struct text_style *st, struct finding 
     if (ctx->dropped_findings)
         fprintf(out, "(%llu further findings were dropped: the finding store is full)\n",
                 (unsigned long long)ctx->dropped_findings);
+    if (ctx->corr != NULL && ctx->corr->traces > 0) {
+        fprintf(out, "%scorrelated %llu trace%s", tx(st, C_DIM), (unsigned long long)ctx->corr->traces,
+                ctx->corr->traces == 1 ? "" : "s");
+        if (ctx->corr->joined_by_time)
+            fprintf(out, ", %llu events joined by time", (unsigned long long)ctx->corr->joined_by_time);
+        if (ctx->folded_findings)
+            fprintf(out, "; %zu downstream finding%s folded into the failure that caused %s", ctx->folded_findings,
+                    ctx->folded_findings == 1 ? "" : "s", ctx->folded_findings == 1 ? "it" : "them");
+        if (ctx->corr->evicted_early)
+            fprintf(out, "; %llu traces closed early (open-trace cap; raise --max-traces)",
+                    (unsigned long long)ctx->corr->evicted_early);
+        fprintf(out, "%s\n", tx(st, C_RESET));
+    }
     fputs("\n", out);
+}
+
+static void text_traces(FILE *out, const struct text_style *st, const json_t *traces, size_t dropped)
+{
+    size_t i;
+    const json_t *t;
+    fprintf(out, "%s%zu failing trace%s%s\n\n", tx(st, C_BOLD), json_array_size(traces),
+            json_array_size(traces) == 1 ? "" : "s", tx(st, C_RESET));
+    json_array_foreach(traces, i, t) {
+        const char *id = text_jstr(t, "trace_id");
+        const char *origin = text_jstr(t, "origin_service");
+        fprintf(out, "%strace %s%s  ", tx(st, C_BOLD), id ? id : "(no id)", tx(st, C_RESET));
+        const json_t *svcs = json_object_get(t, "services");
+        for (size_t k = 0; k < json_array_size(svcs); k++)
+            fprintf(out, "%s%s", k ? " > " : "", json_string_value(json_array_get(svcs, k)));
+        if (origin != NULL)
+            fprintf(out, "   failed first: %s%s%s", tx(st, C_BOLD), origin, tx(st, C_RESET));
+        fputc('\n', out);
+        const char *first = text_jstr(t, "first_seen");
+        if (first != NULL)
+            fprintf(out, "  %s%s .. %s%s\n", tx(st, C_DIM), first, clock_part(text_jstr(t, "last_seen")),
+                    tx(st, C_RESET));
+        text_timeline(out, st, json_object_get(t, "timeline"), origin, 2, 40);
+        size_t k;
+        const json_t *fo;
+        json_array_foreach(json_object_get(t, "findings"), k, fo) {
+            fprintf(out, "  %s->%s %s %s [%s]  ", tx(st, C_DIM), tx(st, C_RESET), text_jstr(fo, "severity"),
+                    text_jstr(fo, "pattern"), text_jstr(fo, "service") ? text_jstr(fo, "service") : "-");
+            text_first_line(out, text_jstr(fo, "title"), 100);
+            fprintf(out, "  %sid %s%s\n", tx(st, C_DIM), text_jstr(fo, "id"), tx(st, C_RESET));
+        }
+        fputc('\n', out);
+    }
+    if (dropped)
+        fprintf(out, "(%zu more failing traces not shown)\n", dropped);
 }
 
 static json_t *summary_json(struct finding *const *f, size_t n, const struct report_ctx *ctx)
@@ -190,12 +299,33 @@ static json_t *summary_json(struct finding *const *f, size_t n, const struct rep
         json_object_set_new(by, severity_name((enum severity)sev), json_integer((json_int_t)k));
     }
     json_object_set_new(o, "by_severity", by);
+    json_object_set_new(o, "folded_findings", json_integer((json_int_t)ctx->folded_findings));
+    if (ctx->corr != NULL) {
+        json_t *c = json_object();
+        json_object_set_new(c, "traces", json_integer((json_int_t)ctx->corr->traces));
+        json_object_set_new(c, "open_traces_peak", json_integer((json_int_t)ctx->corr->open_peak));
+        json_object_set_new(c, "closed_early", json_integer((json_int_t)ctx->corr->evicted_early));
+        json_object_set_new(c, "joined_by_time", json_integer((json_int_t)ctx->corr->joined_by_time));
+        json_object_set_new(c, "late_events", json_integer((json_int_t)ctx->corr->late_events));
+        json_object_set_new(c, "services_inferred", json_integer((json_int_t)ctx->corr->services_inferred));
+        json_object_set_new(o, "correlation", c);
+    }
     return o;
 }
 
 int report_write(enum out_format fmt, struct finding *const *f, size_t n, const struct report_ctx *ctx)
 {
     FILE *out = ctx->out;
+    if (fmt == FMT_JSONL && ctx->traces != NULL) {
+        size_t i;
+        json_t *t;
+        json_array_foreach(ctx->traces, i, t) {
+            if (json_dumpf(t, out, JSON_COMPACT) != 0)
+                return -1;
+            fputc('\n', out);
+        }
+        return 0;
+    }
     if (fmt == FMT_JSONL) {
         for (size_t i = 0; i < n; i++) {
             json_t *j = finding_to_json(f[i]);
@@ -217,6 +347,8 @@ int report_write(enum out_format fmt, struct finding *const *f, size_t n, const 
         for (size_t i = 0; i < n; i++)
             json_array_append_new(arr, finding_to_json(f[i]));
         json_object_set_new(doc, "findings", arr);
+        if (ctx->traces != NULL)
+            json_object_set(doc, "traces", ctx->traces);
         int rc = json_dumpf(doc, out, JSON_INDENT(2));
         fputc('\n', out);
         json_decref(doc);
@@ -224,6 +356,10 @@ int report_write(enum out_format fmt, struct finding *const *f, size_t n, const 
     }
     struct text_style st = {ctx->color};
     text_summary(out, &st, f, n, ctx);
+    if (ctx->traces != NULL) {
+        text_traces(out, &st, ctx->traces, ctx->traces_dropped);
+        return 0;
+    }
     for (size_t i = 0; i < n; i++)
         text_finding(out, &st, f[i]);
     return 0;

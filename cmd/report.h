@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "../correlate/correlator.h"
 #include "../patterns/finding.h"
 #include "cli.h"
 #include "pipeline.h"
@@ -20,6 +21,10 @@ struct report_ctx {
     bool color;
     const struct run_stats *stats;
     uint64_t dropped_findings;
+    size_t folded_findings;             /* symptoms folded into a cascade's primary */
+    const struct corr_stats *corr;      /* NULL without correlation */
+    json_t *traces;                     /* --by-trace: failing traces, or NULL */
+    size_t traces_dropped;
     const char *command;   /* "ingest", "gate" */
 };
 

@@ -16,6 +16,11 @@ struct finding_store {
     size_t order_cap;
     struct finding **sorted;
     uint64_t dropped;
+    struct finding **changed; /* the drain list; capacity order_cap */
+    size_t nchanged;
+    struct finding *touched[FINDING_TOUCHED_MAX];
+    size_t ntouched;
+    struct finding *touched_out[FINDING_TOUCHED_MAX];
 };
 
 const char *severity_name(enum severity s)
@@ -72,6 +77,7 @@ void finding_store_destroy(struct finding_store *s)
     free(s->slots);
     free(s->order);
     free(s->sorted);
+    free(s->changed);
     free(s);
 }
 
@@ -112,6 +118,23 @@ static void add_source(struct finding *f, const struct event *ev)
     f->nsources++;
 }
 
+static void note_touched(struct finding_store *s, struct finding *f)
+{
+    for (size_t i = 0; i < s->ntouched; i++)
+        if (s->touched[i] == f)
+            return;
+    if (s->ntouched < FINDING_TOUCHED_MAX)
+        s->touched[s->ntouched++] = f;
+}
+
+struct finding **finding_store_take_touched(struct finding_store *s, size_t *n)
+{
+    memcpy(s->touched_out, s->touched, s->ntouched * sizeof(*s->touched));
+    *n = s->ntouched;
+    s->ntouched = 0;
+    return s->touched_out;
+}
+
 static void fold(struct finding *f, const struct event *ev)
 {
     /* Occurrences from several processes: no single pid describes the finding. */
@@ -128,11 +151,22 @@ static void fold(struct finding *f, const struct event *ev)
     add_source(f, ev);
 }
 
+void finding_store_mark_changed(struct finding_store *s, struct finding *f)
+{
+    if (!f->changed) {
+        f->changed = true;
+        s->changed[s->nchanged++] = f;
+    }
+}
+
 struct finding *finding_store_touch(struct finding_store *s, const char *id, const struct event *ev)
 {
     struct finding *f = s->slots[slot_of(s, id)];
-    if (f != NULL && ev != NULL)
+    if (f != NULL && ev != NULL) {
         fold(f, ev);
+        note_touched(s, f);
+        finding_store_mark_changed(s, f);
+    }
     return f;
 }
 
@@ -169,6 +203,14 @@ struct finding *finding_store_insert(struct finding_store *s, struct finding *f,
             return NULL;
         }
         s->order = no;
+        /* The drain list holds each finding at most once: order's capacity fits. */
+        struct finding **nc = realloc(s->changed, cap * sizeof(*nc));
+        if (nc == NULL) {
+            s->dropped++;
+            finding_free(f);
+            return NULL;
+        }
+        s->changed = nc;
         s->order_cap = cap;
     }
     size_t slot = slot_of(s, f->id);
@@ -176,6 +218,8 @@ struct finding *finding_store_insert(struct finding_store *s, struct finding *f,
         /* Same id built twice: fold instead. */
         finding_free(f);
         fold(s->slots[slot], ev);
+        note_touched(s, s->slots[slot]);
+        finding_store_mark_changed(s, s->slots[slot]);
         return s->slots[slot];
     }
     f->count = 0;
@@ -185,7 +229,26 @@ struct finding *finding_store_insert(struct finding_store *s, struct finding *f,
         fold(f, ev);
     s->slots[slot] = f;
     s->order[s->n++] = f;
+    note_touched(s, f);
+    f->drained_count = 0;
+    f->changed = false;
+    finding_store_mark_changed(s, f);
     return f;
+}
+
+struct finding **finding_store_changed(struct finding_store *s, size_t *n)
+{
+    *n = s->nchanged;
+    return s->changed;
+}
+
+void finding_store_drained(struct finding_store *s)
+{
+    for (size_t i = 0; i < s->nchanged; i++) {
+        s->changed[i]->changed = false;
+        s->changed[i]->drained_count = s->changed[i]->count;
+    }
+    s->nchanged = 0;
 }
 
 size_t finding_store_count(const struct finding_store *s) { return s->n; }

@@ -47,6 +47,13 @@ struct finding {
     uint64_t more_sources; /* occurrences whose source was not kept */
     json_t *evidence;      /* owned */
     uint64_t order;        /* insertion order, for stable output */
+    uint64_t drained_count; /* count at the last drain; 0 = not drained yet (new) */
+    bool changed;          /* store-private: waiting in the drain list */
+    /* Occurrences that were downstream symptoms of another finding's failure in the
+     * same trace (a cascade); when every occurrence was, the finding is folded into
+     * that one and reported only in its evidence. */
+    uint64_t symptom_count;
+    char folded_into[FINDING_ID_LEN + 1];
 };
 
 struct finding_store;
@@ -69,12 +76,36 @@ struct finding *finding_store_touch(struct finding_store *s, const char *id, con
  * memory ran out (counted in finding_store_dropped). */
 struct finding *finding_store_insert(struct finding_store *s, struct finding *f, const struct event *ev);
 
+/* The findings inserted or folded into since the last call, in order (at most
+ * FINDING_TOUCHED_MAX; a detector touches one or two per event). The list is reset
+ * by the call. */
+#define FINDING_TOUCHED_MAX 8
+struct finding **finding_store_take_touched(struct finding_store *s, size_t *n);
+
+/* A finding reported on its own: not folded into another. */
+static inline bool finding_is_reported(const struct finding *f)
+{
+    return f->folded_into[0] == '\0' || f->symptom_count < f->count;
+}
+
 size_t finding_store_count(const struct finding_store *s);
 uint64_t finding_store_dropped(const struct finding_store *s);
 
 /* All findings, most severe first, then by count (descending), then by first
  * occurrence. The array is owned by the store and valid until the next insert. */
 struct finding **finding_store_sorted(struct finding_store *s, size_t *n);
+
+/* Streaming (pycorr consume): the findings inserted or folded since the last
+ * finding_store_drained(), in the order they first changed. The array is owned by the
+ * store and valid until the next insert, touch or drain. A finding whose
+ * drained_count is 0 is new; otherwise it was emitted before with that count. */
+struct finding **finding_store_changed(struct finding_store *s, size_t *n);
+/* Mark what finding_store_changed returned as emitted (drained_count = count) and
+ * empty the list. Can't fail. */
+void finding_store_drained(struct finding_store *s);
+/* Put f back into the list (its publication failed; emit it again). Can't fail: the
+ * list has room for every stored finding. */
+void finding_store_mark_changed(struct finding_store *s, struct finding *f);
 
 /* The finding as the JSON object of DESIGN §4 (new reference; NULL on OOM). */
 json_t *finding_to_json(const struct finding *f);

@@ -92,6 +92,15 @@ const char *src_stream_error(const struct src_stream *s);
  * archive file. Either pointer may be NULL. */
 void src_stream_progress(const struct src_stream *s, uint64_t *done, uint64_t *total);
 
+/* Expand a user path into the paths a walk of each would read one file at a time:
+ * a directory gives every regular file below it (sorted, hidden entries skipped,
+ * links to directories not followed); anything else ("-", a file, an archive) is
+ * given as is. fn gets each path, or path NULL and a message for an entry that
+ * cannot be listed; a non-zero return from fn stops the listing and is returned.
+ * This lets a caller open several files of a directory at once (to merge them). */
+typedef int (*src_file_fn)(void *ctx, const char *path, const char *err);
+int src_list_files(const char *path, src_file_fn fn, void *ctx);
+
 /* Total on-disk bytes of a path (a file's size, a directory's regular files summed,
  * counting what the walk would read: hidden entries left out, links to files in),
  * for progress and ETA; 0 when unknown or "-". Never fails. */

@@ -536,6 +536,54 @@ static uint64_t dir_size(const char *path)
     return sum;
 }
 
+static int list_tree(const char *path, src_file_fn fn, void *ctx, char err[SRC_ERRSZ], unsigned depth)
+{
+    char **names;
+    size_t n;
+    if (depth > 64) {
+        src_errf(err, "%s: directories nested too deep", path);
+        return fn(ctx, NULL, err);
+    }
+    if (list_dir(path, &names, &n) != 0) {
+        src_errf(err, "%s: %s", path, strerror(errno));
+        return fn(ctx, NULL, err);
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        char *p = join_path(path, names[i]);
+        struct stat st;
+        if (p == NULL) {
+            src_errf(err, "%s: %s", path, strerror(ENOMEM));
+            rc = fn(ctx, NULL, err);
+            continue;
+        }
+        if (lstat(p, &st) != 0) {
+            src_errf(err, "%s: %s", p, strerror(errno));
+            rc = fn(ctx, NULL, err);
+        } else if (S_ISLNK(st.st_mode)) {
+            /* As in the walk: links to files are followed, links to directories not. */
+            if (stat(p, &st) == 0 && S_ISREG(st.st_mode))
+                rc = fn(ctx, p, err);
+        } else if (S_ISDIR(st.st_mode)) {
+            rc = list_tree(p, fn, ctx, err, depth + 1);
+        } else if (S_ISREG(st.st_mode)) {
+            rc = fn(ctx, p, err);
+        }
+        free(p);
+    }
+    free_names(names, n);
+    return rc;
+}
+
+int src_list_files(const char *path, src_file_fn fn, void *ctx)
+{
+    char err[SRC_ERRSZ];
+    struct stat st;
+    if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return list_tree(path, fn, ctx, err, 0);
+    return fn(ctx, path, err);
+}
+
 uint64_t src_path_size(const char *path)
 {
     struct stat st;

@@ -1,0 +1,573 @@
+/* correlator.c -- traces and time joins in bounded memory; see correlator.h. */
+#include "correlator.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+#define MAX_MARKS 16
+#define INTERN_MAX 8192
+
+struct trace {
+    uint64_t key;
+    char id[33];
+    int64_t first_ts, last_ts;
+    bool has_ts;
+    struct corr_entry *tl;
+    uint32_t ntl, captl;
+    uint64_t dropped;
+    struct corr_mark marks[MAX_MARKS];
+    uint32_t nmarks;
+    bool has_error;
+    int64_t err_ts;
+    char err_service[CORR_NAME];
+    struct trace *prev, *next; /* LRU: head is the least recently active */
+};
+
+struct proc {
+    uint64_t key;        /* 0 = empty */
+    uint64_t trace_key;
+    int64_t last_ts;
+};
+
+struct correlator {
+    struct corr_config cfg;
+    corr_closed_fn closed;
+    void *ctx;
+    /* open traces: linear probing on key, backward-shift deletion */
+    struct trace **slots;
+    size_t cap, n;
+    struct trace *lru_head, *lru_tail;
+    struct proc *procs;   /* direct-mapped: a collision replaces the older process */
+    size_t nprocs;
+    char **interned;      /* stream names, kept for timeline entries */
+    size_t ninterned, interned_cap;
+    int64_t watermark;
+    bool have_watermark;
+    struct trace *last;   /* trace of the last event, for corr_mark_last */
+    uint32_t last_entry;  /* its timeline entry, UINT32_MAX when it was not kept */
+    struct event scratch;
+    char scratch_id[33];
+    char scratch_service[CORR_NAME];
+    struct corr_stats stats;
+};
+
+static uint64_t mix(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return k;
+}
+
+struct correlator *corr_create(const struct corr_config *cfg, corr_closed_fn closed, void *ctx)
+{
+    struct correlator *c = calloc(1, sizeof(*c));
+    if (c == NULL)
+        return NULL;
+    if (cfg != NULL)
+        c->cfg = *cfg;
+    if (c->cfg.idle_ns <= 0)
+        c->cfg.idle_ns = 30LL * 1000000000LL;
+    if (c->cfg.window_ns <= 0)
+        c->cfg.window_ns = 5LL * 1000000000LL;
+    if (c->cfg.lateness_ns <= 0)
+        c->cfg.lateness_ns = 5LL * 1000000000LL;
+    if (c->cfg.max_traces == 0)
+        c->cfg.max_traces = 20000;
+    if (c->cfg.max_timeline == 0)
+        c->cfg.max_timeline = 24;
+    if (c->cfg.max_procs == 0)
+        c->cfg.max_procs = 20000;
+    c->closed = closed;
+    c->ctx = ctx;
+    c->cap = 64;
+    while (c->cap < c->cfg.max_traces * 2)
+        c->cap *= 2;
+    c->slots = calloc(c->cap, sizeof(*c->slots));
+    c->nprocs = 1;
+    while (c->nprocs < c->cfg.max_procs)
+        c->nprocs *= 2;
+    c->procs = calloc(c->nprocs, sizeof(*c->procs));
+    if (c->slots == NULL || c->procs == NULL) {
+        corr_destroy(c);
+        return NULL;
+    }
+    return c;
+}
+
+static void trace_free(struct trace *t)
+{
+    if (t != NULL) {
+        free(t->tl);
+        free(t);
+    }
+}
+
+void corr_destroy(struct correlator *c)
+{
+    if (c == NULL)
+        return;
+    for (struct trace *t = c->lru_head; t != NULL;) {
+        struct trace *next = t->next;
+        trace_free(t);
+        t = next;
+    }
+    for (size_t i = 0; i < c->ninterned; i++)
+        free(c->interned[i]);
+    free(c->interned);
+    free(c->slots);
+    free(c->procs);
+    free(c);
+}
+
+/* ---- the open-trace table ---- */
+
+static size_t slot_find(const struct correlator *c, uint64_t key)
+{
+    size_t i = (size_t)mix(key) & (c->cap - 1);
+    while (c->slots[i] != NULL && c->slots[i]->key != key)
+        i = (i + 1) & (c->cap - 1);
+    return i;
+}
+
+static void slot_delete(struct correlator *c, uint64_t key)
+{
+    size_t i = slot_find(c, key);
+    if (c->slots[i] == NULL)
+        return;
+    c->slots[i] = NULL;
+    c->n--;
+    /* Backward shift: move later entries of the run into the hole when their home
+     * slot is not after it, so lookups never stop early. */
+    size_t j = i;
+    for (;;) {
+        j = (j + 1) & (c->cap - 1);
+        if (c->slots[j] == NULL)
+            return;
+        size_t home = (size_t)mix(c->slots[j]->key) & (c->cap - 1);
+        bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+        if (!between) {
+            c->slots[i] = c->slots[j];
+            c->slots[j] = NULL;
+            i = j;
+        }
+    }
+}
+
+static void lru_unlink(struct correlator *c, struct trace *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        c->lru_head = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    else
+        c->lru_tail = t->prev;
+    t->prev = t->next = NULL;
+}
+
+static void lru_append(struct correlator *c, struct trace *t)
+{
+    t->prev = c->lru_tail;
+    t->next = NULL;
+    if (c->lru_tail)
+        c->lru_tail->next = t;
+    else
+        c->lru_head = t;
+    c->lru_tail = t;
+}
+
+/* ---- closing a trace ---- */
+
+/* A timestamp of whole milliseconds is taken to mean millisecond precision (Python's
+ * asctime), so it only orders before a finer one when its whole interval does. */
+static int64_t ts_grain(int64_t ts)
+{
+    if (ts % 1000000 == 0)
+        return 1000000;
+    if (ts % 1000 == 0)
+        return 1000;
+    return 1;
+}
+
+static bool definitely_before(const struct corr_entry *a, const struct corr_entry *b)
+{
+    if (!a->has_ts || !b->has_ts)
+        return a->has_ts && !b->has_ts;
+    return a->ts + ts_grain(a->ts) <= b->ts;
+}
+
+/* Stable insertion sort: an entry moves earlier only past entries it is certainly
+ * earlier than; overlapping clock precisions keep arrival order. */
+static void sort_timeline(struct corr_entry *e, uint32_t n)
+{
+    for (uint32_t i = 1; i < n; i++) {
+        struct corr_entry x = e[i];
+        uint32_t j = i;
+        while (j > 0 && definitely_before(&x, &e[j - 1])) {
+            e[j] = e[j - 1];
+            j--;
+        }
+        e[j] = x;
+    }
+}
+
+static void close_trace(struct correlator *c, struct trace *t, bool early)
+{
+    slot_delete(c, t->key);
+    lru_unlink(c, t);
+    if (c->last == t)
+        c->last = NULL;
+    if (early)
+        c->stats.evicted_early++;
+    if (c->closed != NULL) {
+        /* Entries arrive nearly in time order; make it exact for the reader. */
+        sort_timeline(t->tl, t->ntl);
+        struct corr_trace ct;
+        memset(&ct, 0, sizeof(ct));
+        memcpy(ct.id, t->id, sizeof(ct.id));
+        ct.first_ts = t->first_ts;
+        ct.last_ts = t->last_ts;
+        ct.has_ts = t->has_ts;
+        ct.timeline = t->tl;
+        ct.ntimeline = t->ntl;
+        ct.dropped_entries = t->dropped;
+        for (uint32_t i = 0; i < t->ntl && ct.nservices < 16; i++) {
+            const char *s = t->tl[i].service;
+            if (s[0] == '\0')
+                continue;
+            bool seen = false;
+            for (size_t k = 0; k < ct.nservices && !seen; k++)
+                seen = strcmp(ct.services[k], s) == 0;
+            if (!seen)
+                ct.services[ct.nservices++] = s;
+        }
+        ct.origin_service = t->has_error && t->err_service[0] ? t->err_service : NULL;
+        ct.origin_ts = t->err_ts;
+        ct.marks = t->marks;
+        ct.nmarks = t->nmarks;
+        ct.evicted_early = early;
+        c->closed(c->ctx, &ct);
+    }
+    trace_free(t);
+}
+
+void corr_expire(struct correlator *c)
+{
+    if (!c->have_watermark)
+        return;
+    int64_t horizon = c->watermark - c->cfg.lateness_ns - c->cfg.idle_ns;
+    while (c->lru_head != NULL && c->lru_head->has_ts && c->lru_head->last_ts < horizon)
+        close_trace(c, c->lru_head, false);
+}
+
+void corr_finish(struct correlator *c)
+{
+    while (c->lru_head != NULL)
+        close_trace(c, c->lru_head, false);
+}
+
+/* ---- helpers ---- */
+
+static const char *intern(struct correlator *c, const char *s)
+{
+    if (s == NULL)
+        return NULL;
+    /* Streams change rarely: the last few names are the likely hits. */
+    for (size_t i = c->ninterned; i > 0 && i + 8 > c->ninterned; i--)
+        if (strcmp(c->interned[i - 1], s) == 0)
+            return c->interned[i - 1];
+    for (size_t i = 0; i + 8 <= c->ninterned; i++)
+        if (strcmp(c->interned[i], s) == 0)
+            return c->interned[i];
+    if (c->ninterned >= INTERN_MAX)
+        return "(stream)";
+    if (c->ninterned == c->interned_cap) {
+        size_t cap = c->interned_cap ? c->interned_cap * 2 : 16;
+        char **n = realloc(c->interned, cap * sizeof(*n));
+        if (n == NULL)
+            return "(stream)";
+        c->interned = n;
+        c->interned_cap = cap;
+    }
+    char *d = strdup(s);
+    if (d == NULL)
+        return "(stream)";
+    c->interned[c->ninterned++] = d;
+    return d;
+}
+
+static int hexv(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+/* Low 64 bits of a normalized hex trace id; 0 when it is not one. */
+static uint64_t trace_key(ev_str id)
+{
+    if (id.ptr == NULL || id.len < 16)
+        return 0;
+    uint64_t k = 0;
+    for (uint32_t i = id.len - 16; i < id.len; i++) {
+        int v = hexv(id.ptr[i]);
+        if (v < 0)
+            return 0;
+        k = k << 4 | (uint64_t)v;
+    }
+    return k;
+}
+
+static void copy_name(char *dst, size_t dstsz, ev_str s)
+{
+    size_t n = s.ptr ? s.len : 0;
+    if (n >= dstsz)
+        n = dstsz - 1;
+    if (n)
+        memcpy(dst, s.ptr, n);
+    dst[n] = '\0';
+}
+
+/* One line of what happened: the message, or the outermost exception. */
+static void summarize(char *dst, size_t dstsz, const struct event *ev)
+{
+    ev_str s = ev->message;
+    char buf[CORR_SUMMARY];
+    if (ev->kind == EV_EXCEPTION && ev->u.exc.chain.n > 0) {
+        const struct ev_exc *o = &ev->u.exc.chain.exc[ev->u.exc.chain.n - 1];
+        size_t ml = o->message.len;
+        const char *nl = ml ? memchr(o->message.ptr, '\n', ml) : NULL;
+        if (nl)
+            ml = (size_t)(nl - o->message.ptr);
+        int k = snprintf(buf, sizeof(buf), "%.*s%s%.*s", (int)o->type.len, o->type.ptr, ml ? ": " : "",
+                         (int)ml, o->message.ptr ? o->message.ptr : "");
+        s = ev_str_make(buf, k < 0 ? 0 : (size_t)k < sizeof(buf) ? (size_t)k : sizeof(buf) - 1);
+    }
+    size_t n = s.ptr ? s.len : 0;
+    const char *nl = n ? memchr(s.ptr, '\n', n) : NULL;
+    if (nl)
+        n = (size_t)(nl - s.ptr);
+    if (n >= dstsz) {
+        n = dstsz - 4;
+        memcpy(dst, s.ptr, n);
+        memcpy(dst + n, "...", 4);
+        return;
+    }
+    if (n)
+        memcpy(dst, s.ptr, n);
+    dst[n] = '\0';
+}
+
+static uint64_t proc_key(const struct event *ev)
+{
+    uint64_t h = HASH_INIT;
+    bool any = false;
+    if (ev_str_present(ev->host)) {
+        h = hash_field(h, ev->host.ptr, ev->host.len);
+        any = true;
+    }
+    if (ev_str_present(ev->service)) {
+        h = hash_field(h, ev->service.ptr, ev->service.len);
+        any = true;
+    }
+    if (ev->pid >= 0) {
+        h = hash_field(h, &ev->pid, sizeof(ev->pid));
+        any = true;
+    }
+    if (!any) {
+        if (ev->src.stream == NULL)
+            return 0;
+        h = hash_field(h, "stream", 6);
+        h = hash_field(h, ev->src.stream, strlen(ev->src.stream));
+    }
+    return h | 1u;
+}
+
+static bool is_error(const struct event *ev)
+{
+    return ev->kind == EV_EXCEPTION || ev->level >= EV_LVL_ERROR || ev->kind == EV_THREAD_DUMP;
+}
+
+static struct trace *trace_open(struct correlator *c, uint64_t key)
+{
+    if (c->n >= c->cfg.max_traces && c->lru_head != NULL)
+        close_trace(c, c->lru_head, true);
+    struct trace *t = calloc(1, sizeof(*t));
+    if (t == NULL)
+        return NULL;
+    t->key = key;
+    c->slots[slot_find(c, key)] = t;
+    c->n++;
+    lru_append(c, t);
+    c->stats.traces++;
+    if (c->n > c->stats.open_peak)
+        c->stats.open_peak = c->n;
+    return t;
+}
+
+static int add_entry(struct correlator *c, struct trace *t, const struct event *ev, bool by_time,
+                     uint32_t *index)
+{
+    uint32_t slot;
+    if (t->ntl >= c->cfg.max_timeline) {
+        /* Full: an error still gets in, in place of the latest non-error entry. */
+        t->dropped++;
+        if (!is_error(ev))
+            return 1;
+        uint32_t k = t->ntl;
+        while (k > 0 && (t->tl[k - 1].kind == EV_EXCEPTION || t->tl[k - 1].level >= EV_LVL_ERROR))
+            k--;
+        if (k == 0)
+            return 1;
+        slot = k - 1;
+    } else {
+        if (t->ntl == t->captl) {
+            uint32_t cap = t->captl ? t->captl * 2 : 4;
+            if (cap > c->cfg.max_timeline)
+                cap = (uint32_t)c->cfg.max_timeline;
+            struct corr_entry *n = realloc(t->tl, cap * sizeof(*n));
+            if (n == NULL)
+                return -1;
+            t->tl = n;
+            t->captl = cap;
+        }
+        slot = t->ntl++;
+    }
+    struct corr_entry *e = &t->tl[slot];
+    e->ts = ev->ts_ns;
+    e->has_ts = ev->has_ts;
+    e->by_time = by_time;
+    e->kind = ev->kind;
+    e->level = ev->level;
+    copy_name(e->service, sizeof(e->service), ev->service);
+    summarize(e->summary, sizeof(e->summary), ev);
+    e->stream = intern(c, ev->src.stream);
+    e->line = ev->src.line;
+    *index = slot;
+    return 0;
+}
+
+/* ---- the event ---- */
+
+int corr_event(struct correlator *c, const struct event *ev, const struct event **out)
+{
+    *out = ev;
+    c->last = NULL;
+    const struct event *cur = ev;
+    if (ev->has_ts) {
+        if (!c->have_watermark || ev->ts_ns > c->watermark) {
+            c->watermark = ev->ts_ns;
+            c->have_watermark = true;
+        } else if (ev->ts_ns < c->watermark - c->cfg.lateness_ns) {
+            c->stats.late_events++;
+        }
+    }
+    /* A service named by nothing but the logger: "payments.acquirer" -> payments. */
+    if (c->cfg.infer_service && !ev_str_present(ev->service) && ev->logger.len > 0) {
+        const char *dot = memchr(ev->logger.ptr, '.', ev->logger.len);
+        if (dot != NULL && dot > ev->logger.ptr) {
+            c->scratch = *ev;
+            copy_name(c->scratch_service, sizeof(c->scratch_service),
+                      ev_str_make(ev->logger.ptr, (size_t)(dot - ev->logger.ptr)));
+            c->scratch.service = ev_str_make(c->scratch_service, strlen(c->scratch_service));
+            cur = &c->scratch;
+            c->stats.services_inferred++;
+        }
+    }
+    uint64_t key = trace_key(cur->trace_id);
+    bool by_time = false;
+    uint64_t pk = proc_key(cur);
+    struct proc *pr = pk ? &c->procs[(size_t)mix(pk) & (c->nprocs - 1)] : NULL;
+    /* Only failures are worth joining by time: a stray health check is not part of
+     * the request that happened to precede it. */
+    if (key == 0 && pr != NULL && pr->key == pk && pr->trace_key != 0 && cur->has_ts &&
+        (cur->kind != EV_LOG || cur->level >= EV_LVL_WARNING)) {
+        int64_t d = cur->ts_ns - pr->last_ts;
+        if (d < 0)
+            d = -d;
+        if (d <= c->cfg.window_ns) {
+            struct trace *t = c->slots[slot_find(c, pr->trace_key)];
+            if (t != NULL) {
+                key = pr->trace_key;
+                by_time = true;
+                if (cur != &c->scratch) {
+                    c->scratch = *cur;
+                    cur = &c->scratch;
+                }
+                memcpy(c->scratch_id, t->id, sizeof(c->scratch_id));
+                c->scratch.trace_id = ev_str_make(c->scratch_id, strlen(c->scratch_id));
+                c->stats.joined_by_time++;
+            }
+        }
+    }
+    *out = cur;
+    if (key == 0) {
+        corr_expire(c);
+        return 0;
+    }
+    struct trace *t = c->slots[slot_find(c, key)];
+    if (t == NULL && (t = trace_open(c, key)) == NULL)
+        return -1;
+    if (!by_time && cur->trace_id.len > strlen(t->id))
+        copy_name(t->id, sizeof(t->id), cur->trace_id);
+    if (cur->has_ts) {
+        if (!t->has_ts || cur->ts_ns < t->first_ts)
+            t->first_ts = cur->ts_ns;
+        if (!t->has_ts || cur->ts_ns > t->last_ts)
+            t->last_ts = cur->ts_ns;
+        t->has_ts = true;
+    }
+    uint32_t index = 0;
+    int rc = add_entry(c, t, cur, by_time, &index);
+    if (rc < 0)
+        return -1;
+    if (is_error(cur) && (!t->has_error || (cur->has_ts && cur->ts_ns < t->err_ts))) {
+        t->has_error = true;
+        t->err_ts = cur->ts_ns;
+        copy_name(t->err_service, sizeof(t->err_service), cur->service);
+    }
+    if (!by_time && pr != NULL) {
+        pr->key = pk;
+        pr->trace_key = key;
+        pr->last_ts = cur->has_ts ? cur->ts_ns : pr->last_ts;
+    }
+    lru_unlink(c, t);
+    lru_append(c, t);
+    c->last = t;
+    c->last_entry = rc == 0 ? index : UINT32_MAX;
+    corr_expire(c);
+    return 0;
+}
+
+int corr_mark_last(struct correlator *c, void *tag)
+{
+    struct trace *t = c->last;
+    if (t == NULL)
+        return 0;
+    for (uint32_t i = 0; i < t->nmarks; i++)
+        if (t->marks[i].tag == tag)
+            return 0; /* one mark per finding and trace */
+    if (t->nmarks >= MAX_MARKS)
+        return -1;
+    struct corr_mark *m = &t->marks[t->nmarks++];
+    m->tag = tag;
+    if (c->last_entry != UINT32_MAX) {
+        const struct corr_entry *e = &t->tl[c->last_entry];
+        m->ts = e->ts;
+        m->has_ts = e->has_ts;
+        memcpy(m->service, e->service, sizeof(m->service));
+    }
+    return 0;
+}
+
+const struct corr_stats *corr_get_stats(const struct correlator *c) { return &c->stats; }
+size_t corr_open_traces(const struct correlator *c) { return c->n; }
