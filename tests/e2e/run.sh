@@ -272,5 +272,8 @@ run 0 "$PYCORR" rules list
 expect_grep "$T/out" "nested_exception" "detector listed"
 expect_grep "$T/out" "min_chain" "parameters listed"
 
+# ---------------------------------------------------------------- families
+. "$ROOT/tests/e2e/correlate.sh"
+
 echo "e2e: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
