@@ -50,21 +50,32 @@ static size_t template_of(ev_str m, char *out, size_t outsz)
     size_t o = 0;
     for (size_t i = 0; i < m.len && o + 1 < outsz;) {
         char c = m.ptr[i];
+        if (is_hex(c)) {
+            /* A long hex run, dashes inside allowed ("3f2a9c1e-77b3-..."): request
+             * ids and UUIDs must give one template whether they start with a digit
+             * or a letter. Plain numbers are left to the rule below. */
+            size_t j = i, nhex = 0;
+            bool digit = false, letter = false, dash = false;
+            while (j < m.len && (is_hex(m.ptr[j]) || (m.ptr[j] == '-' && j + 1 < m.len && is_hex(m.ptr[j + 1])))) {
+                if (m.ptr[j] == '-')
+                    dash = true;
+                else if (m.ptr[j] >= '0' && m.ptr[j] <= '9')
+                    digit = true, nhex++;
+                else
+                    letter = true, nhex++;
+                j++;
+            }
+            if (nhex >= 8 && (dash ? digit : letter)) {
+                out[o++] = '#';
+                i = j;
+                continue;
+            }
+        }
         if (c >= '0' && c <= '9') {
             while (i < m.len && ((m.ptr[i] >= '0' && m.ptr[i] <= '9') || m.ptr[i] == '.'))
                 i++;
             out[o++] = '#';
             continue;
-        }
-        if (is_hex(c)) {
-            size_t j = i;
-            while (j < m.len && is_hex(m.ptr[j]))
-                j++;
-            if (j - i >= 8) {
-                out[o++] = '#';
-                i = j;
-                continue;
-            }
         }
         out[o++] = c;
         i++;
