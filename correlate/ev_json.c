@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ev_dump.h"
 #include "evtime.h"
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
@@ -194,5 +195,7 @@ json_t *ev_to_json(const struct event *ev)
             json_object_set_new(e, "group", group_to_json(x->chain.exc[x->chain.n - 1].group));
         json_object_set_new(o, "exception", e);
     }
+    if ((ev->kind == EV_THREAD_DUMP || ev->kind == EV_THREAD_CPU) && ev->u.dump != NULL)
+        json_object_set_new(o, "dump", ev_dump_to_json(ev->u.dump)); /* issue #8 */
     return o;
 }

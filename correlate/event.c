@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "ev_dump.h"
+
 bool ev_str_eq(ev_str a, const char *lit)
 {
     size_t n = strlen(lit);
@@ -229,6 +231,11 @@ int ev_clone(struct event *dst, const struct event *src, struct arena *a)
     if (src->kind == EV_EXCEPTION) {
         DUP_OR_FAIL(dst->u.exc.thread_name, src->u.exc.thread_name);
         if (clone_chain(&dst->u.exc.chain, &src->u.exc.chain, a) != 0)
+            return -1;
+    }
+    /* Thread dumps and CPU paratext (issue #8): the payload is defined in ev_dump.h. */
+    if ((src->kind == EV_THREAD_DUMP || src->kind == EV_THREAD_CPU) && src->u.dump != NULL) {
+        if ((dst->u.dump = ev_dump_clone(src->u.dump, a)) == NULL)
             return -1;
     }
     return 0;

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "faulthandler.h"
 #include "linesplit.h"
 #include "logprefix.h"
 #include "parser.h"
@@ -58,6 +59,7 @@ struct textlog {
     enum transport transport;
     struct tb_asm *asm_[NKEYS];
     struct partial partial[NKEYS];
+    struct fh_scan *fh[NKEYS]; /* issue #8 hook: faulthandler dumps, per stream */
     /* queue of foreign lines, FIFO */
     struct qent *q;
     size_t qhead, qlen, qcap;
@@ -346,9 +348,41 @@ static uint64_t min_open(const struct textlog *t)
     return m;
 }
 
+/* ---- hook (issue #8): faulthandler dumps and fatal-error reports ----
+ * parsers/faulthandler.c recognizes them; the lines it claims are neither records
+ * nor tracebacks. A finished dump is emitted after the queued lines before it. */
+
+static int on_fh_dump(void *ctx, uint64_t first_line, const struct event *ev)
+{
+    struct textlog *t = ctx;
+    uint64_t mo = min_open(t);
+    if (release(t, first_line < mo ? first_line : mo, false) != 0)
+        return t->stop;
+    int rc = t->env.emit(t->env.emit_ctx, ev);
+    if (rc != 0)
+        t->stop = rc;
+    return rc;
+}
+
+/* 1 when the dump scanner took the line, 0 when it is the text parser's, or the
+ * scanner's error. */
+static int fh_hook(struct textlog *t, const char *p, size_t n, uint64_t lineno)
+{
+    if (t->fh[t->cur_key] == NULL && (t->fh[t->cur_key] = fh_scan_create(&t->env, on_fh_dump, t)) == NULL)
+        return -1;
+    enum fh_claim fc;
+    int rc = fh_scan_line(t->fh[t->cur_key], p, n, lineno, &fc);
+    if (rc != 0)
+        return rc;
+    return fc == FH_CLAIMED;
+}
+
 /* One logical line (transport framing removed). */
 static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lineno)
 {
+    int fh = fh_hook(t, p, n, lineno);
+    if (fh != 0)
+        return fh > 0 ? 0 : fh;
     struct tb_asm *as = asm_for(t, t->cur_key);
     if (as == NULL)
         return -1;
@@ -692,6 +726,8 @@ static int textlog_finish(void *st)
         }
     }
     for (uint8_t k = 0; k < NKEYS; k++) {
+        if (t->fh[k] != NULL && (rc = fh_scan_finish(t->fh[k])) != 0) /* issue #8 hook */
+            return rc;
         if (t->asm_[k] == NULL)
             continue;
         t->cur_key = k;
@@ -708,6 +744,7 @@ static void textlog_close(void *st)
         return;
     for (int k = 0; k < NKEYS; k++) {
         tb_asm_destroy(t->asm_[k]);
+        fh_scan_destroy(t->fh[k]);
         free(t->partial[k].buf);
     }
     linesplit_free(&t->ls);
