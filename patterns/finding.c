@@ -189,6 +189,18 @@ static int grow(struct finding_store *s)
 
 struct finding *finding_store_insert(struct finding_store *s, struct finding *f, const struct event *ev)
 {
+    size_t slot = slot_of(s, f->id);
+    if (s->slots[slot] != NULL) {
+        /* Same id built twice: fold instead (even when the store is full: it is
+         * not a new distinct id). */
+        finding_free(f);
+        if (ev != NULL) {
+            fold(s->slots[slot], ev);
+            note_touched(s, s->slots[slot]);
+            finding_store_mark_changed(s, s->slots[slot]);
+        }
+        return s->slots[slot];
+    }
     if (s->n >= s->max || ((s->n + 1) * 2 > s->cap && grow(s) != 0)) {
         s->dropped++;
         finding_free(f);
@@ -213,15 +225,7 @@ struct finding *finding_store_insert(struct finding_store *s, struct finding *f,
         s->changed = nc;
         s->order_cap = cap;
     }
-    size_t slot = slot_of(s, f->id);
-    if (s->slots[slot] != NULL) {
-        /* Same id built twice: fold instead. */
-        finding_free(f);
-        fold(s->slots[slot], ev);
-        note_touched(s, s->slots[slot]);
-        finding_store_mark_changed(s, s->slots[slot]);
-        return s->slots[slot];
-    }
+    slot = slot_of(s, f->id); /* grow() may have rehashed */
     f->count = 0;
     f->has_time = false;
     f->order = s->n;
