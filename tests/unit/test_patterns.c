@@ -216,9 +216,15 @@ static void test_store_bounded_and_sorted(void **state)
         assert_null(finding_store_insert(s, new_finding(fp, SEV_CRITICAL), &ev));
     assert_int_equal(finding_store_count(s), 4);
     assert_int_equal(finding_store_dropped(s), 3);
-    /* Existing ids still fold. */
+    /* Existing ids still fold, by touch and by a second insert of the same id. */
     assert_ptr_equal(finding_store_touch(s, lo1->id, &ev), lo1);
     assert_int_equal(lo1->count, 2);
+    assert_ptr_equal(finding_store_insert(s, new_finding(1, SEV_LOW), &ev), lo1);
+    assert_int_equal(lo1->count, 3);
+    assert_int_equal(finding_store_dropped(s), 3);
+    /* Without an event there is nothing to fold, and nothing to crash on. */
+    assert_ptr_equal(finding_store_insert(s, new_finding(1, SEV_LOW), NULL), lo1);
+    assert_int_equal(lo1->count, 3);
 
     size_t n = 0;
     struct finding **sorted = finding_store_sorted(s, &n);
@@ -227,6 +233,13 @@ static void test_store_bounded_and_sorted(void **state)
     assert_ptr_equal(sorted[1], hi3);   /* same severity: higher count first */
     assert_ptr_equal(sorted[2], hi1);
     assert_ptr_equal(sorted[3], lo1);
+    /* A new finding without an event has no count yet. */
+    finding_store_destroy(s);
+    s = finding_store_create(0);
+    struct finding *bare = finding_store_insert(s, new_finding(99, SEV_LOW), NULL);
+    assert_non_null(bare);
+    assert_int_equal(bare->count, 0);
+    assert_false(bare->has_time);
     finding_store_destroy(s);
 
     /* Many findings: the table grows and every one is still found. */
