@@ -1,6 +1,7 @@
 /* correlator.c -- traces and time joins in bounded memory; see correlator.h. */
 #include "correlator.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,20 +11,39 @@
 #define MAX_MARKS 16
 #define INTERN_MAX 8192
 
+/* A timeline entry as kept while the trace is open: names are interned. */
+struct centry {
+    int64_t ts;
+    uint64_t line;
+    const char *stream;
+    const char *service;   /* "" when unknown */
+    uint8_t has_ts, by_time, kind, level;
+    char summary[CORR_SUMMARY];
+};
+
+#define INLINE_ENTRIES 4
+
 struct trace {
     uint64_t key;
     char id[33];
-    int64_t first_ts, last_ts;
     bool has_ts;
-    struct corr_entry *tl;
-    uint32_t ntl, captl;
-    uint64_t dropped;
-    struct corr_mark marks[MAX_MARKS];
-    uint32_t nmarks;
     bool has_error;
+    int64_t first_ts, last_ts;
     int64_t err_ts;
-    char err_service[CORR_NAME];
+    const char *err_service;
+    uint32_t ntl;
+    uint32_t captl;          /* entries in more[] */
+    uint64_t dropped;
+    struct centry inl[INLINE_ENTRIES];
+    struct centry *more;     /* entries past the inline ones, when a trace is long */
+    struct corr_mark *marks; /* allocated on the first mark: few traces have findings */
+    uint32_t nmarks;
     struct trace *prev, *next; /* LRU: head is the least recently active */
+};
+
+struct slot {
+    uint64_t key;        /* 0 = empty (a trace key is never 0) */
+    struct trace *t;
 };
 
 struct proc {
@@ -36,8 +56,9 @@ struct correlator {
     struct corr_config cfg;
     corr_closed_fn closed;
     void *ctx;
-    /* open traces: linear probing on key, backward-shift deletion */
-    struct trace **slots;
+    /* open traces: linear probing on key (kept in the slot, so a probe touches one
+     * cache line), backward-shift deletion */
+    struct slot *slots;
     size_t cap, n;
     struct trace *lru_head, *lru_tail;
     struct proc *procs;   /* direct-mapped: a collision replaces the older process */
@@ -46,6 +67,12 @@ struct correlator {
     size_t ninterned, interned_cap;
     int64_t watermark;
     bool have_watermark;
+    struct corr_entry *out; /* a closing trace's timeline for the consumer */
+    size_t out_cap;
+    const char **names;   /* interned service names (open addressing by hash) */
+    size_t names_cap, nnames;
+    struct trace *spare;  /* closed traces kept for reuse: no malloc per trace */
+    size_t nspare;
     struct trace *last;   /* trace of the last event, for corr_mark_last */
     uint32_t last_entry;  /* its timeline entry, UINT32_MAX when it was not kept */
     struct event scratch;
@@ -101,9 +128,24 @@ struct correlator *corr_create(const struct corr_config *cfg, corr_closed_fn clo
 static void trace_free(struct trace *t)
 {
     if (t != NULL) {
-        free(t->tl);
+        free(t->more);
+        free(t->marks);
         free(t);
     }
+}
+
+#define MAX_SPARE 256
+
+/* Keep a closed trace's memory for the next one (its timeline array too). */
+static void trace_recycle(struct correlator *c, struct trace *t)
+{
+    if (c->nspare >= MAX_SPARE) {
+        trace_free(t);
+        return;
+    }
+    t->next = c->spare;
+    c->spare = t;
+    c->nspare++;
 }
 
 void corr_destroy(struct correlator *c)
@@ -115,8 +157,17 @@ void corr_destroy(struct correlator *c)
         trace_free(t);
         t = next;
     }
+    while (c->spare != NULL) {
+        struct trace *t = c->spare;
+        c->spare = t->next;
+        trace_free(t);
+    }
     for (size_t i = 0; i < c->ninterned; i++)
         free(c->interned[i]);
+    for (size_t i = 0; i < c->names_cap; i++)
+        free((char *)c->names[i]);
+    free(c->names);
+    free(c->out);
     free(c->interned);
     free(c->slots);
     free(c->procs);
@@ -128,30 +179,37 @@ void corr_destroy(struct correlator *c)
 static size_t slot_find(const struct correlator *c, uint64_t key)
 {
     size_t i = (size_t)mix(key) & (c->cap - 1);
-    while (c->slots[i] != NULL && c->slots[i]->key != key)
+    while (c->slots[i].key != 0 && c->slots[i].key != key)
         i = (i + 1) & (c->cap - 1);
     return i;
+}
+
+static struct trace *trace_get(const struct correlator *c, uint64_t key)
+{
+    return c->slots[slot_find(c, key)].t;
 }
 
 static void slot_delete(struct correlator *c, uint64_t key)
 {
     size_t i = slot_find(c, key);
-    if (c->slots[i] == NULL)
+    if (c->slots[i].key == 0)
         return;
-    c->slots[i] = NULL;
+    c->slots[i].key = 0;
+    c->slots[i].t = NULL;
     c->n--;
     /* Backward shift: move later entries of the run into the hole when their home
      * slot is not after it, so lookups never stop early. */
     size_t j = i;
     for (;;) {
         j = (j + 1) & (c->cap - 1);
-        if (c->slots[j] == NULL)
+        if (c->slots[j].key == 0)
             return;
-        size_t home = (size_t)mix(c->slots[j]->key) & (c->cap - 1);
+        size_t home = (size_t)mix(c->slots[j].key) & (c->cap - 1);
         bool between = i <= j ? (home > i && home <= j) : (home > i || home <= j);
         if (!between) {
             c->slots[i] = c->slots[j];
-            c->slots[j] = NULL;
+            c->slots[j].key = 0;
+            c->slots[j].t = NULL;
             i = j;
         }
     }
@@ -216,6 +274,11 @@ static void sort_timeline(struct corr_entry *e, uint32_t n)
     }
 }
 
+static struct centry *entry_at(struct trace *t, uint32_t i)
+{
+    return i < INLINE_ENTRIES ? &t->inl[i] : &t->more[i - INLINE_ENTRIES];
+}
+
 static void close_trace(struct correlator *c, struct trace *t, bool early)
 {
     slot_delete(c, t->key);
@@ -224,27 +287,48 @@ static void close_trace(struct correlator *c, struct trace *t, bool early)
         c->last = NULL;
     if (early)
         c->stats.evicted_early++;
-    if (c->closed != NULL) {
+    /* Only traces that produced findings are worth a reader's time. */
+    if (c->closed != NULL && t->nmarks > 0) {
+        if (c->out_cap < t->ntl) {
+            struct corr_entry *n = realloc(c->out, t->ntl * sizeof(*n));
+            if (n == NULL)
+                goto done;
+            c->out = n;
+            c->out_cap = t->ntl;
+        }
+        for (uint32_t i = 0; i < t->ntl; i++) {
+            const struct centry *e = entry_at(t, i);
+            struct corr_entry *o = &c->out[i];
+            o->ts = e->ts;
+            o->has_ts = e->has_ts;
+            o->by_time = e->by_time;
+            o->kind = (enum ev_kind)e->kind;
+            o->level = (enum ev_level)e->level;
+            snprintf(o->service, sizeof(o->service), "%s", e->service);
+            memcpy(o->summary, e->summary, sizeof(o->summary));
+            o->stream = e->stream;
+            o->line = e->line;
+        }
         /* Entries arrive nearly in time order; make it exact for the reader. */
-        sort_timeline(t->tl, t->ntl);
+        sort_timeline(c->out, t->ntl);
         struct corr_trace ct;
         memset(&ct, 0, sizeof(ct));
         memcpy(ct.id, t->id, sizeof(ct.id));
         ct.first_ts = t->first_ts;
         ct.last_ts = t->last_ts;
         ct.has_ts = t->has_ts;
-        ct.timeline = t->tl;
+        ct.timeline = c->out;
         ct.ntimeline = t->ntl;
         ct.dropped_entries = t->dropped;
         for (uint32_t i = 0; i < t->ntl && ct.nservices < 16; i++) {
-            const char *s = t->tl[i].service;
-            if (s[0] == '\0')
+            const char *sv = c->out[i].service;
+            if (sv[0] == '\0')
                 continue;
             bool seen = false;
             for (size_t k = 0; k < ct.nservices && !seen; k++)
-                seen = strcmp(ct.services[k], s) == 0;
+                seen = strcmp(ct.services[k], sv) == 0;
             if (!seen)
-                ct.services[ct.nservices++] = s;
+                ct.services[ct.nservices++] = sv;
         }
         ct.origin_service = t->has_error && t->err_service[0] ? t->err_service : NULL;
         ct.origin_ts = t->err_ts;
@@ -253,7 +337,8 @@ static void close_trace(struct correlator *c, struct trace *t, bool early)
         ct.evicted_early = early;
         c->closed(c->ctx, &ct);
     }
-    trace_free(t);
+done:
+    trace_recycle(c, t);
 }
 
 void corr_expire(struct correlator *c)
@@ -298,6 +383,35 @@ static const char *intern(struct correlator *c, const char *s)
     if (d == NULL)
         return "(stream)";
     c->interned[c->ninterned++] = d;
+    return d;
+}
+
+/* A service name, interned: one short string per service for all its events. */
+static const char *intern_service(struct correlator *c, ev_str s)
+{
+    if (s.ptr == NULL || s.len == 0)
+        return "";
+    size_t len = s.len < CORR_NAME - 1 ? s.len : CORR_NAME - 1;
+    if (c->names_cap == 0) {
+        c->names = calloc(1024, sizeof(*c->names));
+        if (c->names == NULL)
+            return "";
+        c->names_cap = 1024;
+    }
+    uint64_t h = hash_bytes(HASH_INIT, s.ptr, len);
+    size_t i = (size_t)h & (c->names_cap - 1);
+    while (c->names[i] != NULL) {
+        if (strncmp(c->names[i], s.ptr, len) == 0 && c->names[i][len] == '\0')
+            return c->names[i];
+        i = (i + 1) & (c->names_cap - 1);
+    }
+    if (c->nnames * 2 >= c->names_cap)
+        return "(many services)"; /* bounded: a hostile input cannot grow it */
+    char *d = strndup(s.ptr, len);
+    if (d == NULL)
+        return "";
+    c->names[i] = d;
+    c->nnames++;
     return d;
 }
 
@@ -401,11 +515,27 @@ static struct trace *trace_open(struct correlator *c, uint64_t key)
 {
     if (c->n >= c->cfg.max_traces && c->lru_head != NULL)
         close_trace(c, c->lru_head, true);
-    struct trace *t = calloc(1, sizeof(*t));
-    if (t == NULL)
+    struct trace *t = c->spare;
+    if (t != NULL) {
+        c->spare = t->next;
+        c->nspare--;
+        struct centry *more = t->more;
+        struct corr_mark *marks = t->marks;
+        uint32_t captl = t->captl;
+        /* Only the header is cleared: entries are written before they are read. */
+        memset(t, 0, offsetof(struct trace, inl));
+        t->more = more;
+        t->marks = marks;
+        t->captl = captl;
+        t->nmarks = 0;
+        t->prev = t->next = NULL;
+    } else if ((t = calloc(1, sizeof(*t))) == NULL) {
         return NULL;
+    }
     t->key = key;
-    c->slots[slot_find(c, key)] = t;
+    size_t slot = slot_find(c, key);
+    c->slots[slot].key = key;
+    c->slots[slot].t = t;
     c->n++;
     lru_append(c, t);
     c->stats.traces++;
@@ -424,31 +554,31 @@ static int add_entry(struct correlator *c, struct trace *t, const struct event *
         if (!is_error(ev))
             return 1;
         uint32_t k = t->ntl;
-        while (k > 0 && (t->tl[k - 1].kind == EV_EXCEPTION || t->tl[k - 1].level >= EV_LVL_ERROR))
+        while (k > 0 && (entry_at(t, k - 1)->kind == EV_EXCEPTION || entry_at(t, k - 1)->level >= EV_LVL_ERROR))
             k--;
         if (k == 0)
             return 1;
         slot = k - 1;
     } else {
-        if (t->ntl == t->captl) {
+        if (t->ntl >= INLINE_ENTRIES && t->ntl - INLINE_ENTRIES == t->captl) {
             uint32_t cap = t->captl ? t->captl * 2 : 4;
             if (cap > c->cfg.max_timeline)
                 cap = (uint32_t)c->cfg.max_timeline;
-            struct corr_entry *n = realloc(t->tl, cap * sizeof(*n));
+            struct centry *n = realloc(t->more, cap * sizeof(*n));
             if (n == NULL)
                 return -1;
-            t->tl = n;
+            t->more = n;
             t->captl = cap;
         }
         slot = t->ntl++;
     }
-    struct corr_entry *e = &t->tl[slot];
+    struct centry *e = entry_at(t, slot);
     e->ts = ev->ts_ns;
     e->has_ts = ev->has_ts;
     e->by_time = by_time;
-    e->kind = ev->kind;
-    e->level = ev->level;
-    copy_name(e->service, sizeof(e->service), ev->service);
+    e->kind = (uint8_t)ev->kind;
+    e->level = (uint8_t)ev->level;
+    e->service = intern_service(c, ev->service);
     summarize(e->summary, sizeof(e->summary), ev);
     e->stream = intern(c, ev->src.stream);
     e->line = ev->src.line;
@@ -495,7 +625,7 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
         if (d < 0)
             d = -d;
         if (d <= c->cfg.window_ns) {
-            struct trace *t = c->slots[slot_find(c, pr->trace_key)];
+            struct trace *t = trace_get(c, pr->trace_key);
             if (t != NULL) {
                 key = pr->trace_key;
                 by_time = true;
@@ -514,7 +644,7 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
         corr_expire(c);
         return 0;
     }
-    struct trace *t = c->slots[slot_find(c, key)];
+    struct trace *t = trace_get(c, key);
     if (t == NULL && (t = trace_open(c, key)) == NULL)
         return -1;
     if (!by_time && cur->trace_id.len > strlen(t->id))
@@ -533,7 +663,7 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
     if (is_error(cur) && (!t->has_error || (cur->has_ts && cur->ts_ns < t->err_ts))) {
         t->has_error = true;
         t->err_ts = cur->ts_ns;
-        copy_name(t->err_service, sizeof(t->err_service), cur->service);
+        t->err_service = intern_service(c, cur->service);
     }
     if (!by_time && pr != NULL) {
         pr->key = pk;
@@ -558,13 +688,16 @@ int corr_mark_last(struct correlator *c, void *tag)
             return 0; /* one mark per finding and trace */
     if (t->nmarks >= MAX_MARKS)
         return -1;
+    if (t->marks == NULL && (t->marks = calloc(MAX_MARKS, sizeof(*t->marks))) == NULL)
+        return -1;
     struct corr_mark *m = &t->marks[t->nmarks++];
+    memset(m, 0, sizeof(*m));
     m->tag = tag;
     if (c->last_entry != UINT32_MAX) {
-        const struct corr_entry *e = &t->tl[c->last_entry];
+        const struct centry *e = entry_at(t, c->last_entry);
         m->ts = e->ts;
         m->has_ts = e->has_ts;
-        memcpy(m->service, e->service, sizeof(m->service));
+        snprintf(m->service, sizeof(m->service), "%s", e->service);
     }
     return 0;
 }

@@ -33,7 +33,7 @@ struct corr_config {
     bool infer_service;     /* no service field: take the logger's first component */
 };
 
-#define CORR_SUMMARY 112
+#define CORR_SUMMARY 88
 #define CORR_NAME 48
 
 struct corr_entry {
