@@ -228,6 +228,26 @@ static void lru_unlink(struct correlator *c, struct trace *t)
     t->prev = t->next = NULL;
 }
 
+/* Place t by its last event time, searching from the tail: events come nearly in
+ * time order, so the search is short, and the head stays the trace idle longest
+ * even when an input lags behind. */
+static void lru_place(struct correlator *c, struct trace *t)
+{
+    struct trace *after = c->lru_tail;
+    while (after != NULL && t->has_ts && after->has_ts && after->last_ts > t->last_ts)
+        after = after->prev;
+    t->prev = after;
+    t->next = after ? after->next : c->lru_head;
+    if (t->next)
+        t->next->prev = t;
+    else
+        c->lru_tail = t;
+    if (after)
+        after->next = t;
+    else
+        c->lru_head = t;
+}
+
 static void lru_append(struct correlator *c, struct trace *t)
 {
     t->prev = c->lru_tail;
@@ -671,7 +691,7 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
         pr->last_ts = cur->has_ts ? cur->ts_ns : pr->last_ts;
     }
     lru_unlink(c, t);
-    lru_append(c, t);
+    lru_place(c, t);
     c->last = t;
     c->last_entry = rc == 0 ? index : UINT32_MAX;
     corr_expire(c);
