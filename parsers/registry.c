@@ -6,12 +6,14 @@
 extern const struct parser parser_jsonlog;
 extern const struct parser parser_faulthandler;
 extern const struct parser parser_gdb;
+extern const struct parser parser_psthreads;
 extern const struct parser parser_text;
 
 /* Cheap, specific bidders first; the text parser is the generic fallback. */
 const struct parser *const parser_registry[] = {
     &parser_jsonlog,
     &parser_gdb,
+    &parser_psthreads,
     &parser_faulthandler,
     &parser_text,
     NULL,
