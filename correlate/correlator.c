@@ -11,17 +11,20 @@
 #define MAX_MARKS 16
 #define INTERN_MAX 8192
 
-/* A timeline entry as kept while the trace is open: names are interned. */
+/* A timeline entry as kept while the trace is open: names are interned, and
+ * entries live in one pool, linked per trace, so memory follows the events held
+ * rather than a per-trace reserve. */
 struct centry {
     int64_t ts;
     uint64_t line;
     const char *stream;
     const char *service;   /* "" when unknown */
+    uint32_t next;         /* next entry of the trace, or NIL */
     uint8_t has_ts, by_time, kind, level;
     char summary[CORR_SUMMARY];
 };
 
-#define INLINE_ENTRIES 4
+#define NIL UINT32_MAX
 
 struct trace {
     uint64_t key;
@@ -31,14 +34,12 @@ struct trace {
     int64_t first_ts, last_ts;
     int64_t err_ts;
     const char *err_service;
+    uint32_t head, tail;     /* entries, in arrival order */
     uint32_t ntl;
-    uint32_t captl;          /* entries in more[] */
     uint64_t dropped;
-    struct centry inl[INLINE_ENTRIES];
-    struct centry *more;     /* entries past the inline ones, when a trace is long */
     struct corr_mark *marks; /* allocated on the first mark: few traces have findings */
-    uint32_t nmarks;
-    struct trace *prev, *next; /* LRU: head is the least recently active */
+    uint32_t nmarks, capmarks;
+    struct trace *prev, *next; /* idle order: head is the trace idle longest */
 };
 
 struct slot {
@@ -67,6 +68,8 @@ struct correlator {
     size_t ninterned, interned_cap;
     int64_t watermark;
     bool have_watermark;
+    struct centry *pool;  /* timeline entries of every open trace */
+    uint32_t pool_cap, pool_free;
     struct corr_entry *out; /* a closing trace's timeline for the consumer */
     size_t out_cap;
     const char **names;   /* interned service names (open addressing by hash) */
@@ -74,7 +77,7 @@ struct correlator {
     struct trace *spare;  /* closed traces kept for reuse: no malloc per trace */
     size_t nspare;
     struct trace *last;   /* trace of the last event, for corr_mark_last */
-    uint32_t last_entry;  /* its timeline entry, UINT32_MAX when it was not kept */
+    uint32_t last_entry;  /* its timeline entry (pool index), NIL when it was not kept */
     struct event scratch;
     char scratch_id[33];
     char scratch_service[CORR_NAME];
@@ -107,13 +110,14 @@ struct correlator *corr_create(const struct corr_config *cfg, corr_closed_fn clo
     if (c->cfg.max_timeline == 0)
         c->cfg.max_timeline = 24;
     if (c->cfg.max_procs == 0)
-        c->cfg.max_procs = 20000;
+        c->cfg.max_procs = 4096;
     c->closed = closed;
     c->ctx = ctx;
-    c->cap = 64;
-    while (c->cap < c->cfg.max_traces * 2)
-        c->cap *= 2;
+    /* The table grows with the open traces (up to twice the cap), so a small run
+     * touches little memory. */
+    c->cap = 1024;
     c->slots = calloc(c->cap, sizeof(*c->slots));
+    c->pool_free = NIL;
     c->nprocs = 1;
     while (c->nprocs < c->cfg.max_procs)
         c->nprocs *= 2;
@@ -128,10 +132,40 @@ struct correlator *corr_create(const struct corr_config *cfg, corr_closed_fn clo
 static void trace_free(struct trace *t)
 {
     if (t != NULL) {
-        free(t->more);
         free(t->marks);
         free(t);
     }
+}
+
+/* ---- the entry pool ---- */
+
+static uint32_t entry_new(struct correlator *c)
+{
+    if (c->pool_free == NIL) {
+        uint32_t cap = c->pool_cap ? c->pool_cap * 2 : 1024;
+        struct centry *n = realloc(c->pool, (size_t)cap * sizeof(*n));
+        if (n == NULL)
+            return NIL;
+        for (uint32_t i = c->pool_cap; i < cap; i++)
+            n[i].next = i + 1 < cap ? i + 1 : NIL;
+        c->pool = n;
+        c->pool_free = c->pool_cap;
+        c->pool_cap = cap;
+    }
+    uint32_t i = c->pool_free;
+    c->pool_free = c->pool[i].next;
+    c->pool[i].next = NIL;
+    return i;
+}
+
+static void entries_release(struct correlator *c, struct trace *t)
+{
+    if (t->head == NIL)
+        return;
+    c->pool[t->tail].next = c->pool_free;
+    c->pool_free = t->head;
+    t->head = t->tail = NIL;
+    t->ntl = 0;
 }
 
 #define MAX_SPARE 256
@@ -168,6 +202,7 @@ void corr_destroy(struct correlator *c)
         free((char *)c->names[i]);
     free(c->names);
     free(c->out);
+    free(c->pool);
     free(c->interned);
     free(c->slots);
     free(c->procs);
@@ -213,6 +248,23 @@ static void slot_delete(struct correlator *c, uint64_t key)
             i = j;
         }
     }
+}
+
+static int grow_table(struct correlator *c)
+{
+    size_t ncap = c->cap * 2;
+    struct slot *ns = calloc(ncap, sizeof(*ns));
+    if (ns == NULL)
+        return -1;
+    struct slot *old = c->slots;
+    size_t ocap = c->cap;
+    c->slots = ns;
+    c->cap = ncap;
+    for (size_t i = 0; i < ocap; i++)
+        if (old[i].key != 0)
+            c->slots[slot_find(c, old[i].key)] = old[i];
+    free(old);
+    return 0;
 }
 
 static void lru_unlink(struct correlator *c, struct trace *t)
@@ -294,11 +346,6 @@ static void sort_timeline(struct corr_entry *e, uint32_t n)
     }
 }
 
-static struct centry *entry_at(struct trace *t, uint32_t i)
-{
-    return i < INLINE_ENTRIES ? &t->inl[i] : &t->more[i - INLINE_ENTRIES];
-}
-
 static void close_trace(struct correlator *c, struct trace *t, bool early)
 {
     slot_delete(c, t->key);
@@ -316,8 +363,9 @@ static void close_trace(struct correlator *c, struct trace *t, bool early)
             c->out = n;
             c->out_cap = t->ntl;
         }
-        for (uint32_t i = 0; i < t->ntl; i++) {
-            const struct centry *e = entry_at(t, i);
+        uint32_t i = 0;
+        for (uint32_t k = t->head; k != NIL; k = c->pool[k].next, i++) {
+            const struct centry *e = &c->pool[k];
             struct corr_entry *o = &c->out[i];
             o->ts = e->ts;
             o->has_ts = e->has_ts;
@@ -340,8 +388,8 @@ static void close_trace(struct correlator *c, struct trace *t, bool early)
         ct.timeline = c->out;
         ct.ntimeline = t->ntl;
         ct.dropped_entries = t->dropped;
-        for (uint32_t i = 0; i < t->ntl && ct.nservices < 16; i++) {
-            const char *sv = c->out[i].service;
+        for (uint32_t e = 0; e < t->ntl && ct.nservices < 16; e++) {
+            const char *sv = c->out[e].service;
             if (sv[0] == '\0')
                 continue;
             bool seen = false;
@@ -358,6 +406,7 @@ static void close_trace(struct correlator *c, struct trace *t, bool early)
         c->closed(c->ctx, &ct);
     }
 done:
+    entries_release(c, t);
     trace_recycle(c, t);
 }
 
@@ -539,20 +588,20 @@ static struct trace *trace_open(struct correlator *c, uint64_t key)
     if (t != NULL) {
         c->spare = t->next;
         c->nspare--;
-        struct centry *more = t->more;
         struct corr_mark *marks = t->marks;
-        uint32_t captl = t->captl;
-        /* Only the header is cleared: entries are written before they are read. */
-        memset(t, 0, offsetof(struct trace, inl));
-        t->more = more;
+        uint32_t capmarks = t->capmarks;
+        memset(t, 0, sizeof(*t));
         t->marks = marks;
-        t->captl = captl;
-        t->nmarks = 0;
-        t->prev = t->next = NULL;
+        t->capmarks = capmarks;
     } else if ((t = calloc(1, sizeof(*t))) == NULL) {
         return NULL;
     }
     t->key = key;
+    t->head = t->tail = NIL;
+    if ((c->n + 1) * 2 > c->cap && grow_table(c) != 0) {
+        trace_recycle(c, t);
+        return NULL;
+    }
     size_t slot = slot_find(c, key);
     c->slots[slot].key = key;
     c->slots[slot].t = t;
@@ -567,32 +616,29 @@ static struct trace *trace_open(struct correlator *c, uint64_t key)
 static int add_entry(struct correlator *c, struct trace *t, const struct event *ev, bool by_time,
                      uint32_t *index)
 {
-    uint32_t slot;
+    uint32_t k;
     if (t->ntl >= c->cfg.max_timeline) {
         /* Full: an error still gets in, in place of the latest non-error entry. */
         t->dropped++;
         if (!is_error(ev))
             return 1;
-        uint32_t k = t->ntl;
-        while (k > 0 && (entry_at(t, k - 1)->kind == EV_EXCEPTION || entry_at(t, k - 1)->level >= EV_LVL_ERROR))
-            k--;
-        if (k == 0)
+        k = NIL;
+        for (uint32_t j = t->head; j != NIL; j = c->pool[j].next)
+            if (c->pool[j].kind != EV_EXCEPTION && c->pool[j].level < EV_LVL_ERROR)
+                k = j;
+        if (k == NIL)
             return 1;
-        slot = k - 1;
     } else {
-        if (t->ntl >= INLINE_ENTRIES && t->ntl - INLINE_ENTRIES == t->captl) {
-            uint32_t cap = t->captl ? t->captl * 2 : 4;
-            if (cap > c->cfg.max_timeline)
-                cap = (uint32_t)c->cfg.max_timeline;
-            struct centry *n = realloc(t->more, cap * sizeof(*n));
-            if (n == NULL)
-                return -1;
-            t->more = n;
-            t->captl = cap;
-        }
-        slot = t->ntl++;
+        if ((k = entry_new(c)) == NIL)
+            return -1;
+        if (t->tail == NIL)
+            t->head = k;
+        else
+            c->pool[t->tail].next = k;
+        t->tail = k;
+        t->ntl++;
     }
-    struct centry *e = entry_at(t, slot);
+    struct centry *e = &c->pool[k];
     e->ts = ev->ts_ns;
     e->has_ts = ev->has_ts;
     e->by_time = by_time;
@@ -602,7 +648,7 @@ static int add_entry(struct correlator *c, struct trace *t, const struct event *
     summarize(e->summary, sizeof(e->summary), ev);
     e->stream = intern(c, ev->src.stream);
     e->line = ev->src.line;
-    *index = slot;
+    *index = k;
     return 0;
 }
 
@@ -693,7 +739,7 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
     lru_unlink(c, t);
     lru_place(c, t);
     c->last = t;
-    c->last_entry = rc == 0 ? index : UINT32_MAX;
+    c->last_entry = rc == 0 ? index : NIL;
     corr_expire(c);
     return 0;
 }
@@ -708,16 +754,23 @@ int corr_mark_last(struct correlator *c, void *tag)
             return 0; /* one mark per finding and trace */
     if (t->nmarks >= MAX_MARKS)
         return -1;
-    if (t->marks == NULL && (t->marks = calloc(MAX_MARKS, sizeof(*t->marks))) == NULL)
-        return -1;
+    if (t->nmarks == t->capmarks) {
+        uint32_t cap = t->capmarks ? t->capmarks * 2 : 2;
+        struct corr_mark *n = realloc(t->marks, cap * sizeof(*n));
+        if (n == NULL)
+            return -1;
+        t->marks = n;
+        t->capmarks = cap;
+    }
     struct corr_mark *m = &t->marks[t->nmarks++];
     memset(m, 0, sizeof(*m));
     m->tag = tag;
-    if (c->last_entry != UINT32_MAX) {
-        const struct centry *e = entry_at(t, c->last_entry);
+    m->service = "";
+    if (c->last_entry != NIL) {
+        const struct centry *e = &c->pool[c->last_entry];
         m->ts = e->ts;
         m->has_ts = e->has_ts;
-        snprintf(m->service, sizeof(m->service), "%s", e->service);
+        m->service = e->service;
     }
     return 0;
 }

@@ -52,7 +52,7 @@ struct corr_mark {
     void *tag;               /* the consumer's: a finding */
     int64_t ts;
     bool has_ts;
-    char service[CORR_NAME];
+    const char *service;     /* interned: valid while the correlator lives; "" unknown */
 };
 
 /* What the consumer gets when a trace closes (valid during the callback). */
