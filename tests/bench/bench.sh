@@ -14,6 +14,9 @@
 #                 highest peak RSS (default 3: one run on a shared VM is noise)
 #   BENCH_FLAT=1  also run pycorr on 100 MB and BENCH_FLAT_MB (default 2048) of input
 #                 and check that peak RSS does not grow with input size
+#   BENCH_CORR=1  also run pycorr with correlation on 256, 1024 and 4096 MB (millions of
+#                 distinct traces; BENCH_CORR_MB overrides the sizes) and check that
+#                 peak RSS stays flat
 #   BENCH_SEED    generator seed (default 1)
 #   TMPDIR        where the inputs go (default: build/bench); needs ~2.2x SIZE of space
 set -eu
@@ -187,6 +190,7 @@ while [ "$i" -lt "$REPEAT" ]; do
         runonce pz "0 1" "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.jsonl.zst"
     fi
     runonce pt "0 1" "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.txt"
+    runonce pn "0 1" "$PYCORR" ingest --format jsonl --no-progress --no-correlate "$WORK/in.jsonl"
     if [ -n "$PYTHON" ]; then
         KEEP_OUT=1 runonce py "0" "$PYTHON" "$BASELINE" "$WORK/in.jsonl"
     fi
@@ -203,6 +207,7 @@ else
     skip_row "pycorr ingest in.jsonl.zst" "zstd not installed" pz
 fi
 report pt "pycorr ingest in.txt (text log)" "$T_BYTES" "$T_RECORDS"
+report pn "pycorr ingest --no-correlate in.jsonl" "$J_BYTES" "$J_RECORDS"
 if [ -f "$WORK/in.jsonl.zst" ]; then
     report zd "zstd -dc in.jsonl.zst" "$J_BYTES" "$J_RECORDS"
 else
@@ -230,6 +235,21 @@ if [ "${BENCH_FLAT:-0}" = 1 ]; then
         runonce "f$mb" "0 1" "$PYCORR" ingest --format jsonl --no-progress "$WORK/flat.jsonl"
         report "f$mb" "pycorr ingest ${mb} MB jsonl" "$g_bytes" "$g_records"
         rm -f "$WORK/flat.jsonl"
+    done
+fi
+
+# ---- correlation in bounded memory: peak RSS flat from 0.25 to 4 GB of input with
+# millions of distinct traces (optional: needs ~4 GB of disk and a few minutes)
+CORR_SIZES=${BENCH_CORR_MB:-256 1024 4096}
+if [ "${BENCH_CORR:-0}" = 1 ]; then
+    rm -f "$WORK/in.txt" "$WORK/in.jsonl.zst"
+    for mb in $CORR_SIZES; do
+        gen jsonl "$mb" "$WORK/corr.jsonl"
+        runonce "c$mb" "0 1" "$PYCORR" ingest --format json --no-progress -o "$WORK/corr-$mb.json" "$WORK/corr.jsonl"
+        traces=$(jq -r '.summary.correlation.traces // "?"' "$WORK/corr-$mb.json" 2>/dev/null || echo "?")
+        peakopen=$(jq -r '.summary.correlation.open_traces_peak // "?"' "$WORK/corr-$mb.json" 2>/dev/null || echo "?")
+        report "c$mb" "pycorr ingest ${mb} MB ($(hr "$traces") traces, $(hr "$peakopen") open at most)" "$g_bytes" "$g_records"
+        rm -f "$WORK/corr.jsonl"
     done
 fi
 
@@ -296,6 +316,29 @@ for k in pj pz pt; do
 done
 if [ "$all" = 1 ]; then pv="$peak MiB"; else pv="n/a"; fi
 target "peak RSS" "$pv" "$(awk -v p="$peak" -v a="$all" 'BEGIN { print (a && p < 64) ? 1 : 0 }')" "< 64 MiB"
+if ok pj && ok pn; then
+    r=$(awk -v a="$(val pn mbps)" -v b="$(val pj mbps)" 'BEGIN { print a / b - 1 }')
+    target "correlation overhead" "$(awk -v r="$r" 'BEGIN { printf "%+.0f%%", 100 * r }')" \
+        "$(awk -v r="$r" 'BEGIN { print (r <= 0.25) ? 1 : 0 }')" "<= 25% over --no-correlate"
+fi
+if [ "${BENCH_CORR:-0}" = 1 ]; then
+    lo="" hi="" allc=1
+    for mb in $CORR_SIZES; do
+        if ok "c$mb"; then
+            v=$(val "c$mb" rssm)
+            [ -z "$lo" ] && lo=$v
+            hi=$v
+        else
+            allc=0
+        fi
+    done
+    if [ "$allc" = 1 ]; then
+        pass=$(awk -v s="$lo" -v b="$hi" 'BEGIN { d = s * 0.10; if (d < 4) d = 4; print (b <= s + d && b < 64) ? 1 : 0 }')
+        target "correlation RSS $(echo $CORR_SIZES | tr ' ' '/') MB" "$lo -> $hi MiB" "$pass" "flat: +max(10%, 4 MiB), < 64 MiB"
+    else
+        target "correlation RSS" "n/a" 0 "flat, < 64 MiB"
+    fi
+fi
 if [ "${BENCH_FLAT:-0}" = 1 ]; then
     if ok f100 && ok "f$FLAT_MB"; then
         small=$(val f100 rssm) big=$(val "f$FLAT_MB" rssm)
