@@ -74,6 +74,8 @@ struct correlator {
     size_t out_cap;
     const char **names;   /* interned service names (open addressing by hash) */
     size_t names_cap, nnames;
+    const char *last_name;  /* the last name interned, for the common repeat */
+    size_t last_name_len;
     struct trace *spare;  /* closed traces kept for reuse: no malloc per trace */
     size_t nspare;
     struct trace *last;   /* trace of the last event, for corr_mark_last */
@@ -461,6 +463,9 @@ static const char *intern_service(struct correlator *c, ev_str s)
     if (s.ptr == NULL || s.len == 0)
         return "";
     size_t len = s.len < CORR_NAME - 1 ? s.len : CORR_NAME - 1;
+    /* Consecutive events mostly share their service. */
+    if (c->last_name != NULL && c->last_name_len == len && memcmp(c->last_name, s.ptr, len) == 0)
+        return c->last_name;
     if (c->names_cap == 0) {
         c->names = calloc(1024, sizeof(*c->names));
         if (c->names == NULL)
@@ -470,8 +475,11 @@ static const char *intern_service(struct correlator *c, ev_str s)
     uint64_t h = hash_bytes(HASH_INIT, s.ptr, len);
     size_t i = (size_t)h & (c->names_cap - 1);
     while (c->names[i] != NULL) {
-        if (strncmp(c->names[i], s.ptr, len) == 0 && c->names[i][len] == '\0')
+        if (strncmp(c->names[i], s.ptr, len) == 0 && c->names[i][len] == '\0') {
+            c->last_name = c->names[i];
+            c->last_name_len = len;
             return c->names[i];
+        }
         i = (i + 1) & (c->names_cap - 1);
     }
     if (c->nnames * 2 >= c->names_cap)
@@ -481,6 +489,8 @@ static const char *intern_service(struct correlator *c, ev_str s)
         return "";
     c->names[i] = d;
     c->nnames++;
+    c->last_name = d;
+    c->last_name_len = len;
     return d;
 }
 
