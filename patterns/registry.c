@@ -9,10 +9,14 @@
 
 extern const struct pattern pattern_nested_exception;
 extern const struct pattern pattern_error_message;
+extern const struct pattern pattern_deadlock;
+extern const struct pattern pattern_wait_chain;
 
 const struct pattern *const pattern_registry[] = {
     &pattern_nested_exception,
     &pattern_error_message,
+    &pattern_deadlock,
+    &pattern_wait_chain,
     NULL,
 };
 
