@@ -92,6 +92,8 @@ int ksrc_finish(struct ksrc *s, struct kpart *p);
 /* The offset to commit for p: every line of the messages before it has been
  * emitted. -1 when no message was fed yet. */
 int64_t kpart_safe_offset(const struct kpart *p);
+/* After the last message fed (the consumer's position); -1 before the first. */
+int64_t kpart_next_offset(const struct kpart *p);
 /* Whether a parser of p holds lines back (an open traceback and what waits on it). */
 bool kpart_holds(const struct kpart *p);
 const char *kpart_topic(const struct kpart *p);

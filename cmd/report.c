@@ -199,6 +199,12 @@ static void text_finding(FILE *out, const struct text_style *st, const struct fi
     fprintf(out, "   id %s%s\n\n", f->id, tx(st, C_RESET));
 }
 
+void report_text_finding(FILE *out, bool color, const struct finding *f)
+{
+    struct text_style st = {color};
+    text_finding(out, &st, f);
+}
+
 static void text_summary(FILE *out, const struct text_style *st, struct finding *const *f, size_t n,
                          const struct report_ctx *ctx)
 {

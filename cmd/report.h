@@ -32,4 +32,8 @@ struct report_ctx {
  * in the FILE for the caller's one check at exit). */
 int report_write(enum out_format fmt, struct finding *const *f, size_t n, const struct report_ctx *ctx);
 
+/* One finding in the text report's layout, without the summary (pycorr consume prints
+ * each new finding as it appears). */
+void report_text_finding(FILE *out, bool color, const struct finding *f);
+
 #endif

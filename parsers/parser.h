@@ -88,6 +88,11 @@ struct parser {
     int (*finish)(void *st);
     /* Release everything; accepts NULL. */
     void (*close)(void *st);
+    /* Optional (NULL: nothing is held once feed returns). The first line fed whose
+     * events have not all been emitted yet -- an open traceback, lines queued behind
+     * it, a partial line -- or 0 when none is. A Kafka consumer commits an offset only
+     * when the lines up to it are out (at-least-once). */
+    uint64_t (*held_from)(void *st);
 };
 
 /* NULL-terminated, cheap bidders first. */

@@ -754,6 +754,22 @@ static void textlog_close(void *st)
     free(t);
 }
 
+/* The oldest line not yet out: the queue head, an open traceback, a CRI/docker
+ * partial line being joined, or a line the splitter is still assembling. */
+static uint64_t textlog_held_from(void *st)
+{
+    const struct textlog *t = st;
+    uint64_t m = min_open(t);
+    if (t->qlen > 0 && t->q[t->qhead].lineno < m)
+        m = t->q[t->qhead].lineno;
+    for (int k = 0; k < NKEYS; k++)
+        if (t->partial[k].active && t->partial[k].lineno < m)
+            m = t->partial[k].lineno;
+    if ((t->ls.len > 0 || t->ls.skipping) && t->ls.lineno + 1 < m)
+        m = t->ls.lineno + 1;
+    return m == UINT64_MAX ? 0 : m;
+}
+
 /* Evidence: docker framing and CRI prefixes are strong; tracebacks and logging
  * prefixes are good; any other text is a weak fallback; binary data is not ours. */
 static int textlog_bid(const char *buf, size_t len, bool at_eof)
@@ -801,4 +817,5 @@ const struct parser parser_text = {
     .feed = textlog_feed,
     .finish = textlog_finish,
     .close = textlog_close,
+    .held_from = textlog_held_from,
 };

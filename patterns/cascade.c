@@ -89,7 +89,7 @@ static bool any_by_time(const struct corr_trace *t)
 }
 
 /* The trace's context, once per finding: from the first trace it occurred in. */
-static void attach_context(struct finding *f, const struct corr_trace *t)
+static void attach_context(struct cascade *c, struct finding *f, const struct corr_trace *t)
 {
     if (f->evidence == NULL || json_object_get(f->evidence, "timeline") != NULL)
         return;
@@ -105,11 +105,15 @@ static void attach_context(struct finding *f, const struct corr_trace *t)
         free(f->trace_id);
         f->trace_id = strdup(t->id);
     }
+    finding_store_mark_changed(c->store, f); /* consume emits the update */
 }
 
 /* Record g as a symptom of primary in primary's evidence.cascade. */
-static void add_symptom(struct finding *primary, struct finding *g, const char *service)
+static void add_symptom(struct cascade *c, struct finding *primary, struct finding *g, const char *service)
 {
+    /* consume emits both updates */
+    finding_store_mark_changed(c->store, g);
+    finding_store_mark_changed(c->store, primary);
     g->symptom_count++;
     if (g->folded_into[0] == '\0')
         memcpy(g->folded_into, primary->id, sizeof(g->folded_into));
@@ -143,7 +147,7 @@ void cascade_trace_closed(void *ctx, const struct corr_trace *t)
     if (t->nmarks == 0)
         return;
     for (size_t i = 0; i < t->nmarks; i++)
-        attach_context(t->marks[i].tag, t);
+        attach_context(c, t->marks[i].tag, t);
 
     /* A cascade: findings of more than one service in one trace. The primary is
      * the origin service's earliest finding, else the earliest finding. */
@@ -165,7 +169,7 @@ void cascade_trace_closed(void *ctx, const struct corr_trace *t)
         for (size_t i = 0; i < t->nmarks; i++) {
             struct finding *g = t->marks[i].tag;
             if (g != pf && strcmp(t->marks[i].service, primary->service) != 0)
-                add_symptom(pf, g, t->marks[i].service);
+                add_symptom(c, pf, g, t->marks[i].service);
         }
     }
 
