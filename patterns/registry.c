@@ -11,12 +11,18 @@ extern const struct pattern pattern_nested_exception;
 extern const struct pattern pattern_error_message;
 extern const struct pattern pattern_deadlock;
 extern const struct pattern pattern_wait_chain;
+extern const struct pattern pattern_blocked_thread;
+extern const struct pattern pattern_spiking_thread;
+extern const struct pattern pattern_crash;
 
 const struct pattern *const pattern_registry[] = {
     &pattern_nested_exception,
     &pattern_error_message,
     &pattern_deadlock,
     &pattern_wait_chain,
+    &pattern_blocked_thread,
+    &pattern_spiking_thread,
+    &pattern_crash,
     NULL,
 };
 
