@@ -492,11 +492,15 @@ static int foreign(struct tb_asm *as, const char *p, size_t n, bool is_record, u
 {
     as->carrier_line = 0;
     if (!is_record) {
-        size_t tl, ml;
-        const char *m;
+        size_t tl, ml, cn;
+        const char *m, *cc;
         shape_learn(as, p, n);
-        if (n < sizeof(as->carrier) && tbl_exception_line(p, n, true, &tl, &m, &ml) &&
-            tbl_is_blank(m, ml)) {
+        bool remote = tbl_exception_line(p, n, true, &tl, &m, &ml) && tbl_is_blank(m, ml);
+        /* "  | ExceptionGroup: ..." outside any block: a group printed without a
+         * stack, when its first member separator follows. */
+        bool group = !remote && n > 3 && p[2] == '|' && tbl_margin(p, n, 1, &cc, &cn) &&
+                     tbl_exception_line(cc, cn, true, &tl, &m, &ml);
+        if (n < sizeof(as->carrier) && (remote || group)) {
             memcpy(as->carrier, p, n);
             as->carrier_len = n;
             as->carrier_line = lineno;
@@ -535,7 +539,25 @@ int tb_asm_line(struct tb_asm *as, const char *p, size_t n, uint64_t lineno, boo
     if (is_record)
         return foreign(as, p, n, true, lineno);
 
-    if (as->carrier_line != 0 && as->carrier_line + 1 == lineno && is_triple_quote(p, n)) {
+    if (as->carrier_line != 0 && as->carrier_line + 1 == lineno && as->carrier[0] == ' ' &&
+        n >= 6 && memcmp(p, "  +-+-", 6) == 0) {
+        /* "  | ExceptionGroup: ..." then "  +-+---- 1 ----": a group that was never
+         * raised, printed without a stack, starting on the line before. */
+        uint64_t cl = as->carrier_line;
+        as->carrier_line = 0;
+        as->active = NULL;
+        if ((rc = finish_tails(as)) != 0)
+            return rc;
+        struct block *b = block_new(as, cl, BS_GROUP, &rc);
+        if (rc != 0)
+            return rc;
+        if ((rc = claim(as, b, as->carrier, as->carrier_len, cl)) != 0)
+            return rc;
+        *claimp = TB_STARTED;
+        return claim(as, b, p, n, lineno);
+    }
+    if (as->carrier_line != 0 && as->carrier_line + 1 == lineno && as->carrier[0] != ' ' &&
+        is_triple_quote(p, n)) {
         /* "pkg._RemoteTraceback: " then '"""': a block that starts on the line
          * before, with the remote traceback quoted in its message. */
         uint64_t cl = as->carrier_line;
