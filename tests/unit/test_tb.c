@@ -1139,6 +1139,48 @@ static void test_asm_meta_and_started_line(void **state)
     run_done(&r);
 }
 
+static void test_asm_stackless_group(void **state)
+{
+    (void)state;
+    struct asm_run r;
+    run_init(&r, NULL);
+    static const char *const lines[] = {
+        "@ERROR:batch:import failed",
+        "  | ExceptionGroup: eg (2 sub-exceptions)",
+        "  +-+---------------- 1 ----------------",
+        "    | ValueError: a",
+        "    +---------------- 2 ----------------",
+        "    | TypeError: b",
+        "    +------------------------------------",
+        "@INFO:batch:next",
+        NULL,
+    };
+    feed_all(&r, lines);
+    assert_int_equal(r.claims[2], TB_FOREIGN); /* not yet known to be a group */
+    assert_int_equal(r.claims[3], TB_STARTED);
+    assert_int_equal(r.claims[7], TB_CLAIMED);
+    assert_int_equal(r.claims[8], TB_FOREIGN);
+    assert_int_equal(tb_asm_flush(r.as), 0);
+    assert_int_equal(r.nblk, 1);
+    assert_int_equal(r.blk[0].first_line, 2);
+    const struct ev_exc *e = blk_exc(&r, 0, 0);
+    assert_str(e->type, "ExceptionGroup");
+    assert_non_null(e->group);
+    assert_int_equal(e->group->n, 2);
+    assert_str(e->group->members[1].exc[0].type, "TypeError");
+    run_done(&r);
+
+    /* The same line without a member separator after it stays foreign. */
+    run_init(&r, NULL);
+    feed(&r, "  | ValueError: not a group");
+    feed(&r, "plain text");
+    assert_int_equal(tb_asm_flush(r.as), 0);
+    assert_int_equal(r.nblk, 0);
+    assert_int_equal(r.claims[1], TB_FOREIGN);
+    assert_int_equal(r.claims[2], TB_FOREIGN);
+    run_done(&r);
+}
+
 static void test_asm_truncated_block(void **state)
 {
     (void)state;
@@ -1243,6 +1285,7 @@ int main(void)
         cmocka_unit_test(test_asm_notes_heuristic),
         cmocka_unit_test(test_asm_headerless_syntax_error),
         cmocka_unit_test(test_asm_meta_and_started_line),
+        cmocka_unit_test(test_asm_stackless_group),
         cmocka_unit_test(test_asm_truncated_block),
         cmocka_unit_test(test_asm_many_open_blocks),
         cmocka_unit_test(test_tb_lines),

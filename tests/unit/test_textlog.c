@@ -402,6 +402,28 @@ static void test_introducers(void **state)
     assert_int_equal(ev_at(&c, 0)->src.line, 1);
     coll_free(&c);
 
+    /* A group printed without a stack, logged by logger.exception. */
+    run(&c,
+        "ERROR:batch:import failed\n"
+        "  | ExceptionGroup: eg (2 sub-exceptions)\n"
+        "  +-+---------------- 1 ----------------\n"
+        "    | ValueError: a\n"
+        "    +---------------- 2 ----------------\n"
+        "    | TypeError: b\n"
+        "    +------------------------------------\n"
+        "INFO:batch:next\n",
+        0);
+    assert_int_equal(c.n, 2);
+    x = ev_at(&c, 0);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_int_equal(x->src.line, 1);
+    assert_int_equal(x->u.exc.origin, EV_TB_LOGGED);
+    assert_str(x->logger, "batch");
+    assert_non_null(x->u.exc.chain.exc[0].group);
+    assert_int_equal(x->u.exc.chain.exc[0].group->n, 2);
+    assert_int_equal(ev_at(&c, 1)->src.line, 8);
+    coll_free(&c);
+
     /* "future:" without its first line is not an asyncio introducer. */
     run(&c,
         "future: <Task finished>\n"
