@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ev_dump.h"
+#include "ev_memory.h"
 #include "evtime.h"
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
@@ -195,6 +196,10 @@ json_t *ev_to_json(const struct event *ev)
             json_object_set_new(e, "group", group_to_json(x->chain.exc[x->chain.n - 1].group));
         json_object_set_new(o, "exception", e);
     }
+    if (ev_snapshot_of(ev) != NULL) /* issue #3: ev_memory.h */
+        json_object_set_new(o, "snapshot", ev_snapshot_to_json(ev->u.snap, 200));
+    else if (ev_counters_of(ev) != NULL)
+        json_object_set_new(o, "counters", ev_counters_to_json(ev->u.counters));
     if ((ev->kind == EV_THREAD_DUMP || ev->kind == EV_THREAD_CPU) && ev->u.dump != NULL)
         json_object_set_new(o, "dump", ev_dump_to_json(ev->u.dump)); /* issue #8 */
     return o;

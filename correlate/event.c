@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ev_dump.h"
+#include "ev_memory.h"
 
 bool ev_str_eq(ev_str a, const char *lit)
 {
@@ -231,6 +232,14 @@ int ev_clone(struct event *dst, const struct event *src, struct arena *a)
     if (src->kind == EV_EXCEPTION) {
         DUP_OR_FAIL(dst->u.exc.thread_name, src->u.exc.thread_name);
         if (clone_chain(&dst->u.exc.chain, &src->u.exc.chain, a) != 0)
+            return -1;
+    }
+    /* Memory snapshots and counter samples (issue #3): payloads in ev_memory.h. */
+    if (ev_snapshot_of(src) != NULL) {
+        if ((dst->u.snap = ev_snapshot_clone(src->u.snap, a)) == NULL)
+            return -1;
+    } else if (ev_counters_of(src) != NULL) {
+        if ((dst->u.counters = ev_counters_clone(src->u.counters, a)) == NULL)
             return -1;
     }
     /* Thread dumps and CPU paratext (issue #8): the payload is defined in ev_dump.h. */
