@@ -441,7 +441,8 @@ static int partial_add(struct partial *pa, const char *p, size_t n, uint64_t lin
         pa->buf = nb;
         pa->cap = cap;
     }
-    memcpy(pa->buf + pa->len, p, n);
+    if (n > 0) /* an empty partial may come first, before any buffer exists */
+        memcpy(pa->buf + pa->len, p, n);
     pa->len += n;
     return 0;
 }
