@@ -532,6 +532,27 @@ static void test_cri_partial_and_streams(void **state)
     assert_int_equal(ev_at(&c, c.n - 1)->ts_ns, ts_of("2024-05-01T10:00:01Z"));
     coll_free(&c);
 
+    /* Empty partials (a CRI "P" with no content, a docker line with "log":"")
+     * join to nothing, first or last. */
+    run(&c,
+        "2024-05-01T10:00:00Z stdout P \n"
+        "2024-05-01T10:00:00Z stdout P\n"
+        "2024-05-01T10:00:00Z stdout F joined\n"
+        "2024-05-01T10:00:00Z stderr P \n",
+        0);
+    assert_int_equal(c.n, 1);
+    assert_str(ev_at(&c, 0)->message, "joined");
+    assert_int_equal(ev_at(&c, 0)->src.line, 1);
+    coll_free(&c);
+    run(&c,
+        "{\"log\":\"\",\"stream\":\"stdout\"}\n"
+        "{\"log\":\"after empty\\n\",\"stream\":\"stdout\"}\n"
+        "{\"log\":\"\",\"stream\":\"stderr\"}\n",
+        0);
+    assert_int_equal(c.n, 1);
+    assert_str(ev_at(&c, 0)->message, "after empty");
+    coll_free(&c);
+
     /* A P line left open at the end of input is still delivered. */
     run(&c, "2024-05-01T10:00:00Z stdout P no final line\n", 0);
     assert_int_equal(c.n, 1);
