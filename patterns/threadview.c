@@ -269,6 +269,18 @@ struct tv_thread *tv_owner_of_wait(const struct tv_graph *g, const struct tv_thr
     return o;
 }
 
+static int richness(enum ev_dump_format f)
+{
+    switch (f) {
+    case EV_DUMP_GDB: return 3;
+    case EV_DUMP_PYSPY: return 2;
+    case EV_DUMP_FAULTHANDLER: return 1;
+    case EV_DUMP_PS:
+    case EV_DUMP_TOP: break;
+    }
+    return 0;
+}
+
 /* The events of process i and of those joined to it, in order. */
 static size_t gather(const struct tv *v, size_t i, const struct event **out, size_t max)
 {
@@ -356,7 +368,10 @@ int tv_graph_build(const struct tv *v, size_t i, struct tv_graph *g)
             else if (r->nframes > 0)
                 t->same_site = 1;
             t->seen++;
-            if (t->t == NULL || r->nframes > 0) {
+            /* The richest record stands for the thread: gdb shows waits and native
+             * frames, py-spy names, faulthandler only Python frames; among equals
+             * the latest wins. */
+            if (t->t == NULL || (r->nframes > 0 && richness(d->format) >= richness(t->src->u.dump->format))) {
                 t->t = r;
                 t->src = ev;
                 t->waits_for = r->waits_for;

@@ -561,6 +561,14 @@ static void test_no_owner_no_deadlock(void **state)
     assert_int_equal(count_pattern(&r, "deadlock"), 0);
     assert_int_equal(count_pattern(&r, "wait_chain"), 0);
     run_free(&r);
+
+    /* Regression: a faulthandler dump read after the py-bt of the same threads
+     * must not hide the waits the py-bt showed. */
+    run_init(&r);
+    run_file(&r, "rlock_deadlock/gdb_bt.txt");
+    run_file(&r, "rlock_deadlock/faulthandler.txt");
+    assert_int_equal(count_pattern(&r, "blocked_thread"), json_array_size(want));
+    run_free(&r);
 }
 
 static void test_spiking_thread(void **state)
