@@ -14,6 +14,7 @@ extern const struct pattern pattern_wait_chain;
 extern const struct pattern pattern_blocked_thread;
 extern const struct pattern pattern_spiking_thread;
 extern const struct pattern pattern_crash;
+extern const struct pattern pattern_memory_leak; /* issue #3 */
 
 const struct pattern *const pattern_registry[] = {
     &pattern_nested_exception,
@@ -23,6 +24,7 @@ const struct pattern *const pattern_registry[] = {
     &pattern_blocked_thread,
     &pattern_spiking_thread,
     &pattern_crash,
+    &pattern_memory_leak,
     NULL,
 };
 
