@@ -18,8 +18,9 @@ LDLIBS_ALL = $(PKG_LIBS) -lpthread -lm $(LDLIBS)
 BUILD ?= build
 LIB_DIRS = correlate parsers patterns rules source cmd
 LIB_SRCS = $(filter-out cmd/main.c,$(foreach d,$(LIB_DIRS),$(wildcard $(d)/*.c)))
-LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o)
+LIB_OBJS = $(LIB_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/rules_shipped.o
 LIB = $(BUILD)/libpycorr.a
+SHIPPED_RULES = $(sort $(wildcard rules/*.rules))
 
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
@@ -42,6 +43,13 @@ $(LIB): $(LIB_OBJS)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -MMD -MP -c -o $@ $<
+
+# The shipped rule catalog is compiled into the executable.
+$(BUILD)/rules_shipped.c: $(SHIPPED_RULES) rules/embed.sh
+	@mkdir -p $(dir $@)
+	sh rules/embed.sh $(SHIPPED_RULES) > $@.tmp && mv -f $@.tmp $@
+$(BUILD)/rules_shipped.o: $(BUILD)/rules_shipped.c
+	$(CC) $(CFLAGS_ALL) -c -o $@ $<
 
 $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(dir $@)
@@ -74,10 +82,13 @@ FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS = $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/%)
 FUZZ_TIME ?= 20
 FUZZ_LIB_SRCS = $(filter-out cmd/%,$(LIB_SRCS))
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS)
+build-fuzz/rules_shipped.c: $(SHIPPED_RULES) rules/embed.sh
+	@mkdir -p build-fuzz
+	sh rules/embed.sh $(SHIPPED_RULES) > $@
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) build-fuzz/rules_shipped.c
 	@mkdir -p build-fuzz
 	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
-		-o $@ $< $(FUZZ_LIB_SRCS) $(PKG_LIBS) -lpthread -lm
+		-o $@ $< $(FUZZ_LIB_SRCS) build-fuzz/rules_shipped.c $(PKG_LIBS) -lpthread -lm
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
@@ -96,7 +107,7 @@ demo: pycorr
 install: pycorr
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/pycorr/rules
 	install -m 0755 pycorr $(DESTDIR)$(PREFIX)/bin/pycorr
-	if ls rules/*.rules >/dev/null 2>&1; then install -m 0644 rules/*.rules $(DESTDIR)$(PREFIX)/share/pycorr/rules/; fi
+	install -m 0644 $(SHIPPED_RULES) $(DESTDIR)$(PREFIX)/share/pycorr/rules/
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/bin/pycorr

@@ -35,6 +35,11 @@ enum opt_id {
     OPT_MAX_TRACES,
     OPT_BY_TRACE,
     OPT_NO_CORRELATE,
+    OPT_BASELINE,
+    OPT_WRITE_BASELINE,
+    OPT_SARIF,
+    OPT_JUNIT,
+    OPT_MARKDOWN,
 };
 
 #define C(x) (1u << (x))
@@ -52,7 +57,7 @@ struct opt {
 
 static const struct opt options[] = {
     {"format", 'f', "FMT", READING, OPT_FORMAT,
-     "output format: text (default on a terminal for findings), json, jsonl"},
+     "output format: text (default on a terminal for findings), json, jsonl; gate also sarif, junit, markdown"},
     {"output", 'o', "FILE", READING, OPT_OUTPUT, "write the output to FILE instead of stdout"},
     {"fail-on", 0, "SEV", ANALYZE, OPT_FAIL_ON,
      "exit 1 when a finding is at or above SEV (info low medium high critical); gate: high"},
@@ -86,6 +91,15 @@ static const struct opt options[] = {
     {"trace-idle", 0, "DUR", ANALYZE, OPT_TRACE_IDLE, "close a trace after DUR without events (30s)"},
     {"max-traces", 0, "N", ANALYZE, OPT_MAX_TRACES, "open traces kept at most; the oldest is closed early (20000)"},
     {"no-correlate", 0, NULL, ANALYZE, OPT_NO_CORRELATE, "skip correlation by trace and time (for comparison)"},
+    {"baseline", 0, "PATH", C(CMD_GATE), OPT_BASELINE,
+     "gate: the previous run's artifacts or a --write-baseline file; findings in it are known and do not "
+     "fail the gate (repeatable)"},
+    {"write-baseline", 0, "FILE", C(CMD_GATE), OPT_WRITE_BASELINE,
+     "gate: write this run's findings (and package versions) as a baseline file for the next run"},
+    {"sarif", 0, "FILE", C(CMD_GATE), OPT_SARIF, "gate: also write SARIF 2.1.0 to FILE (code scanning)"},
+    {"junit", 0, "FILE", C(CMD_GATE), OPT_JUNIT, "gate: also write JUnit XML to FILE, one testcase per rule"},
+    {"markdown", 0, "FILE", C(CMD_GATE), OPT_MARKDOWN,
+     "gate: also write a Markdown summary to FILE (a PR comment, $GITHUB_STEP_SUMMARY)"},
     {"help", 'h', NULL, ~0u, OPT_HELP, "show this help"},
     {"version", 'V', NULL, ~0u, OPT_VERSION, "show the version"},
 };
@@ -98,9 +112,9 @@ static const struct {
 } commands[] = {
     {"ingest", CMD_INGEST, "ingest [options] PATH...      analyze files, directories, archives, '-' (stdin)"},
     {"events", CMD_EVENTS, "events [options] PATH...      print the normalized events, one JSON object a line"},
-    {"gate", CMD_GATE, "gate [options] PATH...        like ingest, fail (exit 1) on findings >= --fail-on (high)"},
+    {"gate", CMD_GATE, "gate [--baseline P] PATH...   CI: exit 1 on new findings >= --fail-on (high); SARIF, JUnit"},
     {"consume", CMD_CONSUME, "consume --brokers B --topic T  consume Kafka topics as a consumer group member"},
-    {"rules", CMD_RULES, "rules list                    the detectors and their parameters"},
+    {"rules", CMD_RULES, "rules list|check FILE...|test [FILE...]  the rules: list, check, run their tests"},
 };
 
 void cli_usage(FILE *out)
@@ -220,10 +234,18 @@ static int apply(struct cli *cli, const struct opt *o, const char *value, bool *
             cli->format = FMT_JSON;
         else if (strcmp(value, "jsonl") == 0)
             cli->format = FMT_JSONL;
-        else if (strcmp(value, "sarif") == 0 || strcmp(value, "html") == 0)
-            return usage_error("--format %s: not available in this version (text, json, jsonl)", value);
+        else if (strcmp(value, "sarif") == 0)
+            cli->format = FMT_SARIF;
+        else if (strcmp(value, "junit") == 0)
+            cli->format = FMT_JUNIT;
+        else if (strcmp(value, "markdown") == 0)
+            cli->format = FMT_MARKDOWN;
+        else if (strcmp(value, "html") == 0)
+            return usage_error("--format html: not available in this version (text, json, jsonl; gate: sarif, "
+                               "junit, markdown)");
         else
-            return usage_error("--format: unknown format '%s' (text, json, jsonl)", value);
+            return usage_error("--format: unknown format '%s' (text, json, jsonl; gate: sarif, junit, markdown)",
+                               value);
         cli->format_set = true;
         return EXIT_OK;
     case OPT_OUTPUT:
@@ -309,6 +331,20 @@ static int apply(struct cli *cli, const struct opt *o, const char *value, bool *
     case OPT_NO_PROGRESS:
         cli->no_progress = true;
         return EXIT_OK;
+    case OPT_BASELINE:
+        return push(&cli->baselines, &cli->nbaselines, value) == 0 ? EXIT_OK : EXIT_USAGE;
+    case OPT_WRITE_BASELINE:
+        cli->write_baseline = value;
+        return EXIT_OK;
+    case OPT_SARIF:
+        cli->sarif_out = value;
+        return EXIT_OK;
+    case OPT_JUNIT:
+        cli->junit_out = value;
+        return EXIT_OK;
+    case OPT_MARKDOWN:
+        cli->markdown_out = value;
+        return EXIT_OK;
     case OPT_COLOR:
         if (strcmp(value, "auto") == 0)
             cli->color = COLOR_AUTO;
@@ -375,7 +411,7 @@ int cli_parse(int argc, char **argv, struct cli *cli, bool *stop)
                 return usage_error("unknown command '%s' (ingest, events, gate, consume, rules)", a);
             continue;
         }
-        if (cli->cmd == CMD_RULES && cli->rules_action == NULL) {
+        if (cli->cmd == CMD_RULES && cli->rules_action == NULL) { /* list, check, test */
             cli->rules_action = a;
             continue;
         }
@@ -388,6 +424,9 @@ int cli_parse(int argc, char **argv, struct cli *cli, bool *stop)
     }
     if (cli->cmd == CMD_GATE && !cli->fail_on_set)
         cli->fail_on = SEV_HIGH;
+    if (cli->format_set && cli->format >= FMT_SARIF && cli->cmd != CMD_GATE)
+        return usage_error("--format %s: only pycorr gate writes it",
+                           cli->format == FMT_SARIF ? "sarif" : cli->format == FMT_JUNIT ? "junit" : "markdown");
     if ((cli->cmd == CMD_INGEST || cli->cmd == CMD_EVENTS || cli->cmd == CMD_GATE) && cli->npaths == 0)
         return usage_error("%s: no input given (a path, or '-' for stdin)", command_name(cli->cmd));
     if (cli->cmd == CMD_CONSUME) {
@@ -407,6 +446,8 @@ void cli_free(struct cli *cli)
     free(cli->rules);
     free(cli->topics);
     free(cli->kafka_props);
+    free(cli->baselines);
+    cli->baselines = NULL;
     cli->paths = NULL;
     cli->rules = NULL;
     cli->topics = NULL;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../rules/rules.h"
 #include "analysis.h"
 #include "commands.h"
 #include "pipeline.h"
@@ -37,9 +38,15 @@ static void print_verdict(const struct cli *cli, size_t nfind, size_t above)
 int cmd_ingest(const struct cli *cli, FILE *out)
 {
     char err[512];
-    struct analysis *an = analysis_create(cli, err, sizeof(err));
+    struct ruleset *rs = analysis_load_rules(cli, err, sizeof(err));
+    if (rs == NULL) {
+        fprintf(stderr, "pycorr: error: %s\n", err);
+        return EXIT_USAGE;
+    }
+    struct analysis *an = analysis_create(cli, rs, err, sizeof(err));
     if (an == NULL) {
         fprintf(stderr, "pycorr: error: %s\n", err);
+        ruleset_free(rs);
         return EXIT_USAGE;
     }
     struct pipeline pl = {.cli = cli, .progress = pipeline_wants_progress(cli)};
@@ -49,27 +56,20 @@ int cmd_ingest(const struct cli *cli, FILE *out)
     analysis_flush(an);
     if (analysis_lost_events(an))
         fprintf(stderr, "pycorr: warning: memory ran short; some events were not analyzed\n");
-    struct finding_store *store = analysis_store(an);
     size_t n;
-    struct finding **all = finding_store_sorted(store, &n);
-    /* Findings folded into a cascade are reported inside their primary's evidence. */
-    size_t kept = 0, folded = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (finding_is_reported(all[i]))
-            all[kept++] = all[i];
-        else
-            folded++;
-    }
-    struct finding **f = all;
-    n = kept;
+    struct analysis_counts counts;
+    struct finding **f = analysis_findings(an, &n, &counts);
+    for (size_t i = 0; i < counts.nexpired && !cli->quiet; i++)
+        fprintf(stderr, "pycorr: warning: %s\n", counts.expired[i]);
     size_t traces_dropped = 0;
     enum out_format fmt = cli->format_set ? cli->format : FMT_TEXT;
     struct report_ctx rctx = {
         .out = out,
         .color = fmt == FMT_TEXT && want_color(cli, out),
         .stats = &pl.stats,
-        .dropped_findings = finding_store_dropped(store),
-        .folded_findings = folded,
+        .dropped_findings = finding_store_dropped(analysis_store(an)),
+        .folded_findings = counts.folded,
+        .suppressed_findings = counts.suppressed,
         .corr = analysis_corr_stats(an),
         .traces = cli->by_trace ? analysis_failing_traces(an, &traces_dropped) : NULL,
         .command = cli->cmd == CMD_GATE ? "gate" : "ingest",
@@ -87,5 +87,6 @@ int cmd_ingest(const struct cli *cli, FILE *out)
     if (!cli->quiet)
         print_verdict(cli, n, above);
     analysis_destroy(an);
+    ruleset_free(rs);
     return code;
 }

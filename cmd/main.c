@@ -40,11 +40,6 @@ int main(int argc, char **argv)
         cli_free(&cli);
         return code;
     }
-    if (cli.nrules > 0) {
-        fprintf(stderr, "pycorr: --rules: the rules engine is not built yet; only the shipped detectors run\n");
-        cli_free(&cli);
-        return EXIT_USAGE;
-    }
     FILE *out = stdout;
     if (cli.output != NULL && strcmp(cli.output, "-") != 0) {
         out = fopen(cli.output, "w");

@@ -234,6 +234,9 @@ static void text_summary(FILE *out, const struct text_style *st, struct finding 
     if (ctx->dropped_findings)
         fprintf(out, "(%llu further findings were dropped: the finding store is full)\n",
                 (unsigned long long)ctx->dropped_findings);
+    if (ctx->suppressed_findings)
+        fprintf(out, "%s(%zu finding%s suppressed by rules)%s\n", tx(st, C_DIM), ctx->suppressed_findings,
+                ctx->suppressed_findings == 1 ? "" : "s", tx(st, C_RESET));
     if (ctx->corr != NULL && ctx->corr->traces > 0) {
         fprintf(out, "%scorrelated %llu trace%s", tx(st, C_DIM), (unsigned long long)ctx->corr->traces,
                 ctx->corr->traces == 1 ? "" : "s");
@@ -306,6 +309,7 @@ static json_t *summary_json(struct finding *const *f, size_t n, const struct rep
     }
     json_object_set_new(o, "by_severity", by);
     json_object_set_new(o, "folded_findings", json_integer((json_int_t)ctx->folded_findings));
+    json_object_set_new(o, "suppressed_findings", json_integer((json_int_t)ctx->suppressed_findings));
     if (ctx->corr != NULL) {
         json_t *c = json_object();
         json_object_set_new(c, "traces", json_integer((json_int_t)ctx->corr->traces));

@@ -22,6 +22,7 @@ struct report_ctx {
     const struct run_stats *stats;
     uint64_t dropped_findings;
     size_t folded_findings;             /* symptoms folded into a cascade's primary */
+    size_t suppressed_findings;         /* by suppressions */
     const struct corr_stats *corr;      /* NULL without correlation */
     json_t *traces;                     /* --by-trace: failing traces, or NULL */
     size_t traces_dropped;

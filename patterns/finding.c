@@ -65,6 +65,7 @@ static void finding_free(struct finding *f)
     for (size_t i = 0; i < f->nsources; i++)
         free(f->sources[i].stream);
     json_decref(f->evidence);
+    json_decref(f->tags);
     free(f);
 }
 
@@ -319,6 +320,8 @@ json_t *finding_to_json(const struct finding *f)
     json_object_set_new(o, "sources", srcs);
     if (f->more_sources)
         json_object_set_new(o, "more_sources", json_integer((json_int_t)f->more_sources));
+    if (f->tags != NULL)
+        json_object_set(o, "tags", f->tags);
     json_object_set(o, "evidence", f->evidence ? f->evidence : json_object());
     if (f->evidence == NULL)
         json_decref(json_object_get(o, "evidence"));

@@ -54,6 +54,7 @@ struct finding {
      * that one and reported only in its evidence. */
     uint64_t symptom_count;
     char folded_into[FINDING_ID_LEN + 1];
+    json_t *tags;          /* from the rule that claimed it: an array, or NULL */
 };
 
 struct finding_store;

@@ -274,6 +274,7 @@ expect_grep "$T/out" "min_chain" "parameters listed"
 
 # ---------------------------------------------------------------- families
 . "$ROOT/tests/e2e/correlate.sh"
+. "$ROOT/tests/e2e/rules.sh"
 . "$ROOT/tests/e2e/dumps.sh"
 
 echo "e2e: $pass passed, $fail failed"

@@ -1,0 +1,271 @@
+/* prefilter.c -- required literals and an Aho-Corasick scanner; see prefilter.h. */
+#include "prefilter.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static char fold(char c)
+{
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+size_t prefilter_literal(const char *p, bool caseless, char *out, size_t outsz)
+{
+    size_t n = strlen(p);
+    /* Top-level alternation: the literal could be in any branch. */
+    int depth = 0;
+    bool in_class = false;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (c == '\\') {
+            i++;
+            continue;
+        }
+        if (in_class) {
+            if (c == ']')
+                in_class = false;
+            continue;
+        }
+        if (c == '[')
+            in_class = true;
+        else if (c == '(')
+            depth++;
+        else if (c == ')')
+            depth--;
+        else if (c == '|' && depth == 0)
+            return 0;
+    }
+    if (n >= 4 && strncmp(p, "(?i)", 4) == 0) {
+        caseless = true;
+        p += 4;
+        n -= 4;
+    }
+    char run[256], best[256];
+    size_t rl = 0, bl = 0;
+#define END_RUN()                                                                                                \
+    do {                                                                                                         \
+        if (rl > bl) {                                                                                           \
+            memcpy(best, run, rl);                                                                               \
+            bl = rl;                                                                                             \
+        }                                                                                                        \
+        rl = 0;                                                                                                  \
+    } while (0)
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        char lit = 0;
+        bool is_lit = false;
+        if (c == '\\') {
+            if (i + 1 >= n)
+                break;
+            char e = p[++i];
+            /* An escaped punctuation byte is itself; letters are classes (\d \w)
+             * or assertions (\b); \Q \E and the rest: give up on the run. */
+            if ((e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z') || (e >= '0' && e <= '9')) {
+                if (e == 'n' || e == 't') {
+                    lit = e == 'n' ? '\n' : '\t';
+                    is_lit = true;
+                }
+            } else {
+                lit = e;
+                is_lit = true;
+            }
+        } else if (c == '(') {
+            END_RUN();
+            int d = 1;
+            bool cls = false;
+            for (i++; i < n && d > 0; i++) {
+                if (p[i] == '\\') {
+                    i++;
+                    continue;
+                }
+                if (cls) {
+                    if (p[i] == ']')
+                        cls = false;
+                } else if (p[i] == '[')
+                    cls = true;
+                else if (p[i] == '(')
+                    d++;
+                else if (p[i] == ')')
+                    d--;
+            }
+            i--;
+            /* A quantified group may be absent: it does not bridge two runs, but
+             * neither does a present one, so nothing more to do. */
+            continue;
+        } else if (c == '[') {
+            END_RUN();
+            for (i++; i < n && p[i] != ']'; i++)
+                if (p[i] == '\\')
+                    i++;
+            continue;
+        } else if (c == '*' || c == '?' || c == '{') {
+            /* The byte before is optional: it cannot be part of a required run. */
+            if (rl > 0)
+                rl--;
+            END_RUN();
+            if (c == '{')
+                while (i < n && p[i] != '}')
+                    i++;
+            continue;
+        } else if (c == '+') {
+            END_RUN(); /* the byte before is there at least once: keep it, end here */
+            continue;
+        } else if (c == '.' || c == '^' || c == '$' || c == ')' || c == ']' || c == '|') {
+            END_RUN();
+            continue;
+        } else {
+            lit = c;
+            is_lit = true;
+        }
+        if (!is_lit) {
+            END_RUN();
+            continue;
+        }
+        /* A quantifier right after makes this byte optional. */
+        if (i + 1 < n && (p[i + 1] == '*' || p[i + 1] == '?' || p[i + 1] == '{')) {
+            END_RUN();
+            continue;
+        }
+        if (rl + 1 < sizeof(run))
+            run[rl++] = caseless ? fold(lit) : lit;
+    }
+    END_RUN();
+#undef END_RUN
+    if (bl < 3 || bl + 1 > outsz)
+        return 0;
+    memcpy(out, best, bl);
+    out[bl] = '\0';
+    return bl;
+}
+
+/* ---- Aho-Corasick as a dense DFA over byte classes ---- */
+
+struct ac {
+    uint8_t cls[256];     /* byte -> class; 0 = a byte no literal has */
+    unsigned ncls;
+    uint32_t *next;       /* [state * ncls + class] */
+    uint32_t **out;       /* literal ids ending at a state (with its suffixes'), NULL if none */
+    uint32_t *nout;
+    uint32_t nstates;
+    bool caseless;
+};
+
+void ac_free(struct ac *a)
+{
+    if (a == NULL)
+        return;
+    for (uint32_t i = 0; i < a->nstates && a->out; i++)
+        free(a->out[i]);
+    free(a->out);
+    free(a->nout);
+    free(a->next);
+    free(a);
+}
+
+static int add_out(struct ac *a, uint32_t s, uint32_t id)
+{
+    for (uint32_t i = 0; i < a->nout[s]; i++)
+        if (a->out[s][i] == id)
+            return 0;
+    uint32_t *n = realloc(a->out[s], (a->nout[s] + 1) * sizeof(*n));
+    if (n == NULL)
+        return -1;
+    n[a->nout[s]++] = id;
+    a->out[s] = n;
+    return 0;
+}
+
+struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+{
+    if (n == 0)
+        return NULL;
+    struct ac *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->caseless = caseless;
+    size_t total = 1;
+    for (size_t i = 0; i < n; i++) {
+        total += lens[i];
+        for (size_t k = 0; k < lens[i]; k++) {
+            unsigned char b = (unsigned char)lits[i][k];
+            if (a->cls[b] == 0)
+                a->cls[b] = (uint8_t)(++a->ncls);
+            if (a->ncls >= 255)
+                break;
+        }
+    }
+    if (caseless)
+        for (int c = 'A'; c <= 'Z'; c++)
+            a->cls[c] = a->cls[c + 32];
+    a->ncls++; /* class 0 */
+    a->next = calloc(total * a->ncls, sizeof(*a->next));
+    a->out = calloc(total, sizeof(*a->out));
+    a->nout = calloc(total, sizeof(*a->nout));
+    uint32_t *fail = calloc(total, sizeof(*fail));
+    uint32_t *queue = calloc(total, sizeof(*queue));
+    if (a->next == NULL || a->out == NULL || a->nout == NULL || fail == NULL || queue == NULL) {
+        free(fail);
+        free(queue);
+        a->nstates = (uint32_t)total;
+        ac_free(a);
+        return NULL;
+    }
+    /* The trie; 0 in next[] means "no edge" until the fail links fill it. */
+    a->nstates = 1;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t s = 0;
+        for (size_t k = 0; k < lens[i]; k++) {
+            unsigned c = a->cls[(unsigned char)lits[i][k]];
+            uint32_t *e = &a->next[s * a->ncls + c];
+            if (*e == 0)
+                *e = a->nstates++;
+            s = *e;
+        }
+        if (add_out(a, s, (uint32_t)i) != 0)
+            goto oom;
+    }
+    /* Breadth first: fail links, and missing edges completed from them. */
+    size_t qh = 0, qt = 0;
+    for (unsigned c = 0; c < a->ncls; c++) {
+        uint32_t s = a->next[c];
+        if (s != 0) {
+            fail[s] = 0;
+            queue[qt++] = s;
+        }
+    }
+    while (qh < qt) {
+        uint32_t s = queue[qh++];
+        for (uint32_t i = 0; i < a->nout[fail[s]]; i++)
+            if (add_out(a, s, a->out[fail[s]][i]) != 0)
+                goto oom;
+        for (unsigned c = 0; c < a->ncls; c++) {
+            uint32_t *e = &a->next[s * a->ncls + c];
+            if (*e != 0) {
+                fail[*e] = a->next[fail[s] * a->ncls + c];
+                queue[qt++] = *e;
+            } else {
+                *e = a->next[fail[s] * a->ncls + c];
+            }
+        }
+    }
+    free(fail);
+    free(queue);
+    return a;
+oom:
+    free(fail);
+    free(queue);
+    ac_free(a);
+    return NULL;
+}
+
+void ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen)
+{
+    uint32_t s = 0;
+    const uint32_t ncls = a->ncls;
+    for (size_t i = 0; i < n; i++) {
+        s = a->next[s * ncls + a->cls[(unsigned char)text[i]]];
+        if (a->nout[s])
+            for (uint32_t k = 0; k < a->nout[s]; k++)
+                seen[a->out[s][k]] = 1;
+    }
+}

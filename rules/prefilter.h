@@ -1,0 +1,34 @@
+/* prefilter.h -- skip rules whose regex cannot match, in one pass over a field.
+ *
+ * Most regexes in rules need a literal: /CUDA out of memory/ cannot match a message
+ * without "CUDA out of memory". The prefilter extracts such a literal from each
+ * rule's required regex and builds one Aho-Corasick automaton over all of them, so
+ * an event's message is scanned once, whatever the number of rules, and only rules
+ * whose literal was seen are evaluated. Caseless regexes get a case-folded
+ * automaton. A regex without a usable literal (top-level alternation, classes only)
+ * is not prefiltered: its rule is always evaluated.
+ */
+#ifndef PYCORR_PREFILTER_H
+#define PYCORR_PREFILTER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The longest literal of at least 3 bytes that every match of the PCRE2 pattern
+ * contains, written to out (NUL-terminated, lowercased when caseless); returns its
+ * length, or 0 when there is none the extractor can prove. Conservative: it gives up
+ * on top-level alternation, and a quantified or optional byte ends a literal. */
+size_t prefilter_literal(const char *pattern, bool caseless, char *out, size_t outsz);
+
+struct ac;
+
+/* Build an automaton over n literals (ids 0..n-1). caseless folds ASCII case in the
+ * input as the literals were folded. NULL on allocation failure or when n is 0. */
+struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless);
+void ac_free(struct ac *a);
+
+/* Scan text; set seen[id] for every literal found. */
+void ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen);
+
+#endif
