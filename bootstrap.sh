@@ -11,7 +11,7 @@ cd "$(dirname "$0")"
 
 PKGS="make gcc pkg-config libpcre2-dev libjansson-dev librdkafka-dev libzstd-dev
 libarchive-dev libjsmn-dev libcmocka-dev"
-TEST_PKGS="clang libclang-rt-14-dev jq zstd xz-utils bzip2 gzip tar python3"
+TEST_PKGS="clang libclang-rt-14-dev jq zstd xz-utils bzip2 gzip tar python3 kcat"
 
 missing() {
     out=""

@@ -15,6 +15,7 @@
  * are blocked before the first thread starts.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
