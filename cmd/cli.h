@@ -23,7 +23,8 @@ enum exit_code {
 };
 
 enum command { CMD_NONE = 0, CMD_INGEST, CMD_EVENTS, CMD_GATE, CMD_CONSUME, CMD_RULES };
-enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_JSONL };
+/* sarif, junit and markdown are written by `pycorr gate` only. */
+enum out_format { FMT_TEXT = 0, FMT_JSON, FMT_JSONL, FMT_SARIF, FMT_JUNIT, FMT_MARKDOWN };
 enum color_mode { COLOR_AUTO = 0, COLOR_ALWAYS, COLOR_NEVER };
 
 struct cli {
@@ -60,6 +61,13 @@ struct cli {
     bool by_trace;
     int64_t window_ns, lateness_ns, trace_idle_ns; /* 0 = the correlator's defaults */
     size_t max_traces;
+    /* gate (issue #7) */
+    const char **baselines;     /* --baseline PATH (repeatable): artifacts or a baseline file */
+    size_t nbaselines;
+    const char *write_baseline; /* --write-baseline FILE */
+    const char *sarif_out;      /* --sarif FILE */
+    const char *junit_out;      /* --junit FILE */
+    const char *markdown_out;   /* --markdown FILE */
 };
 
 /* Parse argv into cli. Returns EXIT_OK to go on, or an exit code to stop with
