@@ -8,11 +8,13 @@ extern const struct parser parser_faulthandler;
 extern const struct parser parser_gdb;
 extern const struct parser parser_psthreads;
 extern const struct parser parser_text;
+extern const struct parser parser_packages; /* issue #7: package versions */
 extern const struct parser parser_tracemalloc; /* issue #3: memory artifacts */
 
 /* Cheap, specific bidders first; the text parser is the generic fallback. */
 const struct parser *const parser_registry[] = {
     &parser_tracemalloc,
+    &parser_packages,
     &parser_jsonlog,
     &parser_gdb,
     &parser_psthreads,

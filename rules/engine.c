@@ -46,6 +46,7 @@ struct sslot {             /* one key of a sequence rule */
 
 struct erule {
     const struct rule *r;
+    bool exceptions_only;  /* the condition can only hold on exception events */
     int group;             /* prefilter group, -1: always evaluated */
     uint32_t lit;          /* literal id within the group */
     struct tslot *t;
@@ -61,6 +62,11 @@ struct group {
 
 struct rules_engine {
     const struct ruleset *rs;
+    uint32_t *always;      /* rules evaluated for every event (no literal) */
+    size_t nalways;
+    uint32_t *lit_rule[MAX_GROUPS]; /* literal id -> rule index */
+    uint32_t *hits;        /* literal ids seen in this event */
+    uint32_t hit_group[MAX_LITS];
     struct finding_store *store;
     int64_t today;
     struct erule *er;
@@ -211,6 +217,23 @@ struct rules_engine *rules_engine_create(const struct ruleset *rs, struct findin
     }
     if (build_prefilter(e) != 0)
         goto oom;
+    e->always = calloc(e->n ? e->n : 1, sizeof(*e->always));
+    e->hits = calloc(MAX_LITS, sizeof(*e->hits));
+    if (e->always == NULL || e->hits == NULL)
+        goto oom;
+    for (size_t g = 0; g < e->ngroups; g++)
+        if ((e->lit_rule[g] = calloc(e->groups[g].nlits ? e->groups[g].nlits : 1, sizeof(uint32_t))) == NULL)
+            goto oom;
+    for (size_t i = 0; i < e->n; i++) {
+        struct erule *er = &e->er[i];
+        if (er->group >= 0) {
+            e->lit_rule[er->group][er->lit] = (uint32_t)i;
+            continue;
+        }
+        e->always[e->nalways++] = (uint32_t)i;
+        er->exceptions_only = er->r->kind != RK_SEQUENCE &&
+                              rx_needs(er->r->match, rules_event_field_is_exception);
+    }
     return e;
 oom:
     rules_engine_free(e);
@@ -234,7 +257,10 @@ void rules_engine_free(struct rules_engine *e)
         ac_free(e->groups[g].exact);
         ac_free(e->groups[g].folded);
         free(e->seen[g]);
+        free(e->lit_rule[g]);
     }
+    free(e->always);
+    free(e->hits);
     for (size_t i = 0; i < e->ninterned; i++)
         free(e->interned[i]);
     free(e->er);
@@ -568,25 +594,33 @@ int rules_engine_event(struct rules_engine *e, const struct event *ev)
         e->watermark = ev->ts_ns;
         e->have_wm = true;
     }
-    /* One pass per prefiltered field: which literals this event holds. */
+    /* One pass per prefiltered field: which literals this event holds. Only the
+     * rules of those literals, and the rules no literal guards, are evaluated. */
+    size_t nhits = 0;
     for (size_t g = 0; g < e->ngroups; g++) {
         struct group *gr = &e->groups[g];
-        memset(e->seen[g], 0, gr->nlits);
         struct rx_values v = {0};
         rules_event_context.get(ev, gr->field, NULL, &v);
+        size_t before = nhits;
         for (size_t i = 0; i < v.n; i++) {
             if (v.is_num[i])
                 continue;
             if (gr->exact)
-                ac_scan(gr->exact, v.s[i].ptr, v.s[i].len, e->seen[g]);
+                nhits = ac_scan(gr->exact, v.s[i].ptr, v.s[i].len, e->seen[g], 0, e->hits, nhits, MAX_LITS);
             if (gr->folded)
-                ac_scan(gr->folded, v.s[i].ptr, v.s[i].len, e->seen[g] + gr->nexact);
+                nhits = ac_scan(gr->folded, v.s[i].ptr, v.s[i].len, e->seen[g], gr->nexact, e->hits, nhits, MAX_LITS);
+        }
+        for (size_t h = before; h < nhits; h++) {
+            e->hit_group[h] = (uint32_t)g;
+            e->seen[g][e->hits[h]] = 0; /* reset for the next event as we go */
         }
     }
     int rc = 0;
-    for (size_t i = 0; i < e->n && rc == 0; i++) {
-        struct erule *er = &e->er[i];
-        if (er->group >= 0 && !e->seen[er->group][er->lit])
+    bool exc = ev->kind == EV_EXCEPTION;
+    for (size_t k = 0; k < e->nalways + nhits && rc == 0; k++) {
+        struct erule *er = k < e->nalways ? &e->er[e->always[k]]
+                                          : &e->er[e->lit_rule[e->hit_group[k - e->nalways]][e->hits[k - e->nalways]]];
+        if (er->exceptions_only && !exc)
             continue;
         switch (er->r->kind) {
         case RK_MATCH:

@@ -660,3 +660,20 @@ size_t rx_required_regexes(const struct rx_expr *e, struct rx_required *out, siz
 {
     return e ? collect_required(e->root, out, 0, max) : 0;
 }
+
+static bool needs(const struct rx_node *n, bool (*pred)(int field))
+{
+    switch (n->kind) {
+    case N_AND: return needs(n->a, pred) || needs(n->b, pred);
+    case N_OR: return needs(n->a, pred) && needs(n->b, pred);
+    case N_NOT: return false;
+    case N_NRE: return false; /* holds when the field is absent */
+    case N_CMP: return n->op != OP_NE && pred(n->field);
+    default: return pred(n->field);
+    }
+}
+
+bool rx_needs(const struct rx_expr *e, bool (*pred)(int field))
+{
+    return e != NULL && needs(e->root, pred);
+}

@@ -88,4 +88,9 @@ struct rx_required {
 };
 size_t rx_required_regexes(const struct rx_expr *e, struct rx_required *out, size_t max);
 
+/* True when the expression can only hold if some field for which pred is true has a
+ * value (e.g. only exception events can match "exception.type == X"), so a caller can
+ * skip it for subjects without such fields. */
+bool rx_needs(const struct rx_expr *e, bool (*pred)(int field));
+
 #endif

@@ -166,6 +166,11 @@ static void event_get(const void *subject, int field, const char *path, struct r
 
 const struct rx_context rules_event_context = {event_resolve, event_get};
 
+bool rules_event_field_is_exception(int field)
+{
+    return field >= EF_EXC_TYPE && field <= EF_EXC_CHAIN_LENGTH;
+}
+
 /* ---- findings ---- */
 
 enum ffield { FF_ID, FF_PATTERN, FF_SEVERITY, FF_RULE, FF_TITLE, FF_SERVICE, FF_HOST, FF_PID, FF_TRACE, FF_COUNT,

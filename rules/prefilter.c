@@ -258,14 +258,23 @@ oom:
     return NULL;
 }
 
-void ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen)
+size_t ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
+               size_t nhits, size_t max)
 {
     uint32_t s = 0;
     const uint32_t ncls = a->ncls;
     for (size_t i = 0; i < n; i++) {
         s = a->next[s * ncls + a->cls[(unsigned char)text[i]]];
-        if (a->nout[s])
-            for (uint32_t k = 0; k < a->nout[s]; k++)
-                seen[a->out[s][k]] = 1;
+        if (a->nout[s] == 0)
+            continue;
+        for (uint32_t k = 0; k < a->nout[s]; k++) {
+            uint32_t id = a->out[s][k] + base;
+            if (!seen[id]) {
+                seen[id] = 1;
+                if (nhits < max)
+                    hits[nhits++] = id;
+            }
+        }
     }
+    return nhits;
 }

@@ -28,7 +28,9 @@ struct ac;
 struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless);
 void ac_free(struct ac *a);
 
-/* Scan text; set seen[id] for every literal found. */
-void ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen);
+/* Scan text; set seen[id + base] for every literal found and append id + base to
+ * hits (up to max) the first time it is seen. Returns the new number of hits. */
+size_t ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
+               size_t nhits, size_t max);
 
 #endif

@@ -174,6 +174,23 @@ else
     PYTHON=
 fi
 
+# 200 user match rules of the kinds teams write: a literal message regex, some
+# caseless, some guarded by a level, some on exception types; a few match the input.
+awk 'BEGIN {
+    split("timeout refused reset unavailable denied overflow corrupt stale throttled exhausted", w, " ")
+    for (i = 1; i <= 200; i++) {
+        printf "rule user_%03d\n  description: generated rule %d\n", i, i
+        k = i % 5
+        if (k == 0) printf "  match level >= WARNING and message ~ /svc%03d %s/\n", i, w[i % 10 + 1]
+        else if (k == 1) printf "  match message ~ /upstream-%03d (%s|error)/i\n", i, w[i % 10 + 1]
+        else if (k == 2) printf "  match exception.types == \"mod%03d.%sError\"\n", i, w[i % 10 + 1]
+        else if (k == 3) printf "  match level >= ERROR and message ~ /request failed with status 5\\d\\d/ and service == \"svc%03d\"\n", i
+        else printf "  match message ~ /queue %03d is %s/\n", i, w[i % 10 + 1]
+        printf "  severity: medium\n\n"
+    }
+}' >"$WORK/user200.rules"
+"$PYCORR" rules check "$WORK/user200.rules" >/dev/null || { echo "bench: generated rules do not check" >&2; exit 2; }
+
 echo
 echo "MB/s and records/s count uncompressed input; the pycorr rows and python3 baseline.py"
 echo "in.jsonl ran $REPEAT interleaved rounds (best wall time, highest RSS kept), the rest once."
@@ -191,6 +208,7 @@ while [ "$i" -lt "$REPEAT" ]; do
     fi
     runonce pt "0 1" "$PYCORR" ingest --format jsonl --no-progress "$WORK/in.txt"
     runonce pn "0 1" "$PYCORR" ingest --format jsonl --no-progress --no-correlate "$WORK/in.jsonl"
+    runonce pr "0 1" "$PYCORR" ingest --format jsonl --no-progress --rules "$WORK/user200.rules" "$WORK/in.jsonl"
     if [ -n "$PYTHON" ]; then
         KEEP_OUT=1 runonce py "0" "$PYTHON" "$BASELINE" "$WORK/in.jsonl"
     fi
@@ -208,6 +226,7 @@ else
 fi
 report pt "pycorr ingest in.txt (text log)" "$T_BYTES" "$T_RECORDS"
 report pn "pycorr ingest --no-correlate in.jsonl" "$J_BYTES" "$J_RECORDS"
+report pr "pycorr ingest --rules user200.rules in.jsonl" "$J_BYTES" "$J_RECORDS"
 if [ -f "$WORK/in.jsonl.zst" ]; then
     report zd "zstd -dc in.jsonl.zst" "$J_BYTES" "$J_RECORDS"
 else
@@ -316,6 +335,11 @@ for k in pj pz pt; do
 done
 if [ "$all" = 1 ]; then pv="$peak MiB"; else pv="n/a"; fi
 target "peak RSS" "$pv" "$(awk -v p="$peak" -v a="$all" 'BEGIN { print (a && p < 64) ? 1 : 0 }')" "< 64 MiB"
+if ok pj && ok pr; then
+    r=$(awk -v a="$(val pj mbps)" -v b="$(val pr mbps)" 'BEGIN { print a / b }')
+    target "200 user match rules cost" "$(awk -v r="$r" 'BEGIN { printf "%.2fx", r }')" \
+        "$(awk -v r="$r" 'BEGIN { print (r <= 2) ? 1 : 0 }')" "<= 2x ingest without them"
+fi
 if ok pj && ok pn; then
     r=$(awk -v a="$(val pn mbps)" -v b="$(val pj mbps)" 'BEGIN { print a / b - 1 }')
     target "correlation overhead" "$(awk -v r="$r" 'BEGIN { printf "%+.0f%%", 100 * r }')" \
