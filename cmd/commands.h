@@ -7,7 +7,8 @@
 
 #include "cli.h"
 
-int cmd_ingest(const struct cli *cli, FILE *out);  /* ingest and gate */
+int cmd_ingest(const struct cli *cli, FILE *out);
+int cmd_gate(const struct cli *cli, FILE *out);    /* cmd_gate.c: the CI gate (issue #7) */
 int cmd_events(const struct cli *cli, FILE *out);
 int cmd_rules(const struct cli *cli, FILE *out);
 int cmd_consume(const struct cli *cli, FILE *out);

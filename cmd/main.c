@@ -60,8 +60,10 @@ int main(int argc, char **argv)
         code = cmd_consume(&cli, out);
         break;
     case CMD_INGEST:
-    case CMD_GATE:
         code = cmd_ingest(&cli, out);
+        break;
+    case CMD_GATE:
+        code = cmd_gate(&cli, out);
         break;
     case CMD_NONE:
         code = EXIT_USAGE;

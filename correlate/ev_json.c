@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ev_dump.h"
+#include "ev_packages.h"
 #include "ev_memory.h"
 #include "evtime.h"
 
@@ -202,5 +203,7 @@ json_t *ev_to_json(const struct event *ev)
         json_object_set_new(o, "counters", ev_counters_to_json(ev->u.counters));
     if ((ev->kind == EV_THREAD_DUMP || ev->kind == EV_THREAD_CPU) && ev->u.dump != NULL)
         json_object_set_new(o, "dump", ev_dump_to_json(ev->u.dump)); /* issue #8 */
+    if (ev->kind == EV_PACKAGES && ev->u.packages != NULL)
+        json_object_set_new(o, "packages", ev_packages_to_json(ev->u.packages)); /* issue #7 */
     return o;
 }

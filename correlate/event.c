@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ev_dump.h"
+#include "ev_packages.h"
 #include "ev_memory.h"
 
 bool ev_str_eq(ev_str a, const char *lit)
@@ -240,6 +241,11 @@ int ev_clone(struct event *dst, const struct event *src, struct arena *a)
             return -1;
     } else if (ev_counters_of(src) != NULL) {
         if ((dst->u.counters = ev_counters_clone(src->u.counters, a)) == NULL)
+            return -1;
+    }
+    /* Package versions (issue #7): the payload is defined in ev_packages.h. */
+    if (src->kind == EV_PACKAGES && src->u.packages != NULL) {
+        if ((dst->u.packages = ev_packages_clone(src->u.packages, a)) == NULL)
             return -1;
     }
     /* Thread dumps and CPU paratext (issue #8): the payload is defined in ev_dump.h. */

@@ -15,6 +15,7 @@ extern const struct pattern pattern_blocked_thread;
 extern const struct pattern pattern_spiking_thread;
 extern const struct pattern pattern_crash;
 extern const struct pattern pattern_memory_leak; /* issue #3 */
+extern const struct pattern pattern_not_my_version;
 
 const struct pattern *const pattern_registry[] = {
     &pattern_nested_exception,
@@ -25,6 +26,7 @@ const struct pattern *const pattern_registry[] = {
     &pattern_spiking_thread,
     &pattern_crash,
     &pattern_memory_leak,
+    &pattern_not_my_version,
     NULL,
 };
 
