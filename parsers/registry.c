@@ -7,6 +7,7 @@ extern const struct parser parser_jsonlog;
 extern const struct parser parser_faulthandler;
 extern const struct parser parser_gdb;
 extern const struct parser parser_psthreads;
+extern const struct parser parser_pyspy;
 extern const struct parser parser_text;
 extern const struct parser parser_packages; /* issue #7: package versions */
 extern const struct parser parser_tracemalloc; /* issue #3: memory artifacts */
@@ -18,6 +19,7 @@ const struct parser *const parser_registry[] = {
     &parser_jsonlog,
     &parser_gdb,
     &parser_psthreads,
+    &parser_pyspy,
     &parser_faulthandler,
     &parser_text,
     NULL,

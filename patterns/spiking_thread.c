@@ -167,10 +167,12 @@ static int report(struct spiking *d, const struct tv_graph *g, const struct row_
     } else {
         snprintf(where, sizeof(where), " (no stack of this thread in the input)");
     }
+    /* The thread's own name (py-spy's Python name) over the paratext's command. */
+    ev_str nm = t != NULL && ev_str_present(t->name) ? t->name : rs->row->name;
     snprintf(title, sizeof(title), "Spiking %s thread %lld%s%.*s%s at %.0f%% CPU%s",
              strcmp(role, "runtime") == 0 ? "runtime" : strcmp(role, "main") == 0 ? "main" : "", (long long)rs->native_id,
-             ev_str_present(rs->row->name) ? " (" : "", (int)rs->row->name.len, rs->row->name.ptr ? rs->row->name.ptr : "",
-             ev_str_present(rs->row->name) ? ")" : "", rs->own_pct, where);
+             ev_str_present(nm) ? " (" : "", (int)nm.len, nm.ptr ? nm.ptr : "", ev_str_present(nm) ? ")" : "", rs->own_pct,
+             where);
     /* "Spiking  thread" when the role adds no word. */
     char *dbl = strstr(title, "Spiking  thread");
     if (dbl != NULL)

@@ -611,6 +611,55 @@ static void test_spiking_thread(void **state)
     }
 }
 
+/* py-spy: no corpus capture (py-spy is not in Debian); tests/data/pyspy holds dumps
+ * written in its exact layout for the corpus processes. */
+static void test_pyspy(void **state)
+{
+    (void)state;
+    const json_t *exp = json_object_get(entry("spiking_thread/ps_threads.txt"), "expected");
+    const char *files[] = {"../pyspy/spike_dump.txt", "../pyspy/spike_dump.json"};
+    for (size_t f = 0; f < 2; f++) {
+        struct run r;
+        run_init(&r);
+        assert_string_equal(run_file(&r, files[f]), "py-spy");
+        assert_int_equal(r.diags, 0);
+        const json_t *d = only_dump(&r);
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(r.events, 0), "pid")),
+                         json_integer_value(json_object_get(exp, "pid")));
+        size_t k;
+        const json_t *t;
+        json_array_foreach(json_object_get(exp, "thread_list"), k, t)
+        {
+            const json_t *got = NULL, *x;
+            size_t j;
+            json_array_foreach(json_object_get(d, "threads"), j, x) if (json_integer_value(json_object_get(x, "native_id")) ==
+                                                                         json_integer_value(json_object_get(t, "native_id"))) got = x;
+            assert_non_null(got);
+            assert_string_equal(jstr(got, "name"), jstr(t, "name"));
+            assert_string_equal(jstr(got, "state"), strcmp(jstr(t, "role"), "busy") == 0 ? "running" : "idle");
+        }
+        run_file(&r, "spiking_thread/ps_threads.txt");
+        json_t *sp = findings_of(&r, "spiking_thread");
+        assert_int_equal(json_array_size(sp), 1);
+        const json_t *th = json_array_get(json_object_get(json_object_get(json_array_get(sp, 0), "evidence"), "threads"), 0);
+        assert_string_equal(jstr(th, "name"), jstr(json_object_get(exp, "spiking_thread"), "name"));
+        json_decref(sp);
+        run_free(&r);
+    }
+    /* --native shows threads inside rlock_acquire; py-spy shows no owners. */
+    struct run r;
+    run_init(&r);
+    run_file(&r, "../pyspy/deadlock_native.txt");
+    assert_int_equal(count_pattern(&r, "deadlock"), 0);
+    json_t *b = findings_of(&r, "blocked_thread");
+    assert_int_equal(json_array_size(b), 2);
+    size_t k;
+    const json_t *f;
+    json_array_foreach(b, k, f) assert_string_equal(jstr(json_object_get(f, "evidence"), "ownership"), "unknown");
+    json_decref(b);
+    run_free(&r);
+}
+
 /* ---- mixed streams: nothing lost ---- */
 
 static void count_kinds(const json_t *events, size_t *dumps, size_t *exc, size_t *logs)
@@ -789,6 +838,7 @@ int main(void)
         cmocka_unit_test(test_deadlock_after_exception),
         cmocka_unit_test(test_no_owner_no_deadlock),
         cmocka_unit_test(test_spiking_thread),
+        cmocka_unit_test(test_pyspy),
         cmocka_unit_test(test_crash_inside_log),
         cmocka_unit_test(test_cycle_of_one_and_chain),
     };
