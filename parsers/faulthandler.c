@@ -450,6 +450,11 @@ int fh_scan_line(struct fh_scan *s, const char *p, size_t n, uint64_t lineno, en
     return s->b.oom ? -1 : 0;
 }
 
+uint64_t fh_scan_held_from(const struct fh_scan *s)
+{
+    return s != NULL && s->state != FH_IDLE && s->b_ready ? s->b.first_line : 0;
+}
+
 int fh_scan_finish(struct fh_scan *s)
 {
     if (s->state == FH_IDLE)
@@ -498,6 +503,7 @@ static void *fh_open(const struct parser_env *env) { return parser_text.open(env
 static int fh_feed(void *st, const char *buf, size_t len) { return parser_text.feed(st, buf, len); }
 static int fh_finish(void *st) { return parser_text.finish(st); }
 static void fh_close(void *st) { parser_text.close(st); }
+static uint64_t fh_held_from(void *st) { return parser_text.held_from != NULL ? parser_text.held_from(st) : 0; }
 
 const struct parser parser_faulthandler = {
     .name = "faulthandler",
@@ -507,4 +513,5 @@ const struct parser parser_faulthandler = {
     .feed = fh_feed,
     .finish = fh_finish,
     .close = fh_close,
+    .held_from = fh_held_from,
 };

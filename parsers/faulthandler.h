@@ -52,6 +52,9 @@ int fh_scan_line(struct fh_scan *s, const char *p, size_t n, uint64_t lineno, en
 /* End of input: emit a dump still open. */
 int fh_scan_finish(struct fh_scan *s);
 
+/* The first line of a dump still being read (its event not emitted yet), or 0. */
+uint64_t fh_scan_held_from(const struct fh_scan *s);
+
 /* Is this line the first line of a dump? (for bids; never allocates) */
 bool fh_is_dump_start(const char *p, size_t n);
 

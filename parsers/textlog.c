@@ -766,6 +766,11 @@ static uint64_t textlog_held_from(void *st)
     for (int k = 0; k < NKEYS; k++)
         if (t->partial[k].active && t->partial[k].lineno < m)
             m = t->partial[k].lineno;
+    for (int k = 0; k < NKEYS; k++) { /* issue #8 hook: a dump still being read */
+        uint64_t d = fh_scan_held_from(t->fh[k]);
+        if (d != 0 && d < m)
+            m = d;
+    }
     if ((t->ls.len > 0 || t->ls.skipping) && t->ls.lineno + 1 < m)
         m = t->ls.lineno + 1;
     return m == UINT64_MAX ? 0 : m;

@@ -33,6 +33,8 @@
 
 static json_t *manifest;
 
+extern const struct parser parser_faulthandler;
+
 /* ---- harness: parse files as the pipeline does, run every detector ---- */
 
 struct run {
@@ -721,6 +723,29 @@ static void test_crash_inside_log(void **state)
     free(crash);
 }
 
+/* A dump still being read holds its lines back (Kafka commits offsets by this). */
+static void test_held_from(void **state)
+{
+    (void)state;
+    static const char part[] = "2026-11-24 03:21:28,632 INFO up\n"
+                               "Fatal Python error: Segmentation fault\n\n"
+                               "Current thread 0x00007f0000000001 (most recent call first):\n"
+                               "  File \"/opt/app/a.py\", line 3 in f\n";
+    struct run r;
+    run_init(&r);
+    const struct parser *p = &parser_faulthandler;
+    assert_non_null(p->held_from);
+    struct parser_env env = {.stream = "held", .emit = sink, .emit_ctx = &r, .diag = diag, .diag_ctx = &r,
+                             .limits = &parse_limits_default};
+    void *st = p->open(&env);
+    assert_int_equal(p->feed(st, part, sizeof(part) - 1), 0);
+    assert_int_equal(p->held_from(st), 2); /* the dump starts on line 2 and is not out yet */
+    assert_int_equal(p->finish(st), 0);
+    assert_int_equal(p->held_from(st), 0);
+    p->close(st);
+    run_free(&r);
+}
+
 /* ---- synthetic graphs: shapes the corpus has no artifact for ---- */
 
 static void feed_dump(struct run *r, struct ev_dump *d, int64_t pid)
@@ -840,6 +865,7 @@ int main(void)
         cmocka_unit_test(test_spiking_thread),
         cmocka_unit_test(test_pyspy),
         cmocka_unit_test(test_crash_inside_log),
+        cmocka_unit_test(test_held_from),
         cmocka_unit_test(test_cycle_of_one_and_chain),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
