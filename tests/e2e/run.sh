@@ -169,10 +169,10 @@ run 0 "$PYCORR" ingest --no-progress "$DATA/tracebacks/simple_keyerror.txt"
 
 name="gate"
 run 1 "$PYCORR" gate --no-progress "$DATA/tracebacks/simple_keyerror.txt"
-expect_eq "$(tail -n 1 "$T/err")" "pycorr: gate failed: 1 finding at or above high" "verdict is the last line"
+expect_eq "$(tail -n 1 "$T/err")" "pycorr: gate failed: 1 new high finding (nested_exception); no baseline" "verdict is the last line"
 printf 'INFO all good\nINFO still good\n' >"$T/clean.log"
 run 0 "$PYCORR" gate --no-progress "$T/clean.log"
-expect_eq "$(tail -n 1 "$T/err")" "pycorr: gate passed: 0 findings, none at or above high" "verdict"
+expect_eq "$(tail -n 1 "$T/err")" "pycorr: gate passed: no new findings at or above high; no baseline" "verdict"
 run 0 "$PYCORR" gate --no-progress --fail-on critical "$DATA/tracebacks/simple_keyerror.txt"
 
 name="unrecognized input"
