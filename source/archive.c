@@ -242,6 +242,11 @@ struct src_reader *src_arc_data(struct src_arc *x)
     return &x->data.base;
 }
 
+int64_t src_arc_entry_size(const struct src_arc *x)
+{
+    return x->size;
+}
+
 /* Make the next bytes of the entry available as gap or pend; 0 at its end. */
 static int fetch(struct src_arc *x, char err[SRC_ERRSZ])
 {

@@ -9,7 +9,10 @@
  * raw format; an archive (tar, tar.*, zip, cpio, 7z, ... as libarchive reads them)
  * yields one stream per regular member, in archive order, read in place and named
  * "archive!member" (a leading "./" dropped). A member that is itself compressed is
- * decoded one level; a member that is an archive is not opened. Formats are found
+ * decoded one level; a member that is an archive (compressed or not: a logs.tar.gz or
+ * a zip inside a CI tarball) is opened one level deep, its members named
+ * "archive!member!inner" and read before the outer archive goes on; an archive inside
+ * that one is handed out as it is. Formats are found
  * by magic bytes, never by name: a .zst that holds a tar is an archive, text named
  * .zst is text. An empty archive yields no streams; an empty compressed file yields
  * one empty stream. Nothing is extracted to disk.

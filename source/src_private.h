@@ -123,6 +123,8 @@ bool src_arc_is_single(const struct src_arc *a);
 /* The data of the current entry (owned by a, valid until the next src_arc_next).
  * src_arc_peek shows the first block without consuming it. */
 struct src_reader *src_arc_data(struct src_arc *a);
+/* The current entry's size as its header says, or -1 when the format does not say. */
+int64_t src_arc_entry_size(const struct src_arc *a);
 long src_arc_peek(struct src_arc *a, const char **data, char err[SRC_ERRSZ]);
 
 void src_arc_free(struct src_arc *a);
@@ -139,7 +141,7 @@ enum src_probe src_arc_probe(const void *buf, size_t n, bool whole);
 
 /* ---- stream.c ---- */
 
-#define SRC_MAX_LAYERS 3
+#define SRC_MAX_LAYERS 4
 
 /* A stream named name reading from top. raw is the bottom link for progress (may be
  * NULL); what it is given with src_stream_own is freed by src_stream_free. NULL with
@@ -154,6 +156,8 @@ void src_stream_own(struct src_stream *s, src_free_fn fn, void *obj);
 void src_reader_close(void *link);
 /* A src_free_fn for a src_arc. */
 void src_arc_release(void *arc);
+/* A src_free_fn for a stream (one a nested archive's raw entry reads through). */
+void src_stream_release(void *stream);
 /* Stop readahead, close owned links, free. Accepts NULL. */
 void src_stream_free(struct src_stream *s);
 

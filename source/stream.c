@@ -100,6 +100,11 @@ void src_stream_own(struct src_stream *s, src_free_fn fn, void *obj)
     s->nowned++;
 }
 
+void src_stream_release(void *stream)
+{
+    src_stream_free(stream);
+}
+
 void src_reader_close(void *link)
 {
     struct src_reader *r = link;

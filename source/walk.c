@@ -29,6 +29,15 @@ struct wfile {
     bool first_ready;     /* archive: sniffing already read the first member header */
     const char *first_member;
     struct src_stream *single; /* not an archive: the one stream, until handed out */
+    /* A member that is itself an archive (a logs.tar.gz or a zip inside the CI tarball)
+     * is read one level deep: its members are handed out next, named
+     * "archive!member!inner", before the outer archive moves on. */
+    struct src_arc *nested;
+    struct src_reader *nested_link; /* a compressed member: its decoded stream as a link */
+    struct src_stream *nested_base; /* that stream (owning its decoders), or NULL */
+    char *nested_name;              /* "archive!member" */
+    bool nested_first_ready;
+    const char *nested_first;
 };
 
 struct src_walk {
@@ -211,11 +220,42 @@ fail:
     return 0;
 }
 
+static void nested_free(struct wfile *f)
+{
+    /* Top down: the archive reads the link, which reads the base stream. */
+    src_arc_free(f->nested);
+    free(f->nested_link);
+    src_stream_free(f->nested_base);
+    free(f->nested_name);
+    f->nested = NULL;
+    f->nested_link = NULL;
+    f->nested_base = NULL;
+    f->nested_name = NULL;
+    f->nested_first_ready = false;
+}
+
+/* A stream as a chain link, so libarchive can read a decoded member (with the bytes
+ * sniffing peeked) as an archive. */
+struct stream_link {
+    struct src_reader base;
+    struct src_stream *s;
+};
+
+static long stream_link_read(struct src_reader *r, const char **data, char err[SRC_ERRSZ])
+{
+    struct stream_link *l = (struct stream_link *)r;
+    long n = src_stream_read(l->s, data);
+    if (n < 0)
+        src_errf(err, "%s", src_stream_error(l->s));
+    return n;
+}
+
 static void file_free(struct wfile *f)
 {
     if (f == NULL)
         return;
     src_stream_free(f->single);
+    nested_free(f); /* it reads from the outer archive: it goes first */
     src_arc_free(f->arc);
     if (f->fd != NULL)
         f->fd->base.close(&f->fd->base);
@@ -337,35 +377,78 @@ fail_quiet:
     return -1;
 }
 
-/* A member's stream, decoding one level more when the member is itself compressed
- * (a rotated app.log.1.gz in a CI tarball): zstd through libzstd, the others through
- * libarchive's filters with the raw format. A member that is itself an archive is
- * handed out as it is; archives are not opened recursively. */
-static int member_stream(struct src_walk *w, struct wfile *f, const char *member,
-                         struct src_stream **out, char err[SRC_ERRSZ])
+/* Open the nested archive over link (a member's data, or its decoded stream) and
+ * read its first header. 1: it is an archive, f->nested is set (f owns arc, link and
+ * base from here); 0: libarchive found no archive after all, *single is the raw
+ * entry to read (arc returned in *arc_out for the caller to own); -1 with why. */
+static int open_nested(struct src_walk *w, struct wfile *f, struct src_reader *link, struct src_arc **arc_out,
+                       char why[SRC_ERRSZ])
 {
-    char why[SRC_ERRSZ];
-    size_t nl = strlen(f->name), ml = strlen(member);
-    char *name = malloc(nl + ml + 2);
-    if (name == NULL) {
-        src_errf(err, "%s: %s", f->name, strerror(ENOMEM));
+    struct src_arc *arc = src_arc_new(link, NULL, SRC_ARC_ARCHIVE, &w->opt, why);
+    if (arc == NULL)
+        return -1;
+    const char *first;
+    int r = src_arc_next(arc, &first, why);
+    if (r < 0) {
+        src_arc_free(arc);
         return -1;
     }
-    memcpy(name, f->name, nl);
+    if (src_arc_is_single(arc)) {
+        *arc_out = arc;
+        return 0;
+    }
+    f->nested = arc;
+    f->nested_first = first;
+    f->nested_first_ready = r == 1; /* 0: an empty archive, no streams */
+    return 1;
+}
+
+/* A member's stream, decoding one level more when the member is itself compressed
+ * (a rotated app.log.1.gz in a CI tarball): zstd through libzstd, the others through
+ * libarchive's filters. With may_nest, a member that is an archive -- by the magic of
+ * its bytes, or of its decoded bytes when it is compressed (a logs.tar.gz, a zip in a
+ * tar) -- becomes f->nested and 2 is returned; its members come next, each read with
+ * may_nest false, so archives open one level deep and an archive inside those is
+ * handed out as it is. The decoded bytes are sniffed as a file's are (a log with a
+ * NUL prefix stays a log). Returns 1 with *out, 2 for a nested archive, -1 with err. */
+static int member_stream(struct src_walk *w, struct wfile *f, struct src_arc *arc, const char *prefix,
+                         const char *member, bool may_nest, struct src_stream **out, char err[SRC_ERRSZ])
+{
+    char why[SRC_ERRSZ];
+    size_t nl = strlen(prefix), ml = strlen(member);
+    char *name = malloc(nl + ml + 2);
+    if (name == NULL) {
+        src_errf(err, "%s: %s", prefix, strerror(ENOMEM));
+        return -1;
+    }
+    memcpy(name, prefix, nl);
     name[nl] = '!';
     memcpy(name + nl + 1, member, ml + 1);
 
-    struct src_reader *data = src_arc_data(f->arc);
+    struct src_reader *data = src_arc_data(arc);
     struct src_reader *top = data;
     struct src_reader *zst = NULL;
     struct src_arc *inner = NULL;
     struct src_stream *s = NULL;
+    struct stream_link *link = NULL;
     const char *p;
-    long n = src_arc_peek(f->arc, &p, why);
+    long n = src_arc_peek(arc, &p, why);
     if (n < 0)
         goto fail;
-    enum src_magic m = src_sniff((const unsigned char *)p, (size_t)n, false);
-    if (m == SRC_MAGIC_ZSTD) {
+    /* The first block is the whole member when its header says so (an empty tar in
+     * a tar is zero blocks to its end). */
+    int64_t size = src_arc_entry_size(arc);
+    enum src_magic m = src_sniff((const unsigned char *)p, (size_t)n, size >= 0 && size <= n);
+    if (may_nest && m == SRC_MAGIC_ARCHIVE) {
+        int r = open_nested(w, f, data, &inner, why);
+        if (r < 0)
+            goto fail;
+        if (r == 1) {
+            f->nested_name = name; /* f owns it now */
+            return 2;
+        }
+        top = src_arc_data(inner); /* not an archive after all: its raw bytes */
+    } else if (m == SRC_MAGIC_ZSTD) {
         if ((zst = src_zstd_new(data, &w->opt, why)) == NULL)
             goto fail;
         top = zst;
@@ -385,16 +468,84 @@ static int member_stream(struct src_walk *w, struct wfile *f, const char *member
         src_stream_own(s, src_reader_close, zst);
     if (inner != NULL)
         src_stream_own(s, src_arc_release, inner);
+    zst = NULL; /* the stream owns the decoders now */
+    inner = NULL;
+    if (may_nest && (m == SRC_MAGIC_ZSTD || m == SRC_MAGIC_GZIP || m == SRC_MAGIC_FILTER)) {
+        /* Compressed: is what it decodes to an archive? Peeked bytes are read again. */
+        const char *d;
+        long k = src_stream_peek(s, SRC_SNIFF_BYTES, &d);
+        if (k < 0) {
+            src_errf(err, "%s", src_stream_error(s));
+            src_stream_free(s);
+            free(name);
+            return -1;
+        }
+        if (src_sniff((const unsigned char *)d, (size_t)k, (size_t)k < SRC_SNIFF_BYTES) == SRC_MAGIC_ARCHIVE) {
+            if ((link = calloc(1, sizeof(*link))) == NULL) {
+                src_errf(why, "%s", strerror(ENOMEM));
+                goto fail;
+            }
+            link->base.read = stream_link_read;
+            link->s = s;
+            int r = open_nested(w, f, &link->base, &inner, why);
+            if (r < 0)
+                goto fail;
+            if (r == 1) {
+                /* f owns the link, the decoded stream and the name now. */
+                f->nested_link = &link->base;
+                f->nested_base = s;
+                f->nested_name = name;
+                return 2;
+            }
+            /* Not an archive after all: the raw entry over the link is the member. */
+            struct src_stream *s2 = src_stream_new(name, src_arc_data(inner), f->fd, &w->opt, why);
+            if (s2 == NULL)
+                goto fail;
+            src_stream_own(s2, src_stream_release, s);
+            src_stream_own(s2, free, link);
+            src_stream_own(s2, src_arc_release, inner);
+            s = s2;
+        }
+    }
     free(name);
     *out = s;
-    return 0;
+    return 1;
 fail:
     src_errf(err, "%s: %s", name, why);
+    src_arc_free(inner);
+    free(link);
+    src_stream_free(s);
     if (zst != NULL)
         zst->close(zst);
-    src_arc_free(inner);
     free(name);
     return -1;
+}
+
+/* The next member of the nested archive: 1 with *out, 0 when it has no more (it is
+ * freed then), -1 with err. */
+static int nested_next(struct src_walk *w, struct wfile *f, struct src_stream **out, char err[SRC_ERRSZ])
+{
+    const char *member;
+    int r;
+    char why[SRC_ERRSZ];
+    if (f->nested_first_ready) {
+        f->nested_first_ready = false;
+        member = f->nested_first;
+        r = 1;
+    } else if (src_arc_dead(f->nested)) {
+        r = 0; /* what broke it was reported through its stream or its header */
+    } else {
+        r = src_arc_next(f->nested, &member, why);
+    }
+    if (r == 1)
+        return member_stream(w, f, f->nested, f->nested_name, member, false, out, err) == 1 ? 1 : -1;
+    if (r < 0) {
+        src_errf(err, "%s: %s", f->nested_name, why);
+        if (!src_arc_dead(f->nested))
+            return -1; /* a bad header: the next one may be fine */
+    }
+    nested_free(f);
+    return r < 0 ? -1 : 0;
 }
 
 /* The next stream of the current file: 1, 0 when it has no more, -1 with err. */
@@ -408,24 +559,36 @@ static int file_next(struct src_walk *w, struct wfile *f, struct src_stream **ou
         f->single = NULL; /* the walk owns it now, as w->cur */
         return 1;
     }
-    /* A member that failed fatally (a corrupt stream, a decompression bomb) has
-     * reported why through its stream; nothing more can be read. */
-    if (f->arc == NULL || src_arc_dead(f->arc))
-        return 0;
-    const char *member;
-    if (f->first_ready) {
-        f->first_ready = false;
-        member = f->first_member;
-    } else {
-        char why[SRC_ERRSZ];
-        int r = src_arc_next(f->arc, &member, why);
-        if (r <= 0) {
-            if (r < 0)
-                src_errf(err, "%s: %s", f->name, why);
-            return r;
+    /* A loop, not recursion: a hostile tar of many empty archives costs no stack. */
+    for (;;) {
+        /* A member that failed fatally (a corrupt stream, a decompression bomb) has
+         * reported why through its stream; nothing more can be read. */
+        if (f->arc == NULL || src_arc_dead(f->arc))
+            return 0;
+        if (f->nested != NULL) {
+            int r = nested_next(w, f, out, err);
+            if (r != 0)
+                return r;
         }
+        const char *member;
+        if (f->first_ready) {
+            f->first_ready = false;
+            member = f->first_member;
+        } else {
+            char why[SRC_ERRSZ];
+            int r = src_arc_next(f->arc, &member, why);
+            if (r <= 0) {
+                if (r < 0)
+                    src_errf(err, "%s: %s", f->name, why);
+                return r;
+            }
+        }
+        int r = member_stream(w, f, f->arc, f->name, member, true, out, err);
+        if (r != 2)
+            return r;
+        /* An archive in the archive: its first member next (or, when it is empty,
+         * the outer archive's next). */
     }
-    return member_stream(w, f, member, out, err) == 0 ? 1 : -1;
 }
 
 struct src_walk *src_walk_open(const char *path, const struct src_options *opt, char err[SRC_ERRSZ])

@@ -609,6 +609,120 @@ static void test_archive_details(void **state)
     free(text);
 }
 
+/* "name\n<len>\n<bytes>\n" as walk_all writes it. */
+static void want_stream(struct buf *want, const char *name, const char *data, size_t len)
+{
+    char head[64];
+    buf_add(want, name, strlen(name));
+    snprintf(head, sizeof head, "\n%zu\n", len);
+    buf_add(want, head, strlen(head));
+    if (len)
+        buf_add(want, data, len);
+    buf_add(want, "\n", 1);
+}
+
+static void test_nested_archives(void **state)
+{
+    (void)state;
+    /* A CI tarball that holds archives: each is opened one level deep and its members
+     * are named outer!member!inner, in order, before the outer archive goes on. */
+    char *text = make_text(120000);
+    const struct member inner_m[] = {
+        {"logs/", NULL, 0},
+        {"logs/a.log", text, 120000},
+        {"logs/b.log", "bee\n", 4},
+    };
+    write_archive("in.tar.gz", archive_write_set_format_ustar, archive_write_add_filter_gzip, inner_m, 3);
+    write_archive("in.tar.zst", archive_write_set_format_pax_restricted, archive_write_add_filter_zstd, inner_m, 3);
+    write_archive("in.zip", archive_write_set_format_zip, NULL, inner_m, 3);
+    write_archive("in.tar", archive_write_set_format_ustar, NULL, inner_m, 3);
+    write_archive("none.tar", archive_write_set_format_ustar, NULL, NULL, 0);
+    /* Two levels down is not opened: deep.tar holds in.tar, handed out as it is. */
+    size_t tn;
+    char *tar = read_whole("in.tar", &tn);
+    const struct member deep_m[] = {{"in.tar", tar, tn}};
+    write_archive("deep.tar", archive_write_set_format_ustar, NULL, deep_m, 1);
+    /* A compressed log that starts with NULs stays a log (no empty tar). */
+    char nul[4096 + 6] = {0};
+    memcpy(nul + 4096, "hello\n", 6);
+    write_filtered("nul.log.gz", archive_write_add_filter_gzip, nul, sizeof nul);
+    size_t gzn, zn, zipn, dn, en, nn;
+    char *gz = read_whole("in.tar.gz", &gzn);
+    char *zs = read_whole("in.tar.zst", &zn);
+    char *zip = read_whole("in.zip", &zipn);
+    char *deep = read_whole("deep.tar", &dn);
+    char *empty = read_whole("none.tar", &en);
+    char *nulgz = read_whole("nul.log.gz", &nn);
+    const struct member outer_m[] = {
+        {"top.log", "top\n", 4},
+        {"run/logs.tar.gz", gz, gzn},
+        {"run/logs.tar.zst", zs, zn},
+        {"run/logs.zip", zip, zipn},
+        {"run/plain.tar", tar, tn},
+        {"run/empty.tar", empty, en},
+        {"run/deep.tar", deep, dn},
+        {"run/nul.log.gz", nulgz, nn},
+        {"last.log", "last\n", 5},
+    };
+    struct buf want = {0};
+    const char *outers[] = {"ci.tar", "ci.zip"};
+    for (int o = 0; o < 2; o++) {
+        write_archive(outers[o], o ? archive_write_set_format_zip : archive_write_set_format_pax_restricted, NULL,
+                      outer_m, 9);
+        want.len = 0;
+        char name[256];
+        const char *kinds[] = {"logs.tar.gz", "logs.tar.zst", "logs.zip", "plain.tar"};
+        snprintf(name, sizeof name, "%s!top.log", outers[o]);
+        want_stream(&want, name, "top\n", 4);
+        for (int k = 0; k < 4; k++) {
+            snprintf(name, sizeof name, "%s!run/%s!logs/a.log", outers[o], kinds[k]);
+            want_stream(&want, name, text, 120000);
+            snprintf(name, sizeof name, "%s!run/%s!logs/b.log", outers[o], kinds[k]);
+            want_stream(&want, name, "bee\n", 4);
+        }
+        snprintf(name, sizeof name, "%s!run/deep.tar!in.tar", outers[o]);
+        want_stream(&want, name, tar, tn);
+        snprintf(name, sizeof name, "%s!run/nul.log.gz", outers[o]);
+        want_stream(&want, name, nul, sizeof nul);
+        snprintf(name, sizeof name, "%s!last.log", outers[o]);
+        want_stream(&want, name, "last\n", 5);
+        for (int ra = 0; ra < 2; ra++) {
+            struct src_options opt = {.readahead = ra, .chunk_size = 8192};
+            struct buf got = {0};
+            walk_all(outers[o], &opt, &got);
+            if (got.len != want.len || memcmp(got.p, want.p, want.len) != 0) {
+                size_t at = 0;
+                while (at < got.len && at < want.len && got.p[at] == want.p[at])
+                    at++;
+                fail_msg("%s (readahead %d): differs at byte %zu: got '%.200s', want '%.200s'", outers[o], ra, at,
+                         got.p ? got.p + at : "(nothing)", want.p + at);
+            }
+            free(got.p);
+        }
+    }
+    /* A corrupt nested archive is reported and the outer archive goes on. */
+    char *cut = malloc(gzn / 2);
+    assert_non_null(cut);
+    memcpy(cut, gz, gzn / 2);
+    const struct member bad_m[] = {{"bad.tar.gz", cut, gzn / 2}, {"after.log", "after\n", 6}};
+    write_archive("bad.tar", archive_write_set_format_ustar, NULL, bad_m, 2);
+    struct buf got = {0};
+    walk_all("bad.tar", NULL, &got);
+    assert_non_null(strstr(got.p, "bad.tar!bad.tar.gz"));
+    assert_non_null(strstr(got.p, "bad.tar!after.log\n6\nafter\n"));
+    free(got.p);
+    free(cut);
+    free(want.p);
+    free(text);
+    free(tar);
+    free(gz);
+    free(zs);
+    free(zip);
+    free(deep);
+    free(empty);
+    free(nulgz);
+}
+
 static void test_directory_walk(void **state)
 {
     (void)state;
@@ -994,6 +1108,7 @@ int main(void)
         cmocka_unit_test(test_libarchive_filters),
         cmocka_unit_test(test_archives),
         cmocka_unit_test(test_archive_details),
+        cmocka_unit_test(test_nested_archives),
         cmocka_unit_test(test_directory_walk),
         cmocka_unit_test(test_peek),
         cmocka_unit_test(test_bomb_guard),
