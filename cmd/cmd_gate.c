@@ -292,6 +292,8 @@ static void write_text(FILE *out, bool color, const struct gate_result *g, const
         fprintf(out, ", %llu malformed", (unsigned long long)s->malformed);
     if (s->unreadable)
         fprintf(out, ", %llu unreadable", (unsigned long long)s->unreadable);
+    if (g->suppressed)
+        fprintf(out, ", %zu suppressed", g->suppressed);
     fprintf(out, ")");
     if (g->has_baseline) {
         size_t files, arts;
@@ -394,6 +396,8 @@ static int write_json(FILE *out, enum out_format fmt, const struct gate_result *
     json_object_set_new(sum, "malformed", json_integer((json_int_t)s->malformed));
     json_object_set_new(sum, "unreadable", json_integer((json_int_t)s->unreadable));
     json_object_set_new(sum, "findings", json_integer((json_int_t)(g->nnew + g->nknown)));
+    json_object_set_new(sum, "folded_findings", json_integer((json_int_t)g->folded));
+    json_object_set_new(sum, "suppressed_findings", json_integer((json_int_t)g->suppressed));
     json_object_set_new(doc, "summary", sum);
     if (g->has_baseline) {
         json_t *b = json_object();
@@ -517,11 +521,13 @@ int cmd_gate(const struct cli *cli, FILE *out)
     size_t n;
     struct analysis_counts counts;
     struct finding **f = analysis_findings(an, &n, &counts);
-    for (size_t i = 0; i < counts.nexpired; i++)
+    for (size_t i = 0; i < counts.nexpired && !cli->quiet; i++)
         fprintf(stderr, "pycorr: warning: %s\n", counts.expired[i]);
     if (build_result(&g, f, n, bl, analysis_store(an), &obs, cli->fail_on) != 0)
         goto oom;
     g.stats = &pl.stats;
+    g.folded = counts.folded;
+    g.suppressed = counts.suppressed;
     code = g.nfailing > 0 ? EXIT_FINDINGS : EXIT_OK;
     if (rc < 0 || pl.stats.unreadable > 0)
         code = EXIT_INPUT;

@@ -1,4 +1,4 @@
-/* cmd_ingest.c -- `pycorr ingest` and `pycorr gate`: events through the detectors,
+/* cmd_ingest.c -- `pycorr ingest`: events through the detectors,
  * findings to the report, the exit code from --fail-on. */
 #include <stdlib.h>
 #include <string.h>
@@ -20,19 +20,6 @@ static bool want_color(const struct cli *cli, FILE *out)
     if (nc != NULL && nc[0] != '\0')
         return false;
     return isatty(fileno(out));
-}
-
-/* The gate's verdict is always the last line on stderr. */
-static void print_verdict(const struct cli *cli, size_t nfind, size_t above)
-{
-    if (cli->cmd != CMD_GATE)
-        return;
-    if (above > 0)
-        fprintf(stderr, "pycorr: gate failed: %zu finding%s at or above %s\n", above, above == 1 ? "" : "s",
-                severity_name(cli->fail_on));
-    else
-        fprintf(stderr, "pycorr: gate passed: %zu finding%s, none at or above %s\n", nfind, nfind == 1 ? "" : "s",
-                severity_name(cli->fail_on));
 }
 
 int cmd_ingest(const struct cli *cli, FILE *out)
@@ -72,20 +59,18 @@ int cmd_ingest(const struct cli *cli, FILE *out)
         .suppressed_findings = counts.suppressed,
         .corr = analysis_corr_stats(an),
         .traces = cli->by_trace ? analysis_failing_traces(an, &traces_dropped) : NULL,
-        .command = cli->cmd == CMD_GATE ? "gate" : "ingest",
+        .command = "ingest",
     };
     rctx.traces_dropped = traces_dropped;
     if (report_write(fmt, f, n, &rctx) != 0)
         fprintf(stderr, "pycorr: error: out of memory while writing the report\n");
     size_t above = 0;
-    bool gating = cli->fail_on_set || cli->cmd == CMD_GATE;
+    bool gating = cli->fail_on_set; /* pycorr gate is cmd_gate.c */
     for (size_t i = 0; i < n && gating; i++)
         above += f[i]->severity >= cli->fail_on;
     int code = above > 0 ? EXIT_FINDINGS : EXIT_OK;
     if (rc < 0 || pl.stats.unreadable > 0)
         code = EXIT_INPUT;
-    if (!cli->quiet)
-        print_verdict(cli, n, above);
     analysis_destroy(an);
     ruleset_free(rs);
     return code;

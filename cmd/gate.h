@@ -46,6 +46,7 @@ struct gate_result {
     bool has_baseline;
     enum severity fail_on;
     const struct run_stats *stats;
+    size_t folded, suppressed;  /* findings folded into a cascade, hidden by suppressions */
     int exit_code;
     char verdict[768];          /* "gate failed: 2 new high findings (...)", no prefix */
 };
