@@ -1,15 +1,17 @@
 /* jsontok.h -- one JSON line to tokens, and the few decoding steps pycorr needs.
  *
- * A thin layer over jsmn (libjsmn-dev): it owns a token array that is reused from
- * line to line and grows only when a line needs more tokens, up to a bound; it checks
- * nesting depth; and it decodes string tokens lazily -- a string without escapes is
- * used in place (a slice of the line), only an escaped one is decoded into an arena.
- * No DOM is built: callers walk the flat token array.
+ * Our own tokenizer (jsontok.c): strict JSON (RFC 8259) plus the bare NaN, Infinity
+ * and -Infinity that Python's json module writes. It owns a token array that is reused
+ * from line to line and grows only when a line needs more tokens, up to a bound; it
+ * bounds nesting depth; and string tokens are decoded lazily -- a string without
+ * escapes is used in place (a slice of the line), only an escaped one is decoded into
+ * an arena. No DOM is built: callers walk the flat token array.
  *
- * jsmn is compiled once, in jsontok.c, with parent links (they make closing brackets
- * and commas O(1) instead of a backward scan, which is quadratic on wide objects) and
- * in strict mode. Its token layout depends on those switches, so they are fixed here
- * for every includer.
+ * The token layout is jsmn's (built with JSMN_PARENT_LINKS and JSMN_STRICT), which
+ * this tokenizer replaced: the same type, start, end, size and parent for every valid
+ * line, so code written against jsmn's tokens still walks these. Bytes at or above
+ * 0x80 are taken as they are (no UTF-8 validation: a latin-1 log keeps its records);
+ * raw control bytes inside strings are rejected, as JSON requires.
  */
 #ifndef PYCORR_JSONTOK_H
 #define PYCORR_JSONTOK_H
@@ -19,32 +21,40 @@
 #include <stdint.h>
 #include <string.h>
 
-#ifndef JSMN_PARENT_LINKS
-#define JSMN_PARENT_LINKS
-#endif
-#ifndef JSMN_STRICT
-#define JSMN_STRICT
-#endif
-#ifndef JSMN_H
-#define JSMN_HEADER
-#include <jsmn.h>
-#undef JSMN_HEADER
-#endif
-
 #include "../correlate/arena.h"
 #include "../correlate/event.h"
+
+/* jsmn's names and layout, so the walkers need not know which tokenizer ran. A
+ * translation unit that also includes <jsmn.h> (with JSMN_PARENT_LINKS) gets jsmn's
+ * identical definitions instead. */
+#ifndef JSMN_H
+typedef enum {
+    JSMN_UNDEFINED = 0,
+    JSMN_OBJECT = 1,
+    JSMN_ARRAY = 2,
+    JSMN_STRING = 3,
+    JSMN_PRIMITIVE = 4 /* number, true, false, null, NaN, Infinity, -Infinity */
+} jsmntype_t;
+
+typedef struct {
+    jsmntype_t type;
+    int start;  /* first byte; for a string the one after the opening quote */
+    int end;    /* one past the last byte (a string's closing quote); -1 while open */
+    int size;   /* object: keys; array: elements; key: 1 once its value is read */
+    int parent; /* object for a key, key for a member's value, array for an element, -1 */
+} jsmntok_t;
+#endif
 
 typedef jsmntok_t jt_tok;
 
 struct jt_parser {
     jt_tok *tok;         /* tokens of the last parsed line */
-    uint32_t *depth;     /* scratch for the depth check; allocated only when needed */
-    char *patched;       /* a line's copy with NaN/Infinity made tokenizable */
-    size_t patched_cap;
     uint32_t cap;        /* entries allocated in tok */
-    uint32_t depth_cap;
     uint32_t max_tokens; /* a line needing more is rejected */
     uint32_t max_depth;  /* a line nested deeper is rejected */
+    bool escaped;        /* after JT_OK: some string of the line has an escape, i.e. the
+                          * line has a backslash; when false every string token is its
+                          * own decoded value (jt_raw) */
 };
 
 enum jt_status {
@@ -65,18 +75,23 @@ void jt_free(struct jt_parser *p);
 
 /* Tokenize js[0..len) which must hold exactly one JSON object (white space around it
  * allowed). On JT_OK *ntok is the token count and p->tok[0] is the object; token
- * offsets index js. On JT_SYNTAX *err_pos is where it went wrong. Lines of 2 GiB or
- * more are JT_TOO_MANY.
+ * offsets index js. On JT_SYNTAX and JT_TRAILING *err_pos is the offset of the
+ * offending byte. When a line has several faults, the first in reading order decides
+ * (a line nested too deeply and cut short is JT_TOO_DEEP). A first non-blank byte other
+ * than '{' gives JT_NOT_OBJECT for '[' and '"', else JT_SYNTAX, without reading on.
+ * Lines of 2 GiB or more are JT_TOO_MANY.
  *
  * Python's json module writes non-finite floats as bare NaN, Infinity and -Infinity
  * (training logs diverge into them), so those are accepted as primitives. */
 enum jt_status jt_parse(struct jt_parser *p, const char *js, size_t len, int *ntok, size_t *err_pos);
 
 /* Tokenize into the caller's fixed array without growing it, to peek at the first
- * bytes of a stream. JT_OK: js[0..len) is complete JSON (not checked to be one
- * object); JT_TOO_MANY: the array filled up; JT_TRUNCATED: the input ends early; in
- * both of these the *ntok tokens so far are valid, though containers still open
- * have end -1. JT_SYNTAX: not JSON. */
+ * bytes of a stream. JT_OK: js[0..len) is complete JSON -- one or more values
+ * separated by white space, of any type; not checked to be one object, nor for
+ * depth; JT_TOO_MANY: the array filled up; JT_TRUNCATED: the input ends early (also
+ * right after a number or literal, which might go on); in both of these the *ntok
+ * tokens so far are valid, though containers still open have end -1 and a string or
+ * primitive cut short has no token. JT_SYNTAX: not JSON. */
 enum jt_status jt_parse_prefix(jt_tok *tok, unsigned cap, const char *js, size_t len, int *ntok);
 
 /* A short English phrase for a status ("unexpected end of input"). */

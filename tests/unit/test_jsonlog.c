@@ -810,9 +810,12 @@ static void test_nonfinite(void **state)
             "{\"message\":\"b\",\"v\":Nope}\n"
             "{\"message\":\"c\",\"v\":NaNa}\n",
             NULL);
-    assert_int_equal(c.n, 2); /* "NaNa" is a primitive jsmn takes; harmless */
-    assert_int_equal(c.ndiags, 1);
+    /* strict JSON plus exactly Python's three spellings: "NaNa" is no more a value
+     * than "Nope" (jsmn took any bare word for a primitive) */
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.ndiags, 2);
     assert_int_equal(c.diags[0].line, 2);
+    assert_int_equal(c.diags[1].line, 3);
     collect_free(&c);
 
     (void)data;
