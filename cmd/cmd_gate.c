@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../rules/rules.h"
@@ -435,7 +436,52 @@ struct extra_out {
     const char *what;       /* "SARIF", "JUnit", "Markdown", "baseline" */
     enum out_format fmt;    /* FMT_TEXT for the baseline file */
     FILE *fp;
+    char *tmp;              /* written here, renamed to path when complete */
 };
+
+/* Open an output: "-" is stdout; a regular file (or none yet) is written beside its
+ * path and renamed over it at the end, so a half-written report never replaces a good
+ * one and --write-baseline may name the --baseline it reads; anything else (a FIFO,
+ * /dev/stdout) is opened as it is. */
+static int extra_open(struct extra_out *x)
+{
+    if (strcmp(x->path, "-") == 0) {
+        x->fp = stdout;
+        return 0;
+    }
+    struct stat st;
+    if (stat(x->path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        x->fp = fopen(x->path, "w");
+        return x->fp != NULL ? 0 : -1;
+    }
+    size_t n = strlen(x->path) + 40;
+    if ((x->tmp = malloc(n)) == NULL)
+        return -1;
+    snprintf(x->tmp, n, "%s.pycorr-tmp.%ld", x->path, (long)getpid());
+    x->fp = fopen(x->tmp, "w");
+    return x->fp != NULL ? 0 : -1;
+}
+
+/* Close it: 0, or -1 with errno (the temporary file is removed then). */
+static int extra_close(struct extra_out *x, bool ok)
+{
+    int rc = 0;
+    if (x->fp != NULL && x->fp != stdout && fclose(x->fp) != 0)
+        rc = -1;
+    x->fp = NULL;
+    if (x->tmp != NULL) {
+        int saved = errno;
+        if (ok && rc == 0 && rename(x->tmp, x->path) != 0)
+            rc = -1;
+        saved = rc != 0 ? errno : saved;
+        if (!ok || rc != 0)
+            unlink(x->tmp);
+        free(x->tmp);
+        x->tmp = NULL;
+        errno = saved;
+    }
+    return rc;
+}
 
 static int write_format(FILE *out, enum out_format fmt, const struct gate_result *g, const struct cli *cli,
                         const struct baseline *bl, size_t snapshots_used)
@@ -477,8 +523,7 @@ int cmd_gate(const struct cli *cli, FILE *out)
     for (size_t i = 0; i < nxo; i++) {
         if (xo[i].path == NULL)
             continue;
-        xo[i].fp = strcmp(xo[i].path, "-") == 0 ? stdout : fopen(xo[i].path, "w");
-        if (xo[i].fp == NULL) {
+        if (extra_open(&xo[i]) != 0) {
             fprintf(stderr, "pycorr: error: cannot open %s for writing: %s\n", xo[i].path, strerror(errno));
             fprintf(stderr, "pycorr: gate failed: the %s output could not be written\n", xo[i].what);
             code = EXIT_OUTPUT;
@@ -544,16 +589,17 @@ int cmd_gate(const struct cli *cli, FILE *out)
             continue;
         int wr = xo[i].fmt == FMT_TEXT ? baseline_write(xo[i].fp, &g, &obs, bl)
                                        : write_format(xo[i].fp, xo[i].fmt, &g, cli, bl, snapshots_used);
-        bool bad = wr != 0 || fflush(xo[i].fp) != 0 || ferror(xo[i].fp);
+        errno = 0;
+        bool ioerr = fflush(xo[i].fp) != 0 || ferror(xo[i].fp);
         int saved = errno;
-        if (xo[i].fp != stdout && fclose(xo[i].fp) != 0 && !bad) {
-            bad = true;
+        bool bad = ioerr || wr != 0;
+        if (extra_close(&xo[i], !bad) != 0 && !bad) {
+            bad = ioerr = true;
             saved = errno;
         }
-        xo[i].fp = NULL;
         if (bad && write_error == NULL) {
             fprintf(stderr, "pycorr: error: cannot write %s: %s\n", xo[i].path,
-                    wr != 0 ? "out of memory" : strerror(saved ? saved : EIO));
+                    ioerr ? strerror(saved ? saved : EIO) : "out of memory");
             snprintf(werr, sizeof(werr), "the %s output could not be written", xo[i].what);
             write_error = werr;
         }
@@ -571,8 +617,7 @@ oom:
     code = EXIT_INPUT;
 done:
     for (size_t i = 0; i < nxo; i++)
-        if (xo[i].fp != NULL && xo[i].fp != stdout)
-            fclose(xo[i].fp);
+        extra_close(&xo[i], false);
     result_free(&g);
     if (obs_used)
         observer_free(&obs);
