@@ -33,12 +33,15 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "../rules/rules.h"
 #include "analysis.h"
 #include "commands.h"
 #include "kafka_common.h"
+#include "kafka_order.h"
 #include "kafka_sink.h"
 #include "kafka_source.h"
 #include "report.h"
+#include "version.h"
 
 #define POLL_MS 100
 #define TICK_S 0.25
@@ -50,6 +53,8 @@
 #define DIAG_WINDOW_S 10.0
 #define DIAG_PER_WINDOW 20
 #define LAG_SHOWN 16
+/* A partition without a message for this long stops holding the time merge back. */
+#define LIVE_S 1.0
 
 static volatile sig_atomic_t g_stop;
 static volatile sig_atomic_t g_stats;
@@ -74,6 +79,8 @@ struct consumer {
     rd_kafka_t *rk;
     struct analysis *an;
     struct ksrc *src;
+    struct korder *order;             /* partitions merged by event time */
+    struct korder_in *cur_in;         /* the partition being fed */
     struct kafka_sink *sink;          /* NULL without --findings-topic / --dead-letter-topic */
     rd_kafka_topic_partition_list_t *pending; /* offsets waiting for the sink to settle */
     int code;                         /* exit code when something went wrong */
@@ -131,6 +138,35 @@ static void on_diag(void *ctx, const char *source, const char *reason)
         c->diag_suppressed++;
 }
 
+/* ---- partitions and the time merge ---- */
+
+/* The partition's state and its input of the time merge, created on first use. */
+static struct kpart *partition(struct consumer *c, const char *topic, int32_t part)
+{
+    struct kpart *p = ksrc_partition(c->src, topic, part, true);
+    if (p == NULL)
+        return NULL;
+    struct kpart_user *u = kpart_user(p);
+    if (u->order_in == NULL)
+        u->order_in = korder_input(c->order);
+    return u->order_in ? p : NULL;
+}
+
+/* ksrc's sink: events of the partition being fed wait in the time merge. */
+static int to_order(void *ctx, const struct event *ev)
+{
+    struct consumer *c = ctx;
+    return c->cur_in ? korder_push(c->cur_in, ev) : analysis_sink(c->an, ev);
+}
+
+static int finish_partition(struct consumer *c, struct kpart *p)
+{
+    c->cur_in = kpart_user(p)->order_in;
+    int rc = ksrc_finish(c->src, p);
+    c->cur_in = NULL;
+    return rc;
+}
+
 /* ---- findings out ---- */
 
 static int grow_drain(struct consumer *c, size_t n)
@@ -184,6 +220,8 @@ static void emit_findings(struct consumer *c)
              * cascade); the update says so, as ingest's report leaves it out. */
             if (j != NULL && !reported)
                 json_object_set_new(j, "folded_into", json_string(f->folded_into));
+            if (j != NULL)
+                kafka_source_json(j);
             doc = j ? json_dumps(j, JSON_COMPACT) : NULL;
             json_decref(j);
             if (doc == NULL) {
@@ -234,6 +272,11 @@ static rd_kafka_topic_partition_list_t *safe_offsets(struct consumer *c, const r
         if (only != NULL && rd_kafka_topic_partition_list_find(only, kpart_topic(p), kpart_partition(p)) == NULL)
             continue;
         int64_t o = kpart_safe_offset(p);
+        /* Events still waiting in the time merge have not reached the detectors. */
+        struct korder_in *in = kpart_user(p)->order_in;
+        int64_t held = in ? korder_min_offset(in) : -1;
+        if (held >= 0 && held < o)
+            o = held;
         if (o >= 0 && o > kpart_user(p)->stored)
             rd_kafka_topic_partition_list_add(l, kpart_topic(p), kpart_partition(p))->offset = o;
     }
@@ -263,13 +306,16 @@ static void tick(struct consumer *c, double t)
         struct kpart *p = ksrc_partition_at(c->src, i);
         if (p == NULL)
             break;
-        if (kpart_holds(p) && t - kpart_user(p)->last_msg_s >= IDLE_FLUSH_S &&
-            ksrc_finish(c->src, p) < 0) {
+        struct kpart_user *u = kpart_user(p);
+        if (kpart_holds(p) && t - u->last_msg_s >= IDLE_FLUSH_S && finish_partition(c, p) < 0) {
             fprintf(stderr, "pycorr: error: out of memory\n");
             c->code = EXIT_INPUT;
             g_stop = 1;
         }
+        if (u->order_in != NULL)
+            korder_set_live(u->order_in, !u->at_eof && t - u->last_msg_s < LIVE_S);
     }
+    korder_release(c->order, false);
     if (c->sink != NULL) {
         kafka_sink_poll(c->sink);
         /* Last tick's findings are all acknowledged: its offsets are safe. */
@@ -305,9 +351,10 @@ static bool settle(struct consumer *c, const rd_kafka_topic_partition_list_t *on
         if (p == NULL)
             break;
         if (only == NULL || rd_kafka_topic_partition_list_find(only, kpart_topic(p), kpart_partition(p)) != NULL)
-            if (ksrc_finish(c->src, p) < 0)
+            if (finish_partition(c, p) < 0)
                 fprintf(stderr, "pycorr: error: out of memory while finishing %s\n", kpart_name(p));
     }
+    korder_release(c->order, true);
     if (c->sink != NULL)
         kafka_sink_begin(c->sink);
     emit_findings(c);
@@ -361,7 +408,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         double t = now_s();
         for (int i = 0; i < parts->cnt; i++) {
-            struct kpart *p = ksrc_partition(c->src, parts->elems[i].topic, parts->elems[i].partition, true);
+            struct kpart *p = partition(c, parts->elems[i].topic, parts->elems[i].partition);
             if (p != NULL)
                 kpart_user(p)->last_msg_s = t;
         }
@@ -381,8 +428,12 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         log_partitions(c, lost ? "lost" : "revoked", parts);
         for (int i = 0; i < parts->cnt; i++) {
             struct kpart *p = ksrc_partition(c->src, parts->elems[i].topic, parts->elems[i].partition, false);
-            if (p != NULL)
-                ksrc_remove(c->src, p);
+            if (p == NULL)
+                continue;
+            /* Its (empty) input stays in the merge, never live again. */
+            if (kpart_user(p)->order_in != NULL)
+                korder_set_live(kpart_user(p)->order_in, false);
+            ksrc_remove(c->src, p);
         }
         if (coop && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)
             e = rd_kafka_incremental_unassign(rk, parts);
@@ -426,10 +477,11 @@ static void on_error(rd_kafka_t *rk, int err, const char *reason, void *opaque)
 static void on_message(struct consumer *c, rd_kafka_message_t *m, double t)
 {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        struct kpart *p = ksrc_partition(c->src, rd_kafka_topic_name(m->rkt), m->partition, true);
+        struct kpart *p = partition(c, rd_kafka_topic_name(m->rkt), m->partition);
         if (p != NULL) {
             kpart_user(p)->at_eof = true;
             kpart_user(p)->high = m->offset;
+            korder_set_live(kpart_user(p)->order_in, false);
         }
         return;
     }
@@ -440,7 +492,7 @@ static void on_message(struct consumer *c, rd_kafka_message_t *m, double t)
             kafka_log("%s", rd_kafka_message_errstr(m));
         return;
     }
-    struct kpart *p = ksrc_partition(c->src, rd_kafka_topic_name(m->rkt), m->partition, true);
+    struct kpart *p = partition(c, rd_kafka_topic_name(m->rkt), m->partition);
     if (p == NULL) {
         fprintf(stderr, "pycorr: error: out of memory\n");
         c->code = EXIT_INPUT;
@@ -466,7 +518,12 @@ static void on_message(struct consumer *c, rd_kafka_message_t *m, double t)
         .trace_id_len = tl,
     };
     struct kfeed_result res;
+    c->cur_in = u->order_in;
+    korder_set_live(c->cur_in, true);
     int rc = ksrc_feed(c->src, p, &km, &res);
+    c->cur_in = NULL;
+    if (rc >= 0)
+        rc = korder_release(c->order, false);
     if (rc < 0) {
         fprintf(stderr, "pycorr: error: out of memory at %s@%" PRId64 "\n", kpart_name(p), m->offset);
         c->code = EXIT_INPUT;
@@ -618,27 +675,45 @@ static void install_signals(void)
 static void final_report(struct consumer *c)
 {
     struct finding_store *store = analysis_store(c->an);
+    size_t n;
+    struct finding **f = finding_store_sorted(store, &n);
+    size_t reported = 0;
+    for (size_t i = 0; i < n; i++)
+        reported += finding_is_reported(f[i]);
     if (c->fmt == FMT_JSON) {
-        size_t n;
-        struct finding **f = finding_store_sorted(store, &n);
-        struct run_stats rs = {.inputs = 0, .bytes = c->bytes, .events = 0, .malformed = c->malformed};
-        for (size_t i = 0;; i++) {
-            struct kpart *p = ksrc_partition_at(c->src, i);
-            if (p == NULL)
-                break;
-            rs.events += kpart_stats(p)->events;
-            rs.exceptions += kpart_stats(p)->exceptions;
+        /* The findings as ingest's json document has them, sources in Kafka's spelling. */
+        json_t *doc = json_object();
+        json_t *sum = json_object();
+        json_object_set_new(doc, "pycorr", json_string(PYCORR_VERSION));
+        json_object_set_new(doc, "command", json_string("consume"));
+        json_object_set_new(sum, "messages", json_integer((json_int_t)c->msgs));
+        json_object_set_new(sum, "bytes", json_integer((json_int_t)c->bytes));
+        json_object_set_new(sum, "malformed", json_integer((json_int_t)c->malformed));
+        json_object_set_new(sum, "poison", json_integer((json_int_t)c->poison));
+        json_object_set_new(sum, "findings", json_integer((json_int_t)reported));
+        json_object_set_new(sum, "dropped_findings", json_integer((json_int_t)finding_store_dropped(store)));
+        json_object_set_new(doc, "summary", sum);
+        json_t *arr = json_array();
+        for (size_t i = 0; i < n; i++) {
+            if (!finding_is_reported(f[i]))
+                continue;
+            json_t *j = finding_to_json(f[i]);
+            if (j != NULL) {
+                kafka_source_json(j);
+                json_array_append_new(arr, j);
+            }
         }
-        struct report_ctx rctx = {.out = c->out, .stats = &rs, .dropped_findings = finding_store_dropped(store),
-                                  .command = "consume"};
-        if (report_write(FMT_JSON, f, n, &rctx) != 0)
+        json_object_set_new(doc, "findings", arr);
+        if (json_dumpf(doc, c->out, JSON_INDENT(2)) != 0)
             fprintf(stderr, "pycorr: error: out of memory while writing the report\n");
+        fputc('\n', c->out);
+        json_decref(doc);
     }
     if (!c->cli->quiet)
         fprintf(stderr,
                 "pycorr: consume: %zu findings (%" PRIu64 " first seen in this run) from %" PRIu64
                 " messages, %" PRIu64 " malformed, %" PRIu64 " poison\n",
-                finding_store_count(store), c->findings_new, c->msgs, c->malformed, c->poison);
+                reported, c->findings_new, c->msgs, c->malformed, c->poison);
 }
 
 static int fail_on_code(const struct consumer *c)
@@ -677,20 +752,22 @@ int cmd_consume(const struct cli *cli, FILE *out)
     struct ruleset *rs = analysis_load_rules(cli, err, sizeof(err));
     c.an = rs ? analysis_create(cli, rs, err, sizeof(err)) : NULL;
     if (c.an == NULL) {
+        ruleset_free(rs);
         fprintf(stderr, "pycorr: error: %s\n", err);
         kafka_mock_stop(mock);
         return EXIT_USAGE;
     }
     struct ksrc_config kc = {
-        .sink = analysis_sink,
-        .sink_ctx = c.an,
+        .sink = to_order,
+        .sink_ctx = &c,
         .diag = on_diag,
         .diag_ctx = &c,
         .map = &cli->map,
         .limits = &parse_limits_default,
     };
     c.src = ksrc_create(&kc);
-    if (c.src == NULL) {
+    c.order = korder_create(analysis_sink, c.an, 0);
+    if (c.src == NULL || c.order == NULL) {
         fprintf(stderr, "pycorr: error: out of memory\n");
         code = EXIT_INPUT;
         goto out;
@@ -750,8 +827,9 @@ int cmd_consume(const struct cli *cli, FILE *out)
         struct kpart *p = ksrc_partition_at(c.src, i);
         if (p == NULL)
             break;
-        ksrc_finish(c.src, p);
+        finish_partition(&c, p);
     }
+    korder_release(c.order, true);
     analysis_flush(c.an);
     if (analysis_lost_events(c.an))
         fprintf(stderr, "pycorr: warning: memory ran short; some events were not analyzed\n");
@@ -774,7 +852,9 @@ out:
         rd_kafka_topic_partition_list_destroy(c.pending);
     kafka_sink_destroy(c.sink, FINAL_FLUSH_MS);
     ksrc_destroy(c.src);
+    korder_destroy(c.order);
     analysis_destroy(c.an);
+    ruleset_free(rs);
     kafka_mock_stop(mock);
     free(c.drain_buf);
     free(c.drain_new);

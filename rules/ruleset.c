@@ -240,7 +240,13 @@ static int parse_count(struct pstate *ps, struct rule *r, char *rest, int col0)
 {
     char *save = NULL;
     char *tok = strtok_r(rest, " \t,", &save);
+    /* A second count line replaces the first. */
     r->distinct = -1;
+    free(r->distinct_name);
+    r->distinct_name = NULL;
+    for (size_t i = 0; i < r->nby; i++)
+        free(r->by_names[i]);
+    r->nby = 0;
     if (tok && strcmp(tok, "distinct") == 0) {
         char *f = strtok_r(NULL, " \t,", &save);
         if (f == NULL)
