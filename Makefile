@@ -87,7 +87,7 @@ build-fuzz/rules_shipped.c: $(SHIPPED_RULES) rules/embed.sh
 	sh rules/embed.sh $(SHIPPED_RULES) > $@
 build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) build-fuzz/rules_shipped.c
 	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined \
+	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-o $@ $< $(FUZZ_LIB_SRCS) build-fuzz/rules_shipped.c $(PKG_LIBS) -lpthread -lm
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build

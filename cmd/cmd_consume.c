@@ -748,7 +748,7 @@ int cmd_consume(const struct cli *cli, FILE *out)
                         "  kcat -P -b %s -t %s -l samples/app.log\n",
                 bootstrap, MOCK_PARTITIONS, bootstrap, cli->ntopics ? cli->topics[0] : "TOPIC");
     }
-    /* The rules live as long as the analysis: for the whole run (process exit frees). */
+    /* The rules live as long as the analysis: freed after it, at the end. */
     struct ruleset *rs = analysis_load_rules(cli, err, sizeof(err));
     c.an = rs ? analysis_create(cli, rs, err, sizeof(err)) : NULL;
     if (c.an == NULL) {
