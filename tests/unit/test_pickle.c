@@ -189,7 +189,7 @@ static void test_chunked(void **state)
     json_t *all = json_load_file(STATS, 0, &e);
     assert_non_null(all);
     const char *files[] = {SEEDS "/valid_p2_tb4.pickle", SEEDS "/valid_p5_tb4.pickle",
-                           "tests/data/memory/memory/tracemalloc/procmon_leak/snapshot_03.pickle"};
+                           "tests/data/memory/corpus/memory/tracemalloc/procmon_leak/snapshot_03.pickle"};
     const size_t chunks[] = {1, 2, 3, 7, 64, 4093};
     for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
         const json_t *exp = json_object_get(all, files[i]);
