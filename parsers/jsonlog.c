@@ -2,7 +2,7 @@
  * dict tracebacks), ECS, GCP and Datadog field conventions, OTLP/JSON log exports.
  *
  * This is the hot path of a structured-log run, so a line is never turned into a
- * DOM: jsmn (through jsontok.h) tokenizes it into a reused token array, one pass over
+ * DOM: jsontok.h tokenizes it into a reused token array, one pass over
  * the top-level keys (and the few nested objects the conventions use: log.*, trace.*,
  * error.*, ...) remembers, per role, the token of the best-ranked field, and only
  * those tokens are decoded. Strings without escapes stay slices of the line; escaped
@@ -64,12 +64,13 @@ struct keyinfo {
 #define PATH_MAX_LEN 256
 /* Notes kept per exception of a dict traceback. */
 #define MAX_NOTES 64
+/* Slots of the known-key table (key_rows): a power of two, over twice the rows. */
+#define KEY_SLOTS 256u
 
 /* Per line: for each slot, the token of the best field seen so far. */
 struct found {
     int tok[S_COUNT];
     unsigned char prio[S_COUNT];
-    int bad_key; /* token of a member jsmn let through malformed, or -1 */
 };
 
 struct jsonlog {
@@ -89,142 +90,177 @@ struct jsonlog {
     const char *map_field[ROLE_COUNT];
     size_t map_len[ROLE_COUNT];
     int nmapped;
+    unsigned char key_index[KEY_SLOTS]; /* row number + 1 of key_rows, or 0 */
 };
 
-/* The names pycorr knows, as (slot, rank, container) rows grouped by the name's
- * length: a key costs one jump and a few fixed-size compares (which the compiler
- * inlines) instead of a strcmp over every known name. A nested field is looked up by
- * its dotted path, so "log.level" covers both the ECS literal key and {"log":
- * {"level": ...}}. To add a name, add a row under its length. */
-static struct keyinfo key_classify(const char *k, size_t n)
+/* The names pycorr knows, one (name, slot, rank, container) row each. A nested field is
+ * looked up by its dotted path, so "log.level" covers both the ECS literal key and
+ * {"log": {"level": ...}}. To add a name, add a row (they are grouped by length). */
+struct keyrow {
+    const char *name;
+    unsigned char len;
+    struct keyinfo ki;
+};
+#define KR(name, s, p, c) {name, sizeof(name) - 1, KI(s, p, c)}
+static const struct keyrow key_rows[] = {
+    KR("dd", S_NONE, 0, 1),
+    KR("ts", S_TS, 1, 0),
+    KR("log", S_NONE, 0, 1),
+    KR("msg", S_MESSAGE, 1, 0),
+    KR("pid", S_PID, 0, 0),
+    KR("body", S_MESSAGE, 3, 0),
+    KR("date", S_TS, 3, 0),
+    KR("host", S_HOST, 0, 1),
+    KR("name", S_LOGGER, 1, 0),
+    KR("span", S_NONE, 0, 1),
+    KR("time", S_TS, 1, 0),
+    KR("error", S_NONE, 0, 1),
+    KR("event", S_MESSAGE, 2, 0),
+    KR("level", S_LEVEL, 0, 0),
+    KR("trace", S_NONE, 0, 1),
+    KR("logger", S_LOGGER, 0, 0),
+    KR("spanId", S_SPAN, 0, 0),
+    KR("spanid", S_SPAN, 1, 0),
+    KR("status", S_LEVEL, 9, 0),
+    KR("thread", S_NONE, 0, 1),
+    KR("asctime", S_TS, 2, 0),
+    KR("created", S_TS, 4, 0),
+    KR("message", S_MESSAGE, 0, 0),
+    KR("process", S_PID, 1, 1),
+    KR("service", S_SERVICE, 0, 1),
+    KR("span.id", S_SPAN, 0, 0),
+    KR("span_id", S_SPAN, 0, 0),
+    KR("traceId", S_TRACE, 0, 0),
+    KR("traceid", S_TRACE, 1, 0),
+    KR("datetime", S_TS, 2, 0),
+    KR("exc_info", S_EXC, 0, 0),
+    KR("exc_text", S_EXC, 1, 0),
+    KR("exc_type", S_EXC_TYPE, 0, 0),
+    KR("hostname", S_HOST, 0, 0),
+    KR("loglevel", S_LEVEL, 1, 0),
+    KR("severity", S_LEVEL, 1, 0),
+    KR("trace.id", S_TRACE, 0, 0),
+    KR("trace_id", S_TRACE, 0, 0),
+    KR("exc_value", S_EXC_MSG, 0, 0),
+    KR("exception", S_EXC, 0, 1),
+    KR("host.name", S_HOST, 0, 0),
+    KR("levelname", S_LEVEL, 0, 0),
+    KR("log.level", S_LEVEL, 0, 0),
+    KR("timestamp", S_TS, 0, 0),
+    KR("traceback", S_EXC, 1, 0),
+    KR("@timestamp", S_TS, 0, 0),
+    KR("dd.service", S_SERVICE, 2, 0),
+    KR("dd.span_id", S_SPAN, 1, 0),
+    KR("error.kind", S_EXC_TYPE, 1, 0),
+    KR("error.type", S_EXC_TYPE, 0, 0),
+    KR("level_name", S_LEVEL, 1, 0),
+    KR("log.logger", S_LOGGER, 0, 0),
+    KR("loggerName", S_LOGGER, 1, 0),
+    KR("otelSpanID", S_SPAN, 1, 0),
+    KR("stacktrace", S_EXC, 1, 0),
+    KR("threadName", S_THREAD, 0, 0),
+    KR("dd.trace_id", S_TRACE, 1, 0),
+    KR("error.stack", S_EXC, 1, 0),
+    KR("exc_message", S_EXC_MSG, 1, 0),
+    KR("logger_name", S_LOGGER, 0, 0),
+    KR("otelTraceID", S_TRACE, 1, 0),
+    KR("process.pid", S_PID, 0, 0),
+    KR("serviceName", S_SERVICE, 1, 0),
+    KR("stack_trace", S_EXC, 0, 0),
+    KR("textPayload", S_MESSAGE, 3, 0),
+    KR("thread.name", S_THREAD, 1, 0),
+    KR("thread_name", S_THREAD, 0, 0),
+    KR("traceparent", S_TRACEPARENT, 0, 0),
+    KR("log.original", S_MESSAGE, 8, 0),
+    KR("resourceLogs", S_OTLP, 0, 0),
+    KR("service.name", S_SERVICE, 0, 0),
+    KR("service_name", S_SERVICE, 1, 0),
+    KR("severityText", S_LEVEL, 0, 0),
+    KR("timeUnixNano", S_TS, 0, 0),
+    KR("error.message", S_EXC_MSG, 0, 0),
+    KR("host.hostname", S_HOST, 1, 0),
+    KR("resource_logs", S_OTLP, 0, 0),
+    KR("exception.type", S_EXC_TYPE, 0, 0),
+    KR("process.thread", S_NONE, 0, 1),
+    KR("error.stack_trace", S_EXC, 0, 0),
+    KR("exception.message", S_EXC_MSG, 0, 0),
+    KR("process.thread.name", S_THREAD, 0, 0),
+    KR("exception.stacktrace", S_EXC, 0, 0),
+    KR("observedTimeUnixNano", S_TS, 5, 0),
+    KR("logging.googleapis.com/trace", S_TRACE, 1, 0),
+    KR("logging.googleapis.com/spanId", S_SPAN, 1, 0),
+};
+#undef KR
+
+/* Every key of every line is looked up, so the rows sit in an open-addressing table
+ * (built per parser at open) hashed on the length and three of the bytes: a key costs
+ * a multiply and, as a rule, one length check and one compare of a few words -- a
+ * name pycorr does not know usually ends at an empty slot without any compare. */
+#define KEY_MAX_LEN 255u
+
+_Static_assert(sizeof(key_rows) / sizeof(key_rows[0]) < KEY_SLOTS / 2, "key table too full");
+_Static_assert(sizeof(key_rows) / sizeof(key_rows[0]) < 255, "row numbers are bytes");
+
+static unsigned key_hash(const char *k, size_t n)
 {
-    switch (n) {
-    case 2:
-        if (memcmp(k, "dd", 2) == 0) return KI(S_NONE, 0, 1);
-        if (memcmp(k, "ts", 2) == 0) return KI(S_TS, 1, 0);
-        break;
-    case 3:
-        if (memcmp(k, "log", 3) == 0) return KI(S_NONE, 0, 1);
-        if (memcmp(k, "msg", 3) == 0) return KI(S_MESSAGE, 1, 0);
-        if (memcmp(k, "pid", 3) == 0) return KI(S_PID, 0, 0);
-        break;
-    case 4:
-        if (memcmp(k, "body", 4) == 0) return KI(S_MESSAGE, 3, 0);
-        if (memcmp(k, "date", 4) == 0) return KI(S_TS, 3, 0);
-        if (memcmp(k, "host", 4) == 0) return KI(S_HOST, 0, 1);
-        if (memcmp(k, "name", 4) == 0) return KI(S_LOGGER, 1, 0);
-        if (memcmp(k, "span", 4) == 0) return KI(S_NONE, 0, 1);
-        if (memcmp(k, "time", 4) == 0) return KI(S_TS, 1, 0);
-        break;
-    case 5:
-        if (memcmp(k, "error", 5) == 0) return KI(S_NONE, 0, 1);
-        if (memcmp(k, "event", 5) == 0) return KI(S_MESSAGE, 2, 0);
-        if (memcmp(k, "level", 5) == 0) return KI(S_LEVEL, 0, 0);
-        if (memcmp(k, "trace", 5) == 0) return KI(S_NONE, 0, 1);
-        break;
-    case 6:
-        if (memcmp(k, "logger", 6) == 0) return KI(S_LOGGER, 0, 0);
-        if (memcmp(k, "spanId", 6) == 0) return KI(S_SPAN, 0, 0);
-        if (memcmp(k, "spanid", 6) == 0) return KI(S_SPAN, 1, 0);
-        if (memcmp(k, "status", 6) == 0) return KI(S_LEVEL, 9, 0);
-        if (memcmp(k, "thread", 6) == 0) return KI(S_NONE, 0, 1);
-        break;
-    case 7:
-        if (memcmp(k, "asctime", 7) == 0) return KI(S_TS, 2, 0);
-        if (memcmp(k, "created", 7) == 0) return KI(S_TS, 4, 0);
-        if (memcmp(k, "message", 7) == 0) return KI(S_MESSAGE, 0, 0);
-        if (memcmp(k, "process", 7) == 0) return KI(S_PID, 1, 1);
-        if (memcmp(k, "service", 7) == 0) return KI(S_SERVICE, 0, 1);
-        if (memcmp(k, "span.id", 7) == 0) return KI(S_SPAN, 0, 0);
-        if (memcmp(k, "span_id", 7) == 0) return KI(S_SPAN, 0, 0);
-        if (memcmp(k, "traceId", 7) == 0) return KI(S_TRACE, 0, 0);
-        if (memcmp(k, "traceid", 7) == 0) return KI(S_TRACE, 1, 0);
-        break;
-    case 8:
-        if (memcmp(k, "datetime", 8) == 0) return KI(S_TS, 2, 0);
-        if (memcmp(k, "exc_info", 8) == 0) return KI(S_EXC, 0, 0);
-        if (memcmp(k, "exc_text", 8) == 0) return KI(S_EXC, 1, 0);
-        if (memcmp(k, "exc_type", 8) == 0) return KI(S_EXC_TYPE, 0, 0);
-        if (memcmp(k, "hostname", 8) == 0) return KI(S_HOST, 0, 0);
-        if (memcmp(k, "loglevel", 8) == 0) return KI(S_LEVEL, 1, 0);
-        if (memcmp(k, "severity", 8) == 0) return KI(S_LEVEL, 1, 0);
-        if (memcmp(k, "trace.id", 8) == 0) return KI(S_TRACE, 0, 0);
-        if (memcmp(k, "trace_id", 8) == 0) return KI(S_TRACE, 0, 0);
-        break;
-    case 9:
-        if (memcmp(k, "exc_value", 9) == 0) return KI(S_EXC_MSG, 0, 0);
-        if (memcmp(k, "exception", 9) == 0) return KI(S_EXC, 0, 1);
-        if (memcmp(k, "host.name", 9) == 0) return KI(S_HOST, 0, 0);
-        if (memcmp(k, "levelname", 9) == 0) return KI(S_LEVEL, 0, 0);
-        if (memcmp(k, "log.level", 9) == 0) return KI(S_LEVEL, 0, 0);
-        if (memcmp(k, "timestamp", 9) == 0) return KI(S_TS, 0, 0);
-        if (memcmp(k, "traceback", 9) == 0) return KI(S_EXC, 1, 0);
-        break;
-    case 10:
-        if (memcmp(k, "@timestamp", 10) == 0) return KI(S_TS, 0, 0);
-        if (memcmp(k, "dd.service", 10) == 0) return KI(S_SERVICE, 2, 0);
-        if (memcmp(k, "dd.span_id", 10) == 0) return KI(S_SPAN, 1, 0);
-        if (memcmp(k, "error.kind", 10) == 0) return KI(S_EXC_TYPE, 1, 0);
-        if (memcmp(k, "error.type", 10) == 0) return KI(S_EXC_TYPE, 0, 0);
-        if (memcmp(k, "level_name", 10) == 0) return KI(S_LEVEL, 1, 0);
-        if (memcmp(k, "log.logger", 10) == 0) return KI(S_LOGGER, 0, 0);
-        if (memcmp(k, "loggerName", 10) == 0) return KI(S_LOGGER, 1, 0);
-        if (memcmp(k, "otelSpanID", 10) == 0) return KI(S_SPAN, 1, 0);
-        if (memcmp(k, "stacktrace", 10) == 0) return KI(S_EXC, 1, 0);
-        if (memcmp(k, "threadName", 10) == 0) return KI(S_THREAD, 0, 0);
-        break;
-    case 11:
-        if (memcmp(k, "dd.trace_id", 11) == 0) return KI(S_TRACE, 1, 0);
-        if (memcmp(k, "error.stack", 11) == 0) return KI(S_EXC, 1, 0);
-        if (memcmp(k, "exc_message", 11) == 0) return KI(S_EXC_MSG, 1, 0);
-        if (memcmp(k, "logger_name", 11) == 0) return KI(S_LOGGER, 0, 0);
-        if (memcmp(k, "otelTraceID", 11) == 0) return KI(S_TRACE, 1, 0);
-        if (memcmp(k, "process.pid", 11) == 0) return KI(S_PID, 0, 0);
-        if (memcmp(k, "serviceName", 11) == 0) return KI(S_SERVICE, 1, 0);
-        if (memcmp(k, "stack_trace", 11) == 0) return KI(S_EXC, 0, 0);
-        if (memcmp(k, "textPayload", 11) == 0) return KI(S_MESSAGE, 3, 0);
-        if (memcmp(k, "thread.name", 11) == 0) return KI(S_THREAD, 1, 0);
-        if (memcmp(k, "thread_name", 11) == 0) return KI(S_THREAD, 0, 0);
-        if (memcmp(k, "traceparent", 11) == 0) return KI(S_TRACEPARENT, 0, 0);
-        break;
-    case 12:
-        if (memcmp(k, "log.original", 12) == 0) return KI(S_MESSAGE, 8, 0);
-        if (memcmp(k, "resourceLogs", 12) == 0) return KI(S_OTLP, 0, 0);
-        if (memcmp(k, "service.name", 12) == 0) return KI(S_SERVICE, 0, 0);
-        if (memcmp(k, "service_name", 12) == 0) return KI(S_SERVICE, 1, 0);
-        if (memcmp(k, "severityText", 12) == 0) return KI(S_LEVEL, 0, 0);
-        if (memcmp(k, "timeUnixNano", 12) == 0) return KI(S_TS, 0, 0);
-        break;
-    case 13:
-        if (memcmp(k, "error.message", 13) == 0) return KI(S_EXC_MSG, 0, 0);
-        if (memcmp(k, "host.hostname", 13) == 0) return KI(S_HOST, 1, 0);
-        if (memcmp(k, "resource_logs", 13) == 0) return KI(S_OTLP, 0, 0);
-        break;
-    case 14:
-        if (memcmp(k, "exception.type", 14) == 0) return KI(S_EXC_TYPE, 0, 0);
-        if (memcmp(k, "process.thread", 14) == 0) return KI(S_NONE, 0, 1);
-        break;
-    case 17:
-        if (memcmp(k, "error.stack_trace", 17) == 0) return KI(S_EXC, 0, 0);
-        if (memcmp(k, "exception.message", 17) == 0) return KI(S_EXC_MSG, 0, 0);
-        break;
-    case 19:
-        if (memcmp(k, "process.thread.name", 19) == 0) return KI(S_THREAD, 0, 0);
-        break;
-    case 20:
-        if (memcmp(k, "exception.stacktrace", 20) == 0) return KI(S_EXC, 0, 0);
-        if (memcmp(k, "observedTimeUnixNano", 20) == 0) return KI(S_TS, 5, 0);
-        break;
-    case 28:
-        if (memcmp(k, "logging.googleapis.com/trace", 28) == 0) return KI(S_TRACE, 1, 0);
-        break;
-    case 29:
-        if (memcmp(k, "logging.googleapis.com/spanId", 29) == 0) return KI(S_SPAN, 1, 0);
-        break;
-    default:
-        break;
+    uint32_t x = (uint32_t)(unsigned char)k[0] | (uint32_t)(unsigned char)k[n - 1] << 8 |
+                 (uint32_t)(unsigned char)k[n / 2] << 16 | (uint32_t)n << 24;
+    return (x * UINT32_C(0x9E3779B1)) >> 24;
+}
+
+/* a[0..n) == b[0..n), a word at a time (the library call costs more than the compare) */
+static inline bool bytes_equal(const char *a, const char *b, size_t n)
+{
+    if (n >= 8) {
+        uint64_t x, y;
+        for (size_t i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return false;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
     }
-    return KI(S_NONE, 0, 0);
+    if (n >= 4) {
+        uint32_t x, y, x2, y2;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&x2, a + n - 4, 4);
+        memcpy(&y2, b + n - 4, 4);
+        return x == y && x2 == y2;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
+static void key_index_build(unsigned char *index)
+{
+    memset(index, 0, KEY_SLOTS);
+    for (size_t r = 0; r < sizeof(key_rows) / sizeof(key_rows[0]); r++) {
+        unsigned h = key_hash(key_rows[r].name, key_rows[r].len);
+        while (index[h] != 0)
+            h = (h + 1) & (KEY_SLOTS - 1);
+        index[h] = (unsigned char)(r + 1);
+    }
+}
+
+/* The row of the name k[0..n), or NULL. Inlined into the walk: it runs per key. */
+static inline const struct keyrow *key_lookup(const unsigned char *index, const char *k, size_t n)
+{
+    if (n == 0 || n > KEY_MAX_LEN)
+        return NULL;
+    for (unsigned h = key_hash(k, n);; h = (h + 1) & (KEY_SLOTS - 1)) {
+        unsigned r = index[h];
+        if (r == 0)
+            return NULL;
+        const struct keyrow *row = &key_rows[r - 1];
+        if (row->len == n && bytes_equal(k, row->name, n))
+            return row;
+    }
 }
 
 /* ---- small helpers ------------------------------------------------------------ */
@@ -313,7 +349,7 @@ static bool is_numeric_primitive(const char *js, const jt_tok *t)
 
 /* Whether a value of this JSON type can fill the slot; a field of the right name but
  * the wrong type (exc_info: true, host: {...}) is not a candidate. */
-static bool slot_accepts(int slot, const char *js, const jt_tok *v)
+static inline bool slot_accepts(int slot, const char *js, const jt_tok *v)
 {
     switch (slot) {
     case S_TS:
@@ -373,16 +409,11 @@ static void walk_object(struct jsonlog *st, struct found *f, int obj, const char
     int end = t[obj].end;
     int j = obj + 1;
     while (j < n && t[j].start < end) {
+        /* jt_parse hands over well-formed members only: a key string, then its value */
         int k = j, v = j + 1;
-        /* jsmn lets a few malformed members through ({"a"}, {"a" "b"}, {"a":}): a
-         * key has exactly one value attached. Stop there rather than pair the wrong
-         * tokens; the caller rejects the line. */
-        if (t[k].type != JSMN_STRING || t[k].size != 1 || v >= n || t[v].start >= end) {
-            if (f->bad_key < 0)
-                f->bad_key = k;
+        if (v >= n)
             break;
-        }
-        j = jt_skip(t, n, v);
+        j = t[v].type == JSMN_STRING || t[v].type == JSMN_PRIMITIVE ? v + 1 : jt_skip(t, n, v);
 
         const char *name = js + t[k].start;
         size_t nn = (size_t)(t[k].end - t[k].start);
@@ -396,8 +427,8 @@ static void walk_object(struct jsonlog *st, struct found *f, int obj, const char
             name = buf;
             nn += plen + 1;
         }
-        struct keyinfo ki = key_classify(name, nn);
-        if (ki.slot == S_NONE && !ki.container && st->has_bs && nn < sizeof(buf) &&
+        const struct keyrow *row = key_lookup(st->key_index, name, nn);
+        if (row == NULL && st->has_bs && nn < sizeof(buf) &&
             memchr(js + t[k].start, '\\', (size_t)(t[k].end - t[k].start)) != NULL) {
             /* An escaped key ("log\u002elevel") is rare; decode it and look again. */
             char dec[PATH_MAX_LEN];
@@ -411,8 +442,9 @@ static void walk_object(struct jsonlog *st, struct found *f, int obj, const char
             memcpy(buf, dec, dn);
             name = buf;
             nn = dn;
-            ki = key_classify(name, nn);
+            row = key_lookup(st->key_index, name, nn);
         }
+        struct keyinfo ki = row != NULL ? row->ki : KI(S_NONE, 0, 0);
         if (ki.slot != S_NONE && (ki.slot >= ROLE_COUNT || st->map_field[ki.slot] == NULL) &&
             slot_accepts(ki.slot, js, &t[v]))
             consider(f, ki.slot, ki.prio, v);
@@ -1151,17 +1183,11 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno, boo
     }
     st->js = line;
     st->ntok = ntok;
-    st->has_bs = memchr(line, '\\', len) != NULL;
+    st->has_bs = st->jt.escaped; /* backslashes stand only in strings, as escapes */
     struct found f;
     for (int k = 0; k < S_COUNT; k++)
         f.tok[k] = -1;
-    f.bad_key = -1;
     walk_object(st, &f, 0, "", 0, 0);
-    if (f.bad_key >= 0) {
-        diagf(st, lineno, "invalid JSON: malformed object member at column %d",
-              st->jt.tok[f.bad_key].start + (st->jt.tok[f.bad_key].type == JSMN_STRING ? 0 : 1));
-        return 0;
-    }
     if (f.tok[S_OTLP] >= 0)
         return otlp_batch(st, f.tok[S_OTLP], lineno);
     return record_emit(st, &f, lineno);
@@ -1178,6 +1204,7 @@ static void *jsonlog_open(const struct parser_env *env)
     const struct parse_limits *lim = st->env.limits;
     linesplit_init(&st->ls, lim->max_line);
     jt_init(&st->jt, lim->max_json_tokens, lim->max_json_depth);
+    key_index_build(st->key_index);
     arena_init(&st->arena, 0);
     arena_init(&st->batch_arena, 0);
     if (env->map != NULL) {
