@@ -30,7 +30,7 @@ static void amount(double v, bool bytes, bool plus, char *buf, size_t n)
 {
     if (bytes)
         human(v, plus, buf, n);
-    else if (fabs(v - round(v)) < 1e-9 && fabs(v) < 1e15)
+    else if ((fabs(v - round(v)) < 1e-9 || fabs(v) >= 100) && fabs(v) < 1e15)
         snprintf(buf, n, plus ? "%+.0f" : "%.0f", v);
     else
         snprintf(buf, n, plus ? "%+.3g" : "%.3g", v);
@@ -169,7 +169,105 @@ static void render_leak(FILE *out, const struct text_style *st, const struct fin
     }
 }
 
+/* ---- object_distribution_anomaly -------------------------------------------------- */
+
+/* A share as a bar of up to 20 cells. */
+static void share_bar(FILE *out, double share)
+{
+    int cells = (int)(share * 20 + 0.5);
+    for (int i = 0; i < 20; i++)
+        fputs(i < cells ? "\u2588" : "\u00b7", out);
+}
+
+static void render_oda(FILE *out, const struct text_style *st, const struct finding *f)
+{
+    const json_t *e = f->evidence;
+    const json_t *dv = json_object_get(e, "divergence");
+    const char *base = text_jstr(e, "baseline");
+    fprintf(out, "%*s%scompared with the %s: %s divergence %.3f (0 = same mix, 1 = nothing shared)%s\n", TEXT_INDENT,
+            "", tx(st, C_DIM), base ? base : "baseline", text_jstr(dv, "method") ? text_jstr(dv, "method") : "?",
+            jnum(dv, "value"), tx(st, C_RESET));
+    const json_t *c = json_object_get(e, "contributors");
+    size_t w = 0;
+    char name[256];
+    for (size_t i = 0; i < json_array_size(c) && i < 6; i++) {
+        site_name(json_array_get(c, i), name, sizeof(name));
+        if (text_jstr(json_array_get(c, i), "file") == NULL)
+            snprintf(name, sizeof(name), "%s", text_jstr(json_array_get(c, i), "name"));
+        if (strlen(name) > w)
+            w = strlen(name);
+    }
+    for (size_t i = 0; i < json_array_size(c) && i < 6; i++) {
+        const json_t *x = json_array_get(c, i);
+        site_name(x, name, sizeof(name));
+        if (text_jstr(x, "file") == NULL)
+            snprintf(name, sizeof(name), "%s", text_jstr(x, "name"));
+        double b = jnum(x, "baseline_share"), cur = jnum(x, "current_share");
+        fprintf(out, "%*s%-*s  %s", TEXT_INDENT, "", (int)w, name, cur > b ? tx(st, C_YELLOW) : "");
+        share_bar(out, cur);
+        fprintf(out, "%s %5.1f%%  %s(was %.1f%%)%s\n", tx(st, C_RESET), cur * 100, tx(st, C_DIM), b * 100,
+                tx(st, C_RESET));
+    }
+}
+
+/* ---- handle_leak ------------------------------------------------------------------ */
+
+static void render_handles(FILE *out, const struct text_style *st, const struct finding *f)
+{
+    const json_t *e = f->evidence;
+    const char *res = text_jstr(e, "resource");
+    fprintf(out, "%*s%s", TEXT_INDENT, "", tx(st, C_YELLOW));
+    sparkline(out, json_object_get(e, "values"));
+    fprintf(out, "%s  %s %.0f \u2192 %.0f over %.0f samples, %+.1f/sample", tx(st, C_RESET),
+            res && strcmp(res, "fds") == 0 ? "open fds" : "threads", jnum(e, "first"), jnum(e, "last"),
+            jnum(e, "samples"), jnum(e, "growth_rate"));
+    if (!isnan(jnum(e, "growth_rate_per_s")))
+        fprintf(out, ", %.1f/s over %.1f s", jnum(e, "growth_rate_per_s"), jnum(e, "duration_s"));
+    fputc('\n', out);
+}
+
+/* ---- counter_value ---------------------------------------------------------------- */
+
+static void print_at(FILE *out, const json_t *a)
+{
+    const json_t *v = json_object_get(a, "value");
+    if (json_is_string(v))
+        fputs(json_string_value(v), out);
+    else
+        fprintf(out, "%.6g", json_number_value(v));
+    if (json_object_get(a, "step") != NULL)
+        fprintf(out, " at step %lld", (long long)json_integer_value(json_object_get(a, "step")));
+    const json_t *src = json_object_get(a, "source");
+    if (json_object_get(src, "line") != NULL)
+        fprintf(out, " (line %lld)", (long long)json_integer_value(json_object_get(src, "line")));
+}
+
+static void render_counter(FILE *out, const struct text_style *st, const struct finding *f)
+{
+    const json_t *list = json_object_get(f->evidence, "counters");
+    for (size_t i = 0; i < json_array_size(list); i++) {
+        const json_t *c = json_array_get(list, i);
+        fprintf(out, "%*s%s%s%s %s: first ", TEXT_INDENT, "", tx(st, C_BOLD), text_jstr(c, "counter"),
+                tx(st, C_RESET), text_jstr(c, "kind"));
+        print_at(out, json_object_get(c, "first_offending"));
+        const json_t *ln = json_object_get(c, "last_normal");
+        if (ln != NULL) {
+            fprintf(out, "%s, last normal ", tx(st, C_DIM));
+            print_at(out, ln);
+            fputs(tx(st, C_RESET), out);
+        }
+        const json_t *r = json_object_get(c, "normal_range");
+        if (json_array_size(r) == 2)
+            fprintf(out, "%s, normal range %.4g .. %.4g%s", tx(st, C_DIM), json_number_value(json_array_get(r, 0)),
+                    json_number_value(json_array_get(r, 1)), tx(st, C_RESET));
+        fputc('\n', out);
+    }
+}
+
 const struct text_renderer text_renderers_memory[] = {
     {"memory_leak", render_leak},
+    {"object_distribution_anomaly", render_oda},
+    {"handle_leak", render_handles},
+    {"counter_value", render_counter},
     {NULL, NULL},
 };

@@ -2,6 +2,7 @@
 #include "ev_memory.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "ev_json.h"
@@ -157,6 +158,13 @@ json_t *ev_counters_to_json(const struct ev_counters *c)
     json_object_set_new(o, "format", json_string(c->format ? c->format : "unknown"));
     if (c->has_step)
         json_object_set_new(o, "step", json_integer(c->step));
+    if (c->has_clock) {
+        char t[32];
+        int64_t s = c->clock_ns / 1000000000, ms = c->clock_ns / 1000000 % 1000;
+        snprintf(t, sizeof(t), "%02lld:%02lld:%02lld.%03lld", (long long)(s / 3600), (long long)(s / 60 % 60),
+                 (long long)(s % 60), (long long)ms);
+        json_object_set_new(o, "time_of_day", json_string(t));
+    }
     json_t *v = json_object();
     for (uint32_t i = 0; i < c->n; i++) {
         char name[128];

@@ -11,10 +11,14 @@ extern const struct parser parser_pyspy;
 extern const struct parser parser_text;
 extern const struct parser parser_packages; /* issue #7: package versions */
 extern const struct parser parser_tracemalloc; /* issue #3: memory artifacts */
+extern const struct parser parser_tmtext;
+extern const struct parser parser_gcstats;
 
 /* Cheap, specific bidders first; the text parser is the generic fallback. */
 const struct parser *const parser_registry[] = {
     &parser_tracemalloc,
+    &parser_tmtext,
+    &parser_gcstats,
     &parser_packages,
     &parser_jsonlog,
     &parser_gdb,

@@ -367,7 +367,7 @@ static int emit(struct ml *d, struct series *s, struct leak_site *ls, size_t nls
                 break;
             }
     }
-    if (!fold)
+    if (!fold) /* the same leak in a series of the same service gets the same id */
         finding_make_id(f->id, "memory_leak", fp, s->service, s->service ? strlen(s->service) : 0);
     f->pattern = "memory_leak";
     f->rule = "builtin.memory_leak";
@@ -450,7 +450,7 @@ static int emit(struct ml *d, struct series *s, struct leak_site *ls, size_t nls
                  ser_human_bytes(g, true, g1, sizeof(g1)), s->npts, ser_human_bytes(ls[0].tr.slope, false, g2, sizeof(g2)),
                  nls > 1 ? " and at other sites" : "");
     else
-        snprintf(title, sizeof(title), "%s grow%s by %+.0f over %u samples (%.0f/sample)%s", label,
+        snprintf(title, sizeof(title), "%s%s grow by %+.0f over %u samples (%.0f/sample)%s", label,
                  ((const struct ml_user *)s->user)->counters ? "" : " objects", g, s->npts, ls[0].tr.slope,
                  nls > 1 ? " and other types" : "");
     f->title = strdup(title);
@@ -471,8 +471,10 @@ static int emit(struct ml *d, struct series *s, struct leak_site *ls, size_t nls
         ns[*nseen].fp = fp;
         memcpy(ns[*nseen].id, in->id, sizeof(ns[*nseen].id));
         (*nseen)++;
-    } else if (fold && tbj != NULL && json_object_get(in->evidence, "traceback") == NULL) {
-        /* The keyed finding came from JSON lines without tracebacks; the dump has one. */
+    }
+    if (tbj != NULL && json_object_get(in->evidence, "traceback") == NULL) {
+        /* Folded into a view without tracebacks (JSON lines, a lineno listing); this
+         * series (a dump with traceback_limit > 1) has one. */
         json_object_set(in->evidence, "traceback", tbj);
     }
     json_decref(tbj);
@@ -518,11 +520,15 @@ static int ml_flush(void *st)
     struct fp_seen *seen = NULL;
     size_t nseen = 0;
     int rc = 0;
-    /* Keyed series first, so the unkeyed views of the same leak fold into them. */
-    for (int pass = 0; pass < 2 && rc == 0; pass++)
-        for (uint32_t i = 0; i < d->series.n && rc == 0; i++)
-            if (ser_unkeyed(d->series.s[i]) == (pass == 1))
-                rc = judge(d, d->series.s[i], &seen, &nseen);
+    /* Keyed series first, so the unkeyed views of the same leak fold into them; among
+     * the unkeyed, complete dumps first: their evidence (all sites, tracebacks) leads. */
+    for (int pass = 0; pass < 3 && rc == 0; pass++)
+        for (uint32_t i = 0; i < d->series.n && rc == 0; i++) {
+            struct series *s = d->series.s[i];
+            int want = !ser_unkeyed(s) ? 0 : s->npts > 0 && s->pts[0].complete ? 1 : 2;
+            if (want == pass)
+                rc = judge(d, s, &seen, &nseen);
+        }
     free(seen);
     /* Judged once: a second flush (consume's periodic flush) starts afresh. */
     ser_table_free(&d->series);

@@ -15,6 +15,9 @@ extern const struct pattern pattern_blocked_thread;
 extern const struct pattern pattern_spiking_thread;
 extern const struct pattern pattern_crash;
 extern const struct pattern pattern_memory_leak; /* issue #3 */
+extern const struct pattern pattern_object_distribution_anomaly;
+extern const struct pattern pattern_handle_leak;
+extern const struct pattern pattern_counter_value;
 extern const struct pattern pattern_not_my_version;
 
 const struct pattern *const pattern_registry[] = {
@@ -26,6 +29,9 @@ const struct pattern *const pattern_registry[] = {
     &pattern_spiking_thread,
     &pattern_crash,
     &pattern_memory_leak,
+    &pattern_object_distribution_anomaly,
+    &pattern_handle_leak,
+    &pattern_counter_value,
     &pattern_not_my_version,
     NULL,
 };

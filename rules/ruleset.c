@@ -750,7 +750,8 @@ int ruleset_add_path(struct ruleset *rs, const char *path, char *err, size_t err
         }
     }
     closedir(d);
-    qsort(names, n, sizeof(*names), cmp_str);
+    if (n > 1)
+        qsort(names, n, sizeof(*names), cmp_str);
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0)
@@ -797,7 +798,8 @@ static int cmp_rules(const void *a, const void *b)
 
 int ruleset_finalize(struct ruleset *rs, char *err, size_t errsz)
 {
-    qsort(rs->rules, rs->nrules, sizeof(*rs->rules), cmp_rules);
+    if (rs->nrules > 1)
+        qsort(rs->rules, rs->nrules, sizeof(*rs->rules), cmp_rules);
     for (size_t i = 0; i < rs->nrules; i++) {
         struct rule *r = rs->rules[i];
         if (r->kind == RK_DETECTOR) {
