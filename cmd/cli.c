@@ -134,7 +134,32 @@ void cli_usage(FILE *out)
         else
             snprintf(left, sizeof(left), "    --%s%s%s", options[i].name, options[i].metavar ? " " : "",
                      options[i].metavar ? options[i].metavar : "");
-        fprintf(out, "  %-26s %s\n", left, options[i].help);
+        /* Help wrapped at 80 columns under a 30-column left side. */
+        const int lw = 30, width = 80;
+        int col = fprintf(out, "  %s", left);
+        if (col > lw) {
+            fputc('\n', out);
+            col = 0;
+        }
+        const char *h = options[i].help;
+        while (*h) {
+            fprintf(out, "%*s", lw + 1 - col, "");
+            col = lw + 1;
+            int room = width - col;
+            int n = (int)strlen(h);
+            if (n > room) {
+                n = room;
+                while (n > 0 && h[n] != ' ')
+                    n--;
+                if (n == 0)
+                    n = room;
+            }
+            fprintf(out, "%.*s\n", n, h);
+            h += n;
+            while (*h == ' ')
+                h++;
+            col = 0;
+        }
     }
     fprintf(out,
             "\nPATH is a file, a directory (read recursively), an archive (.tar .tar.gz .tar.zst\n"
