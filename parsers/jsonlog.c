@@ -22,9 +22,14 @@
 #include "../correlate/evtime.h"
 #include "../correlate/pyframe.h"
 #include "../correlate/traceid.h"
+#include "jsonmem.h"
 #include "jsontok.h"
 #include "linesplit.h"
 #include "tb.h"
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 /* What a field can be. The first ROLE_COUNT slots are the --map roles, in order. */
 enum slot {
@@ -838,15 +843,28 @@ static void set_ts_object(struct jsonlog *st, struct event *ev, int obj)
 }
 
 /* 16 or 32 lowercase hex digits, not all zero: the spelling nearly every log already
- * uses, so the id can stay a slice of the line. Branch-free so it vectorizes. */
+ * uses, so the id can stay a slice of the line. Two ids per record: 16 bytes a step. */
 static bool is_normal_hex_id(ev_str s)
 {
     if (s.len != 32 && s.len != 16)
         return false;
+#ifdef __SSE2__
+    /* c - '0' <= 9 or c - 'a' <= 5, unsigned: min(x, k) == x */
+    const __m128i c0 = _mm_set1_epi8('0'), ca = _mm_set1_epi8('a');
+    const __m128i k9 = _mm_set1_epi8(9), k5 = _mm_set1_epi8(5);
+    unsigned good = 0xFFFF, zeros = 0xFFFF;
+    for (uint32_t off = 0; off < s.len; off += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(s.ptr + off));
+        __m128i d = _mm_sub_epi8(v, c0), l = _mm_sub_epi8(v, ca);
+        __m128i ok = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(d, k9), d), _mm_cmpeq_epi8(_mm_min_epu8(l, k5), l));
+        good &= (unsigned)_mm_movemask_epi8(ok);
+        zeros &= (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, c0));
+    }
+    return good == 0xFFFF && zeros != 0xFFFF;
+#else
     unsigned char bad = 0, nonzero = 0;
     for (uint32_t off = 0; off < s.len; off += 16) {
         const unsigned char *p = (const unsigned char *)s.ptr + off;
-        /* a fixed trip count lets the compiler use vector compares */
         for (int i = 0; i < 16; i++) {
             unsigned char c = p[i];
             unsigned char digit = (unsigned char)(c - '0') <= 9;
@@ -856,6 +874,7 @@ static bool is_normal_hex_id(ev_str s)
         }
     }
     return bad == 0 && nonzero != 0;
+#endif
 }
 
 static void set_trace(struct jsonlog *st, struct event *ev, ev_str s)
@@ -933,6 +952,16 @@ static int record_emit(struct jsonlog *st, const struct found *f, uint64_t line)
     if ((i = f->tok[S_TRACEPARENT]) >= 0)
         set_from_traceparent(st, ev, tok_str(st, i, a), st->map_field[ROLE_TRACE_ID] == NULL,
                              st->map_field[ROLE_SPAN_ID] == NULL);
+
+    /* Memory, gc, counter and training records (issue #3): parsers/jsonmem.c knows
+     * their shapes and emits them, with this record's keys, instead of a log event. */
+    if (f->tok[S_EXC] < 0 && f->tok[S_EXC_TYPE] < 0) {
+        int mrc = jsonmem_record(st->js, t, st->ntok, ev, a, &st->env);
+        if (mrc != JSONMEM_NOT_MINE) {
+            arena_reset(a);
+            return mrc;
+        }
+    }
 
     int xt = f->tok[S_EXC];
     if (xt >= 0 || f->tok[S_EXC_TYPE] >= 0) {
