@@ -91,21 +91,28 @@ static int grow_tokens(struct jt_parser *p)
 
 /* ---- strings ----------------------------------------------------------------------- */
 
+#ifdef JT_SSE2
+/* Bit i set when byte i of v is '"', '\\' or below 0x20. v ^ 0x02 maps '"' to 0x20
+ * and permutes 0x00-0x1F among themselves, while every other byte stays above 0x20
+ * (bit 1 moves a byte by 2, and 0x20, 0x21 go to 0x22, 0x23): so one unsigned
+ * compare, min(x, 0x20) == x, finds quotes and control bytes together. */
+JT_INLINE unsigned special_mask(__m128i v)
+{
+    __m128i bs = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
+    __m128i x = _mm_xor_si128(v, _mm_set1_epi8(0x02));
+    __m128i qc = _mm_cmpeq_epi8(_mm_min_epu8(x, _mm_set1_epi8(0x20)), x);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(bs, qc));
+}
+#endif
+
 /* The first byte in [p, end) that a string cannot simply contain -- '"', '\\' or a
  * control byte below 0x20 -- or end. base is the start of the input: bytes between it
  * and end may be read, nothing outside. */
 JT_INLINE const char *find_special(const char *p, const char *end, const char *base)
 {
 #ifdef JT_SSE2
-    const __m128i quote = _mm_set1_epi8('"');
-    const __m128i bslash = _mm_set1_epi8('\\');
-    const __m128i ctl = _mm_set1_epi8(0x1F);
     while (end - p >= 16) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-        /* min(v, 0x1F) == v exactly for v <= 0x1F, compared unsigned */
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m);
+        unsigned bits = special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
         if (bits != 0)
             return p + __builtin_ctz(bits);
         p += 16;
@@ -114,10 +121,7 @@ JT_INLINE const char *find_special(const char *p, const char *end, const char *b
         /* Fewer than 16 bytes left: load the 16 that end at `end` (all of them input)
          * and drop the lanes before p, instead of a byte loop. */
         unsigned skip = 16u - (unsigned)(end - p);
-        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(end - 16));
-        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, bslash)),
-                                 _mm_cmpeq_epi8(_mm_min_epu8(v, ctl), v));
-        unsigned bits = (unsigned)_mm_movemask_epi8(m) >> skip;
+        unsigned bits = special_mask(_mm_loadu_si128((const __m128i *)(const void *)(end - 16))) >> skip;
         return bits != 0 ? p + __builtin_ctz(bits) : end;
     }
 #else
@@ -219,7 +223,7 @@ static const char *match_literal(const char *p, const char *end, const char *lit
 /* p is at the first byte of a number or literal, or at something that cannot start a
  * value. Returns the byte after the primitive; or NULL with *st and *errp set. What
  * follows is not looked at: the caller's next state rejects "1x" or "truex". */
-static const char *scan_primitive(const char *p, const char *end, enum jt_status *st, const char **errp)
+JT_INLINE const char *scan_primitive(const char *p, const char *end, enum jt_status *st, const char **errp)
 {
     switch (*p) {
     case 't': return match_literal(p, end, "true", 4, st, errp);
