@@ -27,19 +27,30 @@ const struct pk_limits pk_limits_default = {
 /* ---- values ----------------------------------------------------------------------- */
 
 enum { TAG_REF = 0, TAG_INT = 1, TAG_IMM = 2 };
-enum { IMM_NONE = 1, IMM_TRUE = 2, IMM_FALSE = 3, IMM_GLOBAL0 = 16 };
+enum { IMM_NONE = 1, IMM_TRUE = 2, IMM_FALSE = 3, IMM_CONSUMED = 4, IMM_GLOBAL0 = 16 };
 
 #define SMALL_MAX ((int64_t)1 << 59)
-#define GEN_MASK ((1u << 29) - 1)
+#define GEN_MASK ((1u << 20) - 1)
+#define DEPTH_MAX 127 /* depth travels in 7 bits of a reference */
 
 static inline unsigned vtag(pk_val v) { return (unsigned)(v & 7); }
 static inline pk_val imm(unsigned code) { return ((pk_val)code << 3) | TAG_IMM; }
 static inline unsigned imm_code(pk_val v) { return (unsigned)(v >> 3); }
 static inline pk_val mk_small(int64_t x) { return ((uint64_t)x << 3) | TAG_INT; }
 static inline int64_t small_of(pk_val v) { return (int64_t)v >> 3; }
-static inline pk_val mk_ref(uint32_t idx, uint32_t gen) { return ((pk_val)gen << 35) | ((pk_val)idx << 3); }
+/* A reference: bits 3..34 the node's index, 35 "mutable container" (list, dict,
+ * set, instance: its depth may still grow, ask the node), 36..42 the depth of an
+ * immutable one (so building a tuple needs no look at its children's nodes, which
+ * are scattered across memory), 43..62 the slot's generation. */
+static inline pk_val mk_ref(uint32_t idx, uint32_t gen, unsigned depth, bool mut)
+{
+    return ((pk_val)(gen & GEN_MASK) << 43) | ((pk_val)(depth & DEPTH_MAX) << 36) | ((pk_val)mut << 35) |
+           ((pk_val)idx << 3);
+}
 static inline uint32_t ref_idx(pk_val v) { return (uint32_t)(v >> 3); }
-static inline uint32_t ref_gen(pk_val v) { return (uint32_t)(v >> 35); }
+static inline uint32_t ref_gen(pk_val v) { return (uint32_t)(v >> 43) & GEN_MASK; }
+static inline bool ref_mut(pk_val v) { return (v >> 35) & 1; }
+static inline unsigned ref_depth(pk_val v) { return (unsigned)(v >> 36) & DEPTH_MAX; }
 
 struct pk_node {
     uint8_t type;    /* enum pk_type; PK_T_NULL when free */
@@ -48,7 +59,7 @@ struct pk_node {
     uint32_t gen;
     union {
         struct { const char *p; uint32_t len; uint32_t hash; } s;
-        struct { pk_val *items; uint32_t len, cap; } c;
+        struct { pk_val *items; uint32_t len, cap, memo; } c; /* memo: last memo index + 1 */
         struct { pk_val args, state; uint32_t cls; } o;
         double f;
         int64_t i;
@@ -203,7 +214,8 @@ static pk_val node_new(struct pk_vm *vm, uint8_t type, struct pk_node **out)
     n->flags = 0;
     n->depth = 0;
     *out = n;
-    return mk_ref(i, gen);
+    bool mut = type == PK_T_LIST || type == PK_T_DICT || type == PK_T_SET || type == PK_T_OBJ;
+    return mk_ref(i, gen, 0, mut);
 }
 
 /* ---- item blocks ------------------------------------------------------------------ */
@@ -274,6 +286,10 @@ static void items_free(struct pk_vm *vm, pk_val *p, uint32_t cap)
 
 static uint16_t depth_of(const struct pk_vm *vm, pk_val v)
 {
+    if (vtag(v) != TAG_REF)
+        return 0;
+    if (!ref_mut(v))
+        return (uint16_t)ref_depth(v);
     const struct pk_node *n = deref(vm, v);
     return n ? n->depth : 0;
 }
@@ -312,6 +328,8 @@ static pk_val container_new(struct pk_vm *vm, uint8_t t, const pk_val *vals, uin
             if (!depth_ok(vm, node, vals[i]))
                 return PK_NULL;
     }
+    if (t == PK_T_TUPLE)
+        v = mk_ref(ref_idx(v), ref_gen(v), node->depth, false);
     return v;
 }
 
@@ -356,6 +374,9 @@ void pk_release(struct pk_vm *vm, pk_val v)
         return;
     if (n->type == PK_T_TUPLE || n->type == PK_T_LIST || n->type == PK_T_DICT || n->type == PK_T_SET)
         items_free(vm, n->u.c.items, n->u.c.cap);
+    if (n->type == PK_T_TUPLE && n->u.c.memo != 0 && n->u.c.memo - 1 < vm->memo_cap &&
+        vm->memo[n->u.c.memo - 1] == v)
+        vm->memo[n->u.c.memo - 1] = imm(IMM_CONSUMED);
     n->type = PK_T_NULL;
     n->gen = (n->gen + 1) & GEN_MASK;
     n->u.next_free = vm->free_node;
@@ -764,7 +785,13 @@ static bool memo_put(struct pk_vm *vm, uint64_t idx)
     }
     if (vm->memo[idx] == PK_NULL)
         vm->memo_count++;
-    vm->memo[idx] = vm->stack[vm->sp - 1];
+    pk_val v = vm->stack[vm->sp - 1];
+    vm->memo[idx] = v;
+    /* A tuple remembers where it was memoized, so releasing it (a consumed trace)
+     * can leave a tombstone there: memo_get then needs no look at the node. */
+    struct pk_node *n = deref(vm, v);
+    if (n != NULL && n->type == PK_T_TUPLE && idx < UINT32_MAX)
+        n->u.c.memo = (uint32_t)idx + 1;
     return true;
 }
 
@@ -775,10 +802,12 @@ static bool memo_get(struct pk_vm *vm, uint64_t idx)
         return false;
     }
     pk_val v = vm->memo[idx];
-    if (vtag(v) == TAG_REF && deref(vm, v) == NULL) {
+    if (v == imm(IMM_CONSUMED)) {
         pk_fail(vm, "memo key %llu refers to a consumed trace", (unsigned long long)idx);
         return false;
     }
+    /* Any other stale reference (a tuple memoized twice, then consumed) reads as no
+     * value wherever it is used: every accessor checks the generation. */
     return push(vm, v);
 }
 
@@ -1157,8 +1186,8 @@ struct pk_vm *pk_create(const struct pk_limits *lim)
     if (vm == NULL)
         return NULL;
     vm->lim = lim ? *lim : pk_limits_default;
-    if (vm->lim.max_depth > 60000)
-        vm->lim.max_depth = 60000; /* depth is a uint16 */
+    if (vm->lim.max_depth > DEPTH_MAX)
+        vm->lim.max_depth = DEPTH_MAX;
     vm->nnodes = 1; /* index 0 is "no value" */
     vm->nodes = calloc(64, sizeof(*vm->nodes));
     if (vm->nodes == NULL) {

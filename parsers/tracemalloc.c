@@ -45,6 +45,8 @@ struct tm_site {
 struct tm_tb {
     pk_val tb;          /* 0 = empty slot */
     uint32_t site;
+    uint32_t count : 31;
+    uint32_t multi : 1; /* more than one frame: worth showing as the site's traceback */
     int64_t size;
 };
 
@@ -183,21 +185,20 @@ static bool tbs_grow(struct tm *t)
     return true;
 }
 
-/* Add size to traceback tb (a node of the machine) allocated at site. */
-static bool tb_add(struct tm *t, pk_val tb, uint32_t site, int64_t size)
+/* The entry of traceback tb (a node of the machine), NULL when new (*slot is where it
+ * goes), or NULL with *slot UINT32_MAX on OOM. Tracebacks are shared between traces,
+ * so this one probe replaces decoding the frames of every trace. */
+static struct tm_tb *tb_find(struct tm *t, pk_val tb, uint32_t *slot)
 {
-    if ((size_t)(t->ntbs + 1) * 2 > t->tbs_cap && !tbs_grow(t))
-        return false;
+    if ((size_t)(t->ntbs + 1) * 4 > (size_t)t->tbs_cap * 3 && !tbs_grow(t)) {
+        *slot = UINT32_MAX;
+        return NULL;
+    }
     uint32_t j = (uint32_t)mix(tb) & (t->tbs_cap - 1);
     while (t->tbs[j].tb != PK_NULL && t->tbs[j].tb != tb)
         j = (j + 1) & (t->tbs_cap - 1);
-    if (t->tbs[j].tb == PK_NULL) {
-        t->tbs[j].tb = tb;
-        t->tbs[j].site = site;
-        t->ntbs++;
-    }
-    t->tbs[j].size += size;
-    return true;
+    *slot = j;
+    return t->tbs[j].tb != PK_NULL ? &t->tbs[j] : NULL;
 }
 
 /* ---- traces ----------------------------------------------------------------------- */
@@ -253,42 +254,57 @@ static int consume_trace(struct tm *t, pk_val item)
         item = state_get(vm, item, "_trace");
     uint32_t n = pk_len(vm, item);
     int64_t size = 0;
-    pk_val tb;
+    pk_val tb = PK_NULL;
     bool ok = pk_type(vm, item) == PK_T_TUPLE && n >= 2 && n <= 4;
     if (ok) {
         unsigned si = n == 2 ? 0 : 1;
         ok = pk_int(vm, pk_item(vm, item, si), &size);
         tb = pk_item(vm, item, si + 1);
+        ok = ok && tb != PK_NULL;
     }
     if (!ok) {
         if (t->bad_traces++ == 0)
             tm_diag(t, "pickle: a trace is not (domain, size, traceback, total_nframe); such traces are skipped");
         return 1;
     }
-    bool oldest_first;
-    pk_val frames = tb_frames(vm, tb, &oldest_first);
-    uint32_t nf = pk_len(vm, frames);
-    pk_val file = PK_NULL;
-    ev_str name = EV_STR_LIT("<unknown>");
-    uint32_t line = 0;
-    if (nf > 0 && !frame_of(vm, pk_item(vm, frames, oldest_first ? nf - 1 : 0), &file, &name, &line)) {
-        if (t->bad_traces++ == 0)
-            tm_diag(t, "pickle: a traceback frame is not (filename, lineno); such traces are skipped");
-        return 1;
-    }
-    uint32_t s = site_of(t, file, name, line);
-    if (s == UINT32_MAX) {
+    uint32_t slot;
+    struct tm_tb *known = tb_find(t, tb, &slot);
+    if (known == NULL && slot == UINT32_MAX) {
         pk_fail(vm, "out of memory");
         return -1;
     }
-    t->sites[s].size += size;
-    t->sites[s].count++;
+    /* Sizes add up per traceback (an entry already in cache) and per site at the end. */
+    if (known != NULL) {
+        known->size += size;
+        if (known->count < 0x7fffffff)
+            known->count++;
+    } else {
+        bool oldest_first;
+        pk_val frames = tb_frames(vm, tb, &oldest_first);
+        uint32_t nf = pk_len(vm, frames);
+        pk_val file = PK_NULL;
+        ev_str name = EV_STR_LIT("<unknown>");
+        uint32_t line = 0;
+        if (nf > 0 && !frame_of(vm, pk_item(vm, frames, oldest_first ? nf - 1 : 0), &file, &name, &line)) {
+            if (t->bad_traces++ == 0)
+                tm_diag(t, "pickle: a traceback frame is not (filename, lineno); such traces are skipped");
+            return 1;
+        }
+        uint32_t s = site_of(t, file, name, line);
+        if (s == UINT32_MAX) {
+            pk_fail(vm, "out of memory");
+            return -1;
+        }
+        /* site_of does not touch the traceback table: slot is still where tb goes */
+        t->tbs[slot].tb = tb;
+        t->tbs[slot].site = s;
+        t->tbs[slot].size = size;
+        t->tbs[slot].count = 1;
+        t->tbs[slot].multi = nf > 1;
+        t->ntbs++;
+    }
     t->total_size += size;
     t->ntraces++;
-    if (nf > 1 && !tb_add(t, tb, s, size)) {
-        pk_fail(vm, "out of memory");
-        return -1;
-    }
     return 1;
 }
 
@@ -361,12 +377,17 @@ static int finish_snapshot(struct tm *t)
         if (consume_trace(t, pk_item(vm, traces, i)) < 0)
             return -1;
 
-    /* Each site's allocation traceback: the one that allocated most there. */
+    /* Sites' sizes from their tracebacks, and each site's allocation traceback: the
+     * one that allocated most there. */
     for (uint32_t i = 0; i < t->tbs_cap; i++) {
         struct tm_tb *b = &t->tbs[i];
         if (b->tb == PK_NULL)
             continue;
         struct tm_site *s = &t->sites[b->site];
+        s->size += b->size;
+        s->count += b->count;
+        if (!b->multi)
+            continue;
         if (b->size > s->best_tb_size || s->best_tb == PK_NULL) {
             s->best_tb = b->tb;
             s->best_tb_size = b->size;

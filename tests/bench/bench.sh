@@ -376,4 +376,5 @@ if [ "${BENCH_FLAT:-0}" = 1 ]; then
 else
     target "peak RSS flat 100 MB -> $FLAT_MB MB" "not measured" - "flat; run with BENCH_FLAT=1"
 fi
+PYCORR="$PYCORR" TOOLS="$TOOLS" PYTHON="${PYTHON:-python3}" BENCH_REPEAT="$REPEAT" TMPDIR="$WORK" sh "$ROOT/tests/bench/bench_memory.sh" || true
 exit 0
