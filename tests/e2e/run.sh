@@ -275,9 +275,9 @@ expect_grep "$T/out" "min_chain" "parameters listed"
 # ---------------------------------------------------------------- families
 . "$ROOT/tests/e2e/correlate.sh"
 . "$ROOT/tests/e2e/rules.sh"
+. "$ROOT/tests/e2e/gate.sh"
 . "$ROOT/tests/e2e/dumps.sh"
 . "$ROOT/tests/e2e/memory.sh"
-. "$ROOT/tests/e2e/gate.sh"
 PYCORR="$PYCORR" sh "$ROOT/tests/e2e/kafka.sh" && ok || bad "tests/e2e/kafka.sh (pycorr consume) failed, see above"
 
 echo "e2e: $pass passed, $fail failed"
