@@ -117,6 +117,8 @@ json_t *ev_snapshot_to_json(const struct ev_snapshot *s, uint32_t max_sites)
         json_object_set_new(o, "traceback_limit", json_integer(s->traceback_limit));
     if (s->seq >= 0)
         json_object_set_new(o, "seq", json_integer(s->seq));
+    if (s->reference)
+        json_object_set_new(o, "reference", json_true());
     if (s->has_total) {
         json_object_set_new(o, "total_size", json_integer(s->total_size));
         if (s->total_count >= 0)

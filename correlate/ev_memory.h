@@ -66,6 +66,9 @@ struct ev_snapshot {
     int64_t total_count;        /* -1 when unknown */
     int32_t traceback_limit;    /* frames per traceback the dump was taken with; -1 unknown */
     int64_t seq;                /* a sequence number the artifact carries; -1 when none */
+    bool reference;             /* from a baseline run (gate --baseline): a reference to
+                                 * compare with (object_distribution_anomaly), never
+                                 * judged itself */
 };
 
 /* One named number. Values may be non-finite (a diverging training loss). */

@@ -261,7 +261,7 @@ static int ml_event(void *st, const struct event *ev)
     struct ml *d = st;
     const struct ev_snapshot *snap = ev_snapshot_of(ev);
     if (snap != NULL)
-        return on_snapshot(d, ev, snap);
+        return snap->reference ? 0 : on_snapshot(d, ev, snap); /* a baseline's is no series */
     const struct ev_counters *c = ev_counters_of(ev);
     if (c != NULL)
         return on_counters(d, ev, c);

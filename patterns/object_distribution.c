@@ -511,6 +511,12 @@ static int oda_event(void *st, const struct event *ev)
     /* show_growth lists only the types that grew: not a distribution. */
     if (snap == NULL || (snap->has_diff && snap->metric == SNAP_OBJECTS))
         return 0;
+    if (snap->reference) {
+        /* A baseline run's snapshot handed over with the run (gate --baseline). */
+        if (d->base == NULL && (d->base = oda_baseline_create()) == NULL)
+            return -1;
+        return oda_baseline_sink(d->base, ev);
+    }
     return collect(&d->series, ev, snap, d->cfg.v[P_IGNORE_TM].b);
 }
 
@@ -520,6 +526,8 @@ static int oda_flush(void *st)
     int rc = 0;
     for (uint32_t i = 0; i < d->series.n; i++)
         ser_sort(d->series.s[i]);
+    for (uint32_t i = 0; d->base != NULL && i < d->base->series.n; i++)
+        ser_sort(d->base->series.s[i]);
     for (uint32_t i = 0; i < d->series.n && rc == 0 && d->cfg.v[P_FIRST].b; i++)
         rc = judge_first(d, d->series.s[i]);
     if (rc == 0 && d->cfg.v[P_PEERS].b)

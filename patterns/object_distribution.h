@@ -7,6 +7,10 @@
  * pipeline over PATH with oda_baseline_sink as the sink), which is then handed to the
  * detector. The baseline keeps, per (service, artifact format, metric), the last
  * snapshot of each of its processes, top sites only (bounded like the detector).
+ *
+ * Without this header: a snapshot event whose payload has reference set
+ * (ev_memory.h) goes into the detector's baseline the same way, so a command can hand
+ * a baseline run's snapshots through the ordinary event path, before the run's own.
  */
 #ifndef PYCORR_OBJECT_DISTRIBUTION_H
 #define PYCORR_OBJECT_DISTRIBUTION_H

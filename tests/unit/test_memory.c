@@ -61,6 +61,19 @@ static void diag(void *ctx, const char *stream, uint64_t line, const char *reaso
     ((struct run *)ctx)->diags++;
 }
 
+/* Like sink, with every snapshot marked as a baseline run's reference. */
+static int sink_reference(void *ctx, const struct event *ev)
+{
+    const struct ev_snapshot *s = ev_snapshot_of(ev);
+    if (s == NULL)
+        return sink(ctx, ev);
+    struct ev_snapshot copy = *s;
+    copy.reference = true;
+    struct event e = *ev;
+    e.u.snap = &copy;
+    return sink(ctx, &e);
+}
+
 static void run_init(struct run *r)
 {
     memset(r, 0, sizeof(*r));
@@ -363,6 +376,18 @@ static void test_object_distribution(void **state)
     assert_string_equal(jstr(f->evidence, "baseline"), "baseline run");
     top = json_array_get(json_object_get(f->evidence, "contributors"), 0);
     assert_string_equal(jstr(top, "name"), jstr(ea, "anomalous_site"));
+    run_free(&r);
+    /* The same through the event path: reference snapshots first. */
+    run_init(&r);
+    feed_file(b[0], sink_reference, &r, diag);
+    feed_file(a[0], sink, &r, diag);
+    run_flush(&r);
+    f = find(&r, "object_distribution_anomaly", 0);
+    assert_non_null(f);
+    assert_string_equal(jstr(f->evidence, "baseline"), "baseline run");
+    /* the run's own leak; the reference run is never judged itself */
+    assert_int_equal(count_of(&r, "memory_leak"), 1);
+    assert_int_equal(find(&r, "memory_leak", 0)->pid, json_integer_value(json_object_get(ea, "pid")));
     run_free(&r);
     /* ... and the baseline run against itself: no anomaly. */
     base = oda_baseline_create();
