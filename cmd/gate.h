@@ -53,8 +53,8 @@ struct gate_result {
 
 /* The code location a finding's evidence points at: "file:line function" strings
  * (origin_frame, app_frame, blocking_frame, exception_frame, frame), then the threads'
- * frames, then memory sites ({"file", "line"}). Returns true with file (NUL-terminated,
- * cut to filesz) and *line set. */
+ * frames, then memory sites and contributors ({"file", "line"}). Returns true with file
+ * (NUL-terminated, cut to filesz) and *line set. */
 bool gate_code_location(const json_t *evidence, char *file, size_t filesz, uint32_t *line);
 
 /* The writers. Each returns 0, or -1 when memory ran out; write errors stay in the

@@ -91,9 +91,13 @@ bool gate_code_location(const json_t *ev, char *file, size_t filesz, uint32_t *l
                 return true;
         }
     }
-    json_array_foreach(json_object_get(ev, "sites"), k, t) {
-        if (frame_object(t, file, filesz, line))
-            return true;
+    /* Allocation sites of a leak, the sites whose share changed most in a mix. */
+    static const char *const site_lists[] = {"sites", "contributors"};
+    for (size_t i = 0; i < sizeof(site_lists) / sizeof(site_lists[0]); i++) {
+        json_array_foreach(json_object_get(ev, site_lists[i]), k, t) {
+            if (frame_object(t, file, filesz, line))
+                return true;
+        }
     }
     return false;
 }
@@ -277,7 +281,8 @@ static json_t *result(const struct gate_item *it, size_t rule_index, bool has_ba
     if (it->file != NULL) {
         json_object_set_new(loc, "physicalLocation", physical(it->file, it->line));
     } else if (it->stream != NULL) {
-        json_object_set_new(loc, "physicalLocation", physical(it->stream, it->stream_line));
+        /* An artifact without lines (a pickle) is pointed at as a whole: from line 1. */
+        json_object_set_new(loc, "physicalLocation", physical(it->stream, it->stream_line ? it->stream_line : 1));
     } else {
         json_decref(loc);
         loc = NULL;
