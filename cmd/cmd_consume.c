@@ -10,13 +10,21 @@
  * At-least-once (the librdkafka author's recipe): enable.auto.offset.store=false and
  * auto commit kept, so only offsets this program stored are ever committed. Every
  * tick (TICK_S) the findings created or changed since the last tick are drained from
- * the store, written out (and the output flushed) and produced to --findings-topic;
- * then each partition's safe offset -- before it, no parser holds a line back (an
- * open traceback; kafka_source.h) -- is stored: at once when only the output is
- * written, one tick later when findings also go to Kafka and all were acknowledged.
- * A partition that holds lines and stays idle for IDLE_FLUSH_S is finished, so one
- * unfinished traceback cannot hold its commit back for ever. Redelivery after a crash
- * is harmless: findings have stable ids.
+ * the store and written out (the output flushed) and produced to --findings-topic,
+ * so findings stream as they appear. Offsets move only at analysis checkpoints:
+ * detectors keep series (memory growth, counters, thread dumps) and the correlator
+ * keeps open traces, and what they will conclude depends on messages already read.
+ * A checkpoint hands every event on (the time merge, kafka_order.h), flushes the
+ * analysis (analysis_flush: series judged, traces closed) and emits; then each
+ * partition's safe offset -- before it no parser holds a line back (an open
+ * traceback; kafka_source.h) -- is stored: at once when only the output is written,
+ * one tick later when findings also go to Kafka and all were acknowledged.
+ * Checkpoints come every CHECKPOINT_S while messages flow, when no message came for
+ * IDLE_FLUSH_S, on a revocation and at exit; the price is that a trace or a series
+ * spanning a checkpoint is judged in two parts. A partition whose parser holds lines
+ * and stays idle for IDLE_FLUSH_S is finished, so one unfinished traceback cannot
+ * hold its commit back for ever. Redelivery after a crash is harmless: findings
+ * have stable ids.
  *
  * A revoked partition is finished (its parsers emit what they held), its findings are
  * emitted and its offset committed synchronously before it goes; a lost one is
@@ -47,6 +55,9 @@
 #define TICK_S 0.25
 #define IDLE_FLUSH_S 2.0
 #define DEFAULT_STATS_S 60.0
+/* Analysis checkpoints (see the top comment): at most this far apart while messages
+ * keep coming, and as soon as no message came for IDLE_FLUSH_S. */
+#define CHECKPOINT_S 30.0
 #define MOCK_PARTITIONS 4
 #define FINAL_FLUSH_MS 10000
 #define REVOKE_FLUSH_MS 5000
@@ -88,6 +99,10 @@ struct consumer {
     /* counters */
     uint64_t msgs, bytes, poison, malformed, findings_new, findings_out;
     uint64_t diag_suppressed;
+    double last_checkpoint, last_any_msg;
+    bool unflushed;                   /* events reached the analysis since the checkpoint */
+    struct finding **rep_set;         /* reported findings, a pointer set per drain */
+    size_t rep_cap;
     double diag_window_at;
     unsigned diag_in_window;
     double stats_at;
@@ -210,9 +225,48 @@ static void emit_findings(struct consumer *c)
         c->drain_new[i] = ch[i]->drained_count == 0;
     }
     finding_store_drained(store);
+    /* What ingest would report: the rules' claims and suppressions applied, cascade
+     * symptoms folded. A finding folded since it was emitted is emitted once more,
+     * saying so. */
+    size_t nrep;
+    struct analysis_counts counts;
+    struct finding **rep = analysis_findings(c->an, &nrep, &counts);
+    size_t cap = 16;
+    while (cap < nrep * 2)
+        cap *= 2;
+    if (cap > c->rep_cap) {
+        struct finding **nb = realloc(c->rep_set, cap * sizeof(*nb));
+        if (nb == NULL) {
+            fprintf(stderr, "pycorr: error: out of memory while emitting findings\n");
+            c->code = EXIT_INPUT;
+            g_stop = 1;
+            return;
+        }
+        c->rep_set = nb;
+        c->rep_cap = cap;
+    }
+    memset(c->rep_set, 0, cap * sizeof(*c->rep_set));
+    for (size_t i = 0; i < nrep; i++) {
+        size_t h = ((uintptr_t)rep[i] >> 4) & (cap - 1);
+        while (c->rep_set[h] != NULL)
+            h = (h + 1) & (cap - 1);
+        c->rep_set[h] = rep[i];
+    }
     for (size_t i = 0; i < n; i++) {
         struct finding *f = c->drain_buf[i];
-        bool reported = finding_is_reported(f);
+        size_t h = ((uintptr_t)f >> 4) & (cap - 1);
+        while (c->rep_set[h] != NULL && c->rep_set[h] != f)
+            h = (h + 1) & (cap - 1);
+        bool reported = c->rep_set[h] == f;
+        if (!reported && (c->drain_new[i] || finding_is_reported(f))) {
+            /* Suppressed, not claimed by a rule, or folded before it was shown: not
+             * shown. Asked again next time, as rules may decide at a checkpoint. */
+            if (c->drain_new[i]) {
+                f->drained_count = 0;
+                finding_store_mark_changed(store, f);
+            }
+            continue;
+        }
         char *doc = NULL;
         if (c->fmt == FMT_JSONL || c->sink != NULL) {
             json_t *j = finding_to_json(f);
@@ -299,6 +353,16 @@ static void store_offsets(struct consumer *c, rd_kafka_topic_partition_list_t *l
 
 /* ---- the periodic work ---- */
 
+/* Every event read so far through the detectors and the correlator: what they held
+ * comes out, so the offsets computed next cover only concluded work. */
+static void checkpoint(struct consumer *c, double t)
+{
+    korder_release(c->order, true);
+    analysis_flush(c->an);
+    c->last_checkpoint = t;
+    c->unflushed = false;
+}
+
 static void tick(struct consumer *c, double t)
 {
     /* An unfinished traceback must not hold its partition's commit back for ever. */
@@ -307,15 +371,29 @@ static void tick(struct consumer *c, double t)
         if (p == NULL)
             break;
         struct kpart_user *u = kpart_user(p);
-        if (kpart_holds(p) && t - u->last_msg_s >= IDLE_FLUSH_S && finish_partition(c, p) < 0) {
-            fprintf(stderr, "pycorr: error: out of memory\n");
-            c->code = EXIT_INPUT;
-            g_stop = 1;
+        if (kpart_holds(p) && t - u->last_msg_s >= IDLE_FLUSH_S) {
+            c->unflushed = true;
+            if (finish_partition(c, p) < 0) {
+                fprintf(stderr, "pycorr: error: out of memory\n");
+                c->code = EXIT_INPUT;
+                g_stop = 1;
+            }
         }
-        if (u->order_in != NULL)
-            korder_set_live(u->order_in, !u->at_eof && t - u->last_msg_s < LIVE_S);
+        if (u->order_in != NULL) {
+            /* Behind its high watermark it is live however long the wait: under a
+             * backlog librdkafka serves the partitions in turns. */
+            int64_t lo = -1, hi = -1, pos = kpart_next_offset(p);
+            bool behind = rd_kafka_get_watermark_offsets(c->rk, kpart_topic(p), kpart_partition(p), &lo, &hi) ==
+                              RD_KAFKA_RESP_ERR_NO_ERROR &&
+                          hi >= 0 && hi > (pos >= 0 ? pos : lo);
+            korder_set_live(u->order_in, !u->at_eof && (behind || t - u->last_msg_s < LIVE_S));
+        }
     }
-    korder_release(c->order, false);
+    bool due = c->unflushed && (t - c->last_any_msg >= IDLE_FLUSH_S || t - c->last_checkpoint >= CHECKPOINT_S);
+    if (due)
+        checkpoint(c, t);
+    else
+        korder_release(c->order, false);
     if (c->sink != NULL) {
         kafka_sink_poll(c->sink);
         /* Last tick's findings are all acknowledged: its offsets are safe. */
@@ -329,8 +407,8 @@ static void tick(struct consumer *c, double t)
     emit_findings(c);
     if (!flush_output(c))
         return;
-    if (c->fmt == FMT_JSON)
-        return; /* one document at the end: nothing is out before it */
+    if (c->fmt == FMT_JSON || !due)
+        return; /* json: one document at the end, nothing is out before it */
     rd_kafka_topic_partition_list_t *l = safe_offsets(c, NULL);
     if (c->sink == NULL) {
         store_offsets(c, l);
@@ -342,8 +420,11 @@ static void tick(struct consumer *c, double t)
     }
 }
 
-/* Finish the given partitions (all when NULL), emit, and commit synchronously when
- * commit is set and everything is out. Returns whether the offsets were committed. */
+static void write_json_doc(struct consumer *c);
+
+/* Finish the given partitions (all when NULL), checkpoint, emit (at the end, with
+ * --format json, the document), and commit synchronously when commit is set and
+ * everything is out. Returns whether the offsets were committed. */
 static bool settle(struct consumer *c, const rd_kafka_topic_partition_list_t *only, bool commit, int flush_ms)
 {
     for (size_t i = 0;; i++) {
@@ -354,10 +435,12 @@ static bool settle(struct consumer *c, const rd_kafka_topic_partition_list_t *on
             if (finish_partition(c, p) < 0)
                 fprintf(stderr, "pycorr: error: out of memory while finishing %s\n", kpart_name(p));
     }
-    korder_release(c->order, true);
+    checkpoint(c, now_s());
     if (c->sink != NULL)
         kafka_sink_begin(c->sink);
     emit_findings(c);
+    if (only == NULL && c->fmt == FMT_JSON)
+        write_json_doc(c);
     bool ok = flush_output(c);
     if (c->sink != NULL) {
         kafka_sink_flush(c->sink, flush_ms);
@@ -504,6 +587,8 @@ static void on_message(struct consumer *c, rd_kafka_message_t *m, double t)
     struct kpart_user *u = kpart_user(p);
     u->last_msg_s = t;
     u->at_eof = false;
+    c->last_any_msg = t;
+    c->unflushed = true;
     char tid[TRACEID_BUFSZ];
     size_t tl = kafka_message_trace_id(m, tid);
     rd_kafka_timestamp_type_t tstype;
@@ -614,6 +699,10 @@ static rd_kafka_t *consumer_new(struct consumer *c, const char *bootstrap, char 
         /* a new group reads what is there rather than only what comes next */
         "auto.offset.reset", "earliest",
         "enable.partition.eof", "true",
+        /* Smaller bursts per partition: the time merge holds about one burst of each
+         * live partition, and librdkafka's own prefetch need not hold 64 MB. */
+        "max.partition.fetch.bytes", "262144",
+        "queued.max.messages.kbytes", "16384",
         NULL,
     };
     rd_kafka_conf_t *conf = kafka_conf_new(c->cli, bootstrap, defaults, err, errsz);
@@ -672,15 +761,14 @@ static void install_signals(void)
     sigaction(SIGUSR1, &sa, NULL);
 }
 
-static void final_report(struct consumer *c)
+static void write_json_doc(struct consumer *c)
 {
     struct finding_store *store = analysis_store(c->an);
     size_t n;
-    struct finding **f = finding_store_sorted(store, &n);
-    size_t reported = 0;
-    for (size_t i = 0; i < n; i++)
-        reported += finding_is_reported(f[i]);
-    if (c->fmt == FMT_JSON) {
+    struct analysis_counts counts;
+    struct finding **f = analysis_findings(c->an, &n, &counts);
+    size_t reported = n;
+    {
         /* The findings as ingest's json document has them, sources in Kafka's spelling. */
         json_t *doc = json_object();
         json_t *sum = json_object();
@@ -695,8 +783,6 @@ static void final_report(struct consumer *c)
         json_object_set_new(doc, "summary", sum);
         json_t *arr = json_array();
         for (size_t i = 0; i < n; i++) {
-            if (!finding_is_reported(f[i]))
-                continue;
             json_t *j = finding_to_json(f[i]);
             if (j != NULL) {
                 kafka_source_json(j);
@@ -709,6 +795,13 @@ static void final_report(struct consumer *c)
         fputc('\n', c->out);
         json_decref(doc);
     }
+}
+
+static void final_report(struct consumer *c)
+{
+    size_t reported;
+    struct analysis_counts counts;
+    analysis_findings(c->an, &reported, &counts);
     if (!c->cli->quiet)
         fprintf(stderr,
                 "pycorr: consume: %zu findings (%" PRIu64 " first seen in this run) from %" PRIu64
@@ -721,7 +814,8 @@ static int fail_on_code(const struct consumer *c)
     if (!c->cli->fail_on_set)
         return EXIT_OK;
     size_t n;
-    struct finding **f = finding_store_sorted(analysis_store(c->an), &n);
+    struct analysis_counts counts;
+    struct finding **f = analysis_findings(c->an, &n, &counts);
     for (size_t i = 0; i < n; i++)
         if (f[i]->severity >= c->cli->fail_on)
             return EXIT_FINDINGS;
@@ -800,6 +894,8 @@ int cmd_consume(const struct cli *cli, FILE *out)
     double next_stats = interval > 0 ? t + interval : 0;
     c.stats_at = t;
     c.diag_window_at = t;
+    c.last_checkpoint = t;
+    c.last_any_msg = t;
     while (!g_stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(c.rk, POLL_MS);
         t = now_s();
@@ -821,26 +917,12 @@ int cmd_consume(const struct cli *cli, FILE *out)
             break;
     }
 
-    /* Drain: every partition finished, detectors flushed, findings out, offsets
+    /* Drain: every partition finished, the analysis flushed, findings out, offsets
      * committed -- unless the output failed, when nothing may be committed. */
-    for (size_t i = 0;; i++) {
-        struct kpart *p = ksrc_partition_at(c.src, i);
-        if (p == NULL)
-            break;
-        finish_partition(&c, p);
-    }
-    korder_release(c.order, true);
-    analysis_flush(c.an);
+    settle(&c, NULL, !c.output_failed, FINAL_FLUSH_MS);
     if (analysis_lost_events(c.an))
         fprintf(stderr, "pycorr: warning: memory ran short; some events were not analyzed\n");
-    if (c.fmt == FMT_JSON) {
-        emit_findings(&c); /* marks them drained; the document below carries them */
-        final_report(&c);
-        settle(&c, NULL, !c.output_failed, FINAL_FLUSH_MS);
-    } else {
-        settle(&c, NULL, !c.output_failed, FINAL_FLUSH_MS);
-        final_report(&c);
-    }
+    final_report(&c);
     code = c.code != EXIT_OK ? c.code : fail_on_code(&c);
 
 out:
@@ -857,6 +939,7 @@ out:
     ruleset_free(rs);
     kafka_mock_stop(mock);
     free(c.drain_buf);
+    free(c.rep_set);
     free(c.drain_new);
     return code;
 }

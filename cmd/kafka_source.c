@@ -163,17 +163,16 @@ static int lane_emit(void *ctx, const struct event *ev)
     struct ksrc *s = p->src;
     const struct lmap_ent *e = map_find(l, ev->src.line);
     struct event copy = *ev;
+    copy.src.stream = p->name;
+    copy.src.line = 0;
     if (e != NULL) {
-        copy.src.stream = source_of(s, p, e->offset);
-        copy.src.line = 0;
+        copy.src.line = (uint64_t)e->offset + 1;
         if (!ev_str_present(copy.trace_id) && e->tid_len > 0)
             copy.trace_id = ev_str_make(e->tid, e->tid_len);
         if (!copy.has_ts && e->has_ts) {
             copy.has_ts = true;
             copy.ts_ns = e->ts_ns;
         }
-    } else {
-        copy.src.stream = p->name;
     }
     p->stats.events++;
     if (ev->kind == EV_EXCEPTION)
@@ -446,3 +445,26 @@ int32_t kpart_partition(const struct kpart *p) { return p->partition; }
 const char *kpart_name(const struct kpart *p) { return p->name; }
 const struct kpart_stats *kpart_stats(const struct kpart *p) { return &p->stats; }
 struct kpart_user *kpart_user(struct kpart *p) { return &p->user; }
+
+static void fix_source(json_t *src)
+{
+    const char *stream = json_string_value(json_object_get(src, "stream"));
+    json_t *line = json_object_get(src, "line");
+    if (stream == NULL || strncmp(stream, "kafka:", 6) != 0 || !json_is_integer(line) || json_integer_value(line) < 1)
+        return;
+    char buf[512];
+    snprintf(buf, sizeof(buf), "%s@%" PRId64, stream, (int64_t)json_integer_value(line) - 1);
+    json_object_set_new(src, "stream", json_string(buf));
+    json_object_del(src, "line");
+}
+
+void kafka_source_json(json_t *finding)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(json_object_get(finding, "sources"), i, v)
+        fix_source(v);
+    json_t *ev = json_object_get(finding, "evidence");
+    json_array_foreach(json_object_get(ev, "timeline"), i, v)
+        fix_source(json_object_get(v, "source"));
+}

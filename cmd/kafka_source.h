@@ -11,10 +11,18 @@
  * Where an event came from: parsers number the lines they are fed, so each lane keeps
  * a small map from its line numbers to the offsets of the messages that carried them
  * (only for messages whose lines may still produce events). A wrapping sink rewrites
- * the event's source to "kafka:TOPIC/PARTITION@OFFSET" (src.line 0), and fills what
- * the payload lacked from the message: the trace id (traceparent header or key) and
- * the time (the message timestamp). The same map turns a parser's diagnostics into
- * offsets, and a diagnostic about the message being fed makes it a poison message.
+ * the event's source to the partition and the message's offset -- src.stream
+ * "kafka:TOPIC/PARTITION", src.line OFFSET + 1 (0 keeps meaning "unknown") -- and
+ * fills what the payload lacked from the message: the trace id (traceparent header or
+ * key) and the time (the message timestamp). The same map turns a parser's
+ * diagnostics into offsets, and a diagnostic about the message being fed makes it a
+ * poison message.
+ *
+ * Why not a stream name per message: the partition is the stream. The correlator joins
+ * events without a trace id by stream and interns stream names, and the finding store
+ * groups sources by stream; a name per offset would be a new stream per message. The
+ * DESIGN spelling "kafka:TOPIC/PARTITION@OFFSET" is made where sources are written:
+ * kafka_source_json() for JSON, the text report for "seen at".
  *
  * At-least-once: a parser may hold lines back (an open traceback; see held_from in
  * parser.h). kpart_safe_offset() is the offset to commit: the first message some of
@@ -26,6 +34,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <jansson.h>
 
 #include "../correlate/event.h"
 #include "../parsers/parser.h"
@@ -109,7 +119,14 @@ struct kpart_user {
     bool at_eof;              /* the partition was read to its end */
     int64_t stored;           /* the last offset stored for commit; -1 none */
     int64_t high;             /* high watermark last seen; -1 unknown */
+    void *order_in;           /* its input of the time merge (kafka_order.h) */
 };
 struct kpart_user *kpart_user(struct kpart *p);
+
+/* Rewrite the sources in a finding's JSON (finding_to_json) from the event model's
+ * {"stream": "kafka:T/P", "line": OFFSET + 1} to DESIGN §4's {"stream":
+ * "kafka:T/P@OFFSET"}: its "sources" and the "source" of each evidence.timeline entry.
+ * Other sources are left alone. */
+void kafka_source_json(json_t *finding);
 
 #endif

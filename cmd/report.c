@@ -191,8 +191,11 @@ static void text_finding(FILE *out, const struct text_style *st, const struct fi
             fputc(',', out);
         else
             fprintf(out, "%s%s", i ? "  " : "", f->sources[i].stream);
+        /* Kafka sources carry offset + 1 as their line (kafka_source.h). */
+        bool kafka = strncmp(f->sources[i].stream, "kafka:", 6) == 0;
         if (f->sources[i].line)
-            fprintf(out, "%s%llu", same ? "" : ":", (unsigned long long)f->sources[i].line);
+            fprintf(out, "%s%llu", same ? "" : kafka ? "@" : ":",
+                    (unsigned long long)f->sources[i].line - (kafka ? 1 : 0));
     }
     if (f->more_sources)
         fprintf(out, " (+%llu more)", (unsigned long long)f->more_sources);

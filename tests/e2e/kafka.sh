@@ -209,7 +209,7 @@ while [ "$round" -lt 4 ]; do
     pid=$!
     PIDS="$PIDS $pid"
     wait_for 20 grep -q "assigned" "$T/c2.$round.err" || bad "round $round: no assignment"
-    sleep "$(awk -v s="$$$round" 'BEGIN { srand(s); printf "%.2f", 0.2 + rand() * 2.5 }')"
+    sleep "$(awk -v s="$$$round" 'BEGIN { srand(s); printf "%.2f", 0.2 + rand() * 5 }')"
     kill -9 "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     killed_at="$killed_at $(wc -l <"$T/c2.jsonl" | tr -d ' ')"
