@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../correlate/ev_memory.h"
 #include "../rules/rules.h"
 #include "../correlate/ev_json.h"
 #include "analysis.h"
@@ -67,20 +68,29 @@ static void hand_over_packages(struct analysis *an, const struct baseline *bl)
     }
 }
 
-/* HOOK (issue #3): the baseline's memory snapshots are the reference
- * object_distribution_anomaly is to compare this run with (DESIGN §4: its
- * evidence.baseline says "a --baseline run"). The memory detectors expose no way to
- * receive a reference yet; when they do -- a reference mark on the snapshot payload,
- * as ev_packages.reference is for package listings, or a function of their own --
- * hand the snapshots over here, before the run's inputs, and return how many were
- * taken. baseline_snapshots() already holds them (deep copies, bounded), read from
- * --baseline artifacts through the same parsers. */
+/* The baseline's memory snapshots are the reference object_distribution_anomaly
+ * compares this run with (DESIGN §4: its evidence.baseline says "baseline run"). They
+ * go the same way as the package listings: before the run's inputs, each a copy
+ * marked reference (ev_snapshot.reference), which the detector files as its baseline
+ * and the other memory detectors leave alone. Returns how many were handed over. */
 static size_t hand_over_snapshots(struct analysis *an, const struct baseline *bl)
 {
-    (void)an;
     const struct event *const *ev;
-    (void)baseline_snapshots(bl, &ev);
-    return 0;
+    size_t n = baseline_snapshots(bl, &ev), k = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct ev_snapshot *s = ev_snapshot_of(ev[i]);
+        if (s == NULL)
+            continue; /* gc.get_stats() counters: no distribution to compare */
+        struct ev_snapshot ref = *s;
+        ref.reference = true;
+        struct event e = *ev[i];
+        e.u.snap = &ref;
+        e.has_ts = false;
+        e.ts_ns = 0;
+        analysis_sink(an, &e);
+        k++;
+    }
+    return k;
 }
 
 /* ---- the verdict ---- */
@@ -196,18 +206,18 @@ static void vput(struct vbuf *b, const char *fmt, ...)
 }
 
 /* "2 new high findings (memory_leak, deadlock); 1 known, 1 fixed" and the like. */
-static void make_verdict(struct gate_result *g, uint64_t unreadable, const char *write_error)
+static void make_verdict(struct gate_result *g, uint64_t unreadable, const char *problem)
 {
     struct vbuf b = {g->verdict, sizeof(g->verdict), 0};
-    bool failed = g->nfailing > 0 || unreadable > 0 || write_error != NULL;
+    bool failed = g->nfailing > 0 || unreadable > 0 || problem != NULL;
     vput(&b, "gate %s: ", failed ? "failed" : "passed");
     bool any = false;
     if (unreadable > 0) {
         vput(&b, "%llu input%s could not be read", (unsigned long long)unreadable, unreadable == 1 ? "" : "s");
         any = true;
     }
-    if (write_error != NULL) {
-        vput(&b, "%s%s", any ? ", " : "", write_error);
+    if (problem != NULL) { /* an output not written, memory that ran out */
+        vput(&b, "%s%s", any ? ", " : "", problem);
         any = true;
     }
     if (g->nfailing > 0) {
@@ -577,7 +587,8 @@ int cmd_gate(const struct cli *cli, FILE *out)
     if (rc < 0 || pl.stats.unreadable > 0)
         code = EXIT_INPUT;
     g.exit_code = code;
-    make_verdict(&g, rc < 0 && pl.stats.unreadable == 0 ? 1 : pl.stats.unreadable, NULL);
+    const char *read_error = rc < 0 ? "memory ran out while reading the inputs" : NULL;
+    make_verdict(&g, pl.stats.unreadable, read_error);
 
     enum out_format fmt = cli->format_set ? cli->format : FMT_TEXT;
     if (write_format(out, fmt, &g, cli, bl, snapshots_used) != 0)

@@ -257,6 +257,30 @@ run 0 "$PYCORR" gate --no-progress --baseline "$G/base1.json" --write-baseline "
 expect_eq "$(jq '[.findings[] | select(.pattern == "nested_exception")] | length' "$G/carried.json")" "$nne" \
     "unchecked findings carried into the next baseline"
 
+# ---------------------------------------------------------------- memory snapshots
+# The baseline run's snapshots are object_distribution_anomaly's reference (the memory
+# corpus: the same workload twice, the anomalous run caching a page per request).
+OD=$ROOT/tests/data/memory/corpus/memory/object_distribution/page_cache
+MMAN=$ROOT/tests/data/memory/MANIFEST.json
+if [ -d "$OD" ] && [ -f "$MMAN" ]; then
+    name="gate: a baseline run's memory snapshots are the distribution's reference"
+    site=$(jq -r '[.[] | select(.scenario == "oda-page_cache" and .expected.role == "anomalous") |
+                  .expected.anomalous_site] | unique | .[0]' "$MMAN")
+    run 0 "$PYCORR" gate --no-progress --fail-on critical --format json --sarif "$G/oda.sarif" --baseline "$OD/baseline" "$OD/anomalous"
+    expect_eq "$(jq '.baseline.memory_snapshots_used > 0' "$T/out")" true "snapshots handed over"
+    expect_eq "$(jq -r '[.findings[] | select(.pattern == "object_distribution_anomaly" and .evidence.baseline == "baseline run") |
+                        .evidence.contributors[0].name] | unique | join(",")' "$T/out")" "$site" \
+        "the anomalous site, against the baseline run (MANIFEST)"
+    expect_sarif "$G/oda.sarif" "oda"
+    expect_eq "$(jq -r --arg uri "file://${site%:*}" --argjson line "${site##*:}" \
+        '[.runs[0].results[] | select(.ruleId | test("object_distribution")) | .locations[0].physicalLocation |
+          select(.artifactLocation.uri == $uri and .region.startLine == $line)] | length > 0' "$G/oda.sarif")" true \
+        "SARIF: located at the anomalous site"
+    run 0 "$PYCORR" gate --no-progress --fail-on critical --format json "$OD/anomalous"
+    expect_eq "$(jq '[.findings[] | select(.evidence.baseline == "baseline run")] | length' "$T/out")" 0 \
+        "no baseline run without --baseline"
+fi
+
 # ---------------------------------------------------------------- exit codes
 name="gate: an unreadable input is exit 3, said in the verdict"
 run 3 "$PYCORR" gate --no-progress "$G/run1.tar.zst" "$G/nope.tar.zst"
