@@ -7,12 +7,6 @@
 #include "ev_packages.h"
 #include "ev_memory.h"
 
-bool ev_str_eq(ev_str a, const char *lit)
-{
-    size_t n = strlen(lit);
-    return a.ptr != NULL && a.len == n && memcmp(a.ptr, lit, n) == 0;
-}
-
 const char *ev_kind_name(enum ev_kind k)
 {
     static const char *const names[EV_KIND_COUNT] = {

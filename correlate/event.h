@@ -33,7 +33,15 @@ static inline ev_str ev_str_make(const char *p, size_t n)
     return s;
 }
 static inline bool ev_str_present(ev_str s) { return s.ptr != NULL; }
-bool ev_str_eq(ev_str a, const char *lit);
+
+/* Equality with a C string. Inline so that the length of a literal folds to a
+ * constant and most comparisons end at the length check: callers use it in
+ * per-field dispatch on the hot path. */
+static inline __attribute__((always_inline)) bool ev_str_eq(ev_str a, const char *lit)
+{
+    size_t n = __builtin_strlen(lit);
+    return a.ptr != NULL && a.len == n && __builtin_memcmp(a.ptr, lit, n) == 0;
+}
 
 enum ev_kind {
     EV_LOG = 0,      /* a log record without an exception */

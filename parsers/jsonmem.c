@@ -292,35 +292,43 @@ static int gc_record(struct jm *m, int typestats, int count, int stats, int obje
 
 /* ---- counters --------------------------------------------------------------------- */
 
-static bool has_word(ev_str k, const char *w)
+static bool has_word(ev_str k, const char *w, size_t n)
 {
-    size_t n = strlen(w);
     for (size_t i = 0; i + n <= k.len; i++)
         if (memcmp(k.ptr + i, w, n) == 0)
             return true;
     return false;
 }
 
-static bool is_metric_name(ev_str k)
+struct name {
+    const char *s;
+    size_t n;
+};
+#define NAME(x) {x, sizeof(x) - 1}
+
+/* Every key of every JSON line passes here: compare lengths before bytes. */
+static bool in_names(ev_str k, const struct name *names)
 {
-    static const char *const names[] = {"accuracy", "acc", "lr", "learning_rate", "grad_norm", "perplexity",
-                                        "ppl", "reward", "val_accuracy", "top1", "top5", "f1", NULL};
-    if (has_word(k, "loss"))
-        return true;
-    for (size_t i = 0; names[i] != NULL; i++)
-        if (ev_str_eq(k, names[i]))
+    for (size_t i = 0; names[i].s != NULL; i++)
+        if (k.len == names[i].n && memcmp(k.ptr, names[i].s, k.len) == 0)
             return true;
     return false;
 }
 
+static bool is_metric_name(ev_str k)
+{
+    static const struct name names[] = {NAME("accuracy"), NAME("acc"), NAME("lr"), NAME("learning_rate"),
+                                        NAME("grad_norm"), NAME("perplexity"), NAME("ppl"), NAME("reward"),
+                                        NAME("val_accuracy"), NAME("top1"), NAME("top5"), NAME("f1"), {NULL, 0}};
+    return has_word(k, "loss", 4) || in_names(k, names);
+}
+
 static bool is_key_field(ev_str k)
 {
-    static const char *const names[] = {"ts", "time", "timestamp", "@timestamp", "pid", "step", "global_step",
-                                        "iteration", "epoch", "seq", "samples", "steps", "params", NULL};
-    for (size_t i = 0; names[i] != NULL; i++)
-        if (ev_str_eq(k, names[i]))
-            return true;
-    return false;
+    static const struct name names[] = {NAME("ts"), NAME("time"), NAME("timestamp"), NAME("@timestamp"), NAME("pid"),
+                                        NAME("step"), NAME("global_step"), NAME("iteration"), NAME("epoch"),
+                                        NAME("seq"), NAME("samples"), NAME("steps"), NAME("params"), {NULL, 0}};
+    return in_names(k, names);
 }
 
 int jsonmem_record(const char *js, const jt_tok *tok, int ntok, const struct event *keys, struct arena *a,

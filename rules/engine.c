@@ -46,9 +46,9 @@ struct sslot {             /* one key of a sequence rule */
 
 struct erule {
     const struct rule *r;
-    bool exceptions_only;  /* the condition can only hold on exception events */
-    int group;             /* prefilter group, -1: always evaluated */
-    uint32_t lit;          /* literal id within the group */
+    bool guarded;          /* evaluated only when its guard fires */
+    bool on_exception;     /* part of the guard: the event is an exception */
+    uint64_t visited;      /* event number it was last evaluated for */
     struct tslot *t;
     struct sslot *s;
 };
@@ -62,8 +62,10 @@ struct group {
 
 struct rules_engine {
     const struct ruleset *rs;
-    uint32_t *always;      /* rules evaluated for every event (no literal) */
+    uint32_t *always;      /* rules evaluated for every event (no guard) */
     size_t nalways;
+    uint32_t *on_exc;      /* rules whose guard fires on exception events */
+    size_t non_exc;
     uint32_t *lit_rule[MAX_GROUPS]; /* literal id -> rule index */
     uint32_t *hits;        /* literal ids seen in this event */
     uint32_t hit_group[MAX_LITS];
@@ -117,76 +119,101 @@ static void lit_free(struct lit_tmp *t)
     free(t->lens);
 }
 
-/* Give each event rule with a usable literal a place in its field's automaton. */
+static bool literal_of(const struct rx_required *r)
+{
+    char lit[256];
+    if (r->path != NULL && strchr(r->path, '.'))
+        return false;
+    return prefilter_literal(r->raw, r->caseless, lit, sizeof(lit)) > 0;
+}
+
+/* Give each guarded rule's literals a place in their field's automaton. */
 static int build_prefilter(struct rules_engine *e)
 {
     struct lit_tmp ex[MAX_GROUPS] = {{0}}, fo[MAX_GROUPS] = {{0}};
+    /* literal i of group g (exact list, folded list) belongs to rule owner */
+    uint32_t *owner_ex[MAX_GROUPS] = {0}, *owner_fo[MAX_GROUPS] = {0};
+    size_t cap_fo[MAX_GROUPS] = {0};
     int rc = 0;
-    /* Pass 1: which rule gets which literal (exact or folded) in which group. */
-    struct pick {
-        int group;
-        bool caseless;
-        char lit[256];
-        size_t len;
-    } *picks = calloc(e->n ? e->n : 1, sizeof(*picks));
-    if (picks == NULL)
-        return -1;
-    for (size_t i = 0; i < e->n; i++) {
+    for (size_t i = 0; i < e->n && rc == 0; i++) {
         struct erule *er = &e->er[i];
-        er->group = -1;
-        picks[i].group = -1;
         if (er->r->kind != RK_MATCH && er->r->kind != RK_THRESHOLD)
             continue;
-        struct rx_required req[8];
-        size_t nr = rx_required_regexes(er->r->match, req, 8);
-        for (size_t k = 0; k < nr; k++) {
-            if (req[k].path != NULL && strchr(req[k].path, '.'))
-                continue;
-            char lit[256];
-            size_t len = prefilter_literal(req[k].raw, req[k].caseless, lit, sizeof(lit));
-            if (len == 0 || len <= picks[i].len)
-                continue;
-            size_t g = 0;
-            while (g < e->ngroups && e->groups[g].field != req[k].field)
-                g++;
-            if (g == e->ngroups) {
-                if (e->ngroups == MAX_GROUPS)
-                    continue;
-                e->groups[e->ngroups++].field = req[k].field;
-            }
-            picks[i].group = (int)g;
-            picks[i].caseless = req[k].caseless;
-            memcpy(picks[i].lit, lit, len + 1);
-            picks[i].len = len;
-        }
-    }
-    for (size_t i = 0; i < e->n && rc == 0; i++) {
-        if (picks[i].group < 0)
+        struct rx_guard g;
+        if (!rx_guard(er->r->match, rules_event_field_is_exception, literal_of, &g))
             continue;
-        struct lit_tmp *t = picks[i].caseless ? &fo[picks[i].group] : &ex[picks[i].group];
-        e->er[i].group = picks[i].group;
-        e->er[i].lit = (uint32_t)t->n; /* folded ids are offset below */
-        rc = lit_push(t, picks[i].lit, picks[i].len);
+        /* Every regex of the guard needs its group before the rule is guarded. */
+        size_t groups[RX_GUARD_MAX];
+        bool ok = true;
+        for (size_t k = 0; k < g.nre && ok; k++) {
+            size_t gi = 0;
+            while (gi < e->ngroups && e->groups[gi].field != g.re[k].field)
+                gi++;
+            if (gi == e->ngroups) {
+                if (e->ngroups == MAX_GROUPS)
+                    ok = false;
+                else
+                    e->groups[e->ngroups++].field = g.re[k].field;
+            }
+            groups[k] = gi;
+        }
+        if (!ok)
+            continue;
+        for (size_t k = 0; k < g.nre && rc == 0; k++) {
+            /* One case-folded automaton per field: a case-sensitive literal then
+             * passes a few more candidates to the full regex, never fewer, and
+             * each field is read once. */
+            char lit[256];
+            size_t len = prefilter_literal(g.re[k].raw, true, lit, sizeof(lit));
+            size_t gi = groups[k];
+            struct lit_tmp *t = &fo[gi];
+            uint32_t **own = &owner_fo[gi];
+            size_t *cap = &cap_fo[gi];
+            if (t->n == *cap) {
+                size_t nc = *cap ? *cap * 2 : 16;
+                uint32_t *no = realloc(*own, nc * sizeof(*no));
+                if (no == NULL) {
+                    rc = -1;
+                    break;
+                }
+                *own = no;
+                *cap = nc;
+            }
+            (*own)[t->n] = (uint32_t)i;
+            rc = lit_push(t, lit, len);
+        }
+        er->guarded = true;
+        er->on_exception = g.exceptions;
     }
-    for (size_t i = 0; i < e->n; i++)
-        if (e->er[i].group >= 0 && picks[i].caseless)
-            e->er[i].lit += (uint32_t)ex[e->er[i].group].n;
-    for (size_t g = 0; g < e->ngroups && rc == 0; g++) {
-        struct group *gr = &e->groups[g];
-        gr->nexact = (uint32_t)ex[g].n;
-        gr->nlits = (uint32_t)(ex[g].n + fo[g].n);
-        if (ex[g].n && (gr->exact = ac_build((const char *const *)ex[g].lits, ex[g].lens, ex[g].n, false)) == NULL)
+    for (size_t gi = 0; gi < e->ngroups && rc == 0; gi++) {
+        struct group *gr = &e->groups[gi];
+        gr->nexact = (uint32_t)ex[gi].n;
+        gr->nlits = (uint32_t)(ex[gi].n + fo[gi].n);
+        if (gr->nlits > MAX_LITS) {
             rc = -1;
-        if (fo[g].n && (gr->folded = ac_build((const char *const *)fo[g].lits, fo[g].lens, fo[g].n, true)) == NULL)
+            break;
+        }
+        if (ex[gi].n && (gr->exact = ac_build((const char *const *)ex[gi].lits, ex[gi].lens, ex[gi].n, false)) == NULL)
             rc = -1;
-        if ((e->seen[g] = calloc(gr->nlits ? gr->nlits : 1, 1)) == NULL)
+        if (fo[gi].n && (gr->folded = ac_build((const char *const *)fo[gi].lits, fo[gi].lens, fo[gi].n, true)) == NULL)
             rc = -1;
+        e->seen[gi] = calloc(gr->nlits ? gr->nlits : 1, 1);
+        e->lit_rule[gi] = calloc(gr->nlits ? gr->nlits : 1, sizeof(uint32_t));
+        if (e->seen[gi] == NULL || e->lit_rule[gi] == NULL) {
+            rc = -1;
+            break;
+        }
+        for (size_t k = 0; k < ex[gi].n; k++)
+            e->lit_rule[gi][k] = owner_ex[gi][k];
+        for (size_t k = 0; k < fo[gi].n; k++)
+            e->lit_rule[gi][ex[gi].n + k] = owner_fo[gi][k];
     }
-    for (size_t g = 0; g < MAX_GROUPS; g++) {
-        lit_free(&ex[g]);
-        lit_free(&fo[g]);
+    for (size_t gi = 0; gi < MAX_GROUPS; gi++) {
+        lit_free(&ex[gi]);
+        lit_free(&fo[gi]);
+        free(owner_ex[gi]);
+        free(owner_fo[gi]);
     }
-    free(picks);
     return rc;
 }
 
@@ -218,21 +245,16 @@ struct rules_engine *rules_engine_create(const struct ruleset *rs, struct findin
     if (build_prefilter(e) != 0)
         goto oom;
     e->always = calloc(e->n ? e->n : 1, sizeof(*e->always));
+    e->on_exc = calloc(e->n ? e->n : 1, sizeof(*e->on_exc));
     e->hits = calloc(MAX_LITS, sizeof(*e->hits));
-    if (e->always == NULL || e->hits == NULL)
+    if (e->always == NULL || e->on_exc == NULL || e->hits == NULL)
         goto oom;
-    for (size_t g = 0; g < e->ngroups; g++)
-        if ((e->lit_rule[g] = calloc(e->groups[g].nlits ? e->groups[g].nlits : 1, sizeof(uint32_t))) == NULL)
-            goto oom;
     for (size_t i = 0; i < e->n; i++) {
         struct erule *er = &e->er[i];
-        if (er->group >= 0) {
-            e->lit_rule[er->group][er->lit] = (uint32_t)i;
-            continue;
-        }
-        e->always[e->nalways++] = (uint32_t)i;
-        er->exceptions_only = er->r->kind != RK_SEQUENCE &&
-                              rx_needs(er->r->match, rules_event_field_is_exception);
+        if (!er->guarded)
+            e->always[e->nalways++] = (uint32_t)i;
+        else if (er->on_exception)
+            e->on_exc[e->non_exc++] = (uint32_t)i;
     }
     return e;
 oom:
@@ -260,6 +282,7 @@ void rules_engine_free(struct rules_engine *e)
         free(e->lit_rule[g]);
     }
     free(e->always);
+    free(e->on_exc);
     free(e->hits);
     for (size_t i = 0; i < e->ninterned; i++)
         free(e->interned[i]);
@@ -285,7 +308,8 @@ static const char *intern_stream(struct rules_engine *e, const char *s)
 
 static void summarize(const struct event *ev, char *out, size_t outsz)
 {
-    struct rx_values v = {0};
+    struct rx_values v;
+        v.n = 0; /* the arrays are written before they are read */
     enum rx_ftype t;
     int f = rules_event_context.resolve("message", &t);
     rules_event_context.get(ev, f, NULL, &v);
@@ -370,7 +394,8 @@ static bool key_of(const struct event *ev, const int *fields, size_t nf, char *o
     *h = HASH_INIT;
     out[0] = '\0';
     for (size_t i = 0; i < nf; i++) {
-        struct rx_values v = {0};
+        struct rx_values v;
+        v.n = 0; /* the arrays are written before they are read */
         rules_event_context.get(ev, fields[i], NULL, &v);
         if (v.n == 0)
             return false;
@@ -424,7 +449,8 @@ static int do_threshold(struct rules_engine *e, struct erule *er, const struct e
     }
     uint64_t vh = 0;
     if (r->distinct >= 0) {
-        struct rx_values v = {0};
+        struct rx_values v;
+        v.n = 0; /* the arrays are written before they are read */
         rules_event_context.get(ev, r->distinct, NULL, &v);
         if (v.n == 0)
             return 0;
@@ -452,7 +478,8 @@ static int do_threshold(struct rules_engine *e, struct erule *er, const struct e
     json_object_set_new(evd, "window_s", json_real((double)r->window_ns / 1e9));
     json_t *kobj = json_object();
     for (size_t i = 0; i < r->nby; i++) {
-        struct rx_values v = {0};
+        struct rx_values v;
+        v.n = 0; /* the arrays are written before they are read */
         rules_event_context.get(ev, r->by[i], NULL, &v);
         if (v.n)
             json_object_set_new(kobj, r->by_names[i],
@@ -599,7 +626,8 @@ int rules_engine_event(struct rules_engine *e, const struct event *ev)
     size_t nhits = 0;
     for (size_t g = 0; g < e->ngroups; g++) {
         struct group *gr = &e->groups[g];
-        struct rx_values v = {0};
+        struct rx_values v;
+        v.n = 0; /* the arrays are written before they are read */
         rules_event_context.get(ev, gr->field, NULL, &v);
         size_t before = nhits;
         for (size_t i = 0; i < v.n; i++) {
@@ -616,12 +644,21 @@ int rules_engine_event(struct rules_engine *e, const struct event *ev)
         }
     }
     int rc = 0;
+    uint64_t stamp = ++e->events;
     bool exc = ev->kind == EV_EXCEPTION;
-    for (size_t k = 0; k < e->nalways + nhits && rc == 0; k++) {
-        struct erule *er = k < e->nalways ? &e->er[e->always[k]]
-                                          : &e->er[e->lit_rule[e->hit_group[k - e->nalways]][e->hits[k - e->nalways]]];
-        if (er->exceptions_only && !exc)
-            continue;
+    size_t nexc = exc ? e->non_exc : 0;
+    for (size_t k = 0; k < e->nalways + nexc + nhits && rc == 0; k++) {
+        uint32_t idx;
+        if (k < e->nalways)
+            idx = e->always[k];
+        else if (k < e->nalways + nexc)
+            idx = e->on_exc[k - e->nalways];
+        else
+            idx = e->lit_rule[e->hit_group[k - e->nalways - nexc]][e->hits[k - e->nalways - nexc]];
+        struct erule *er = &e->er[idx];
+        if (er->visited == stamp)
+            continue; /* guarded twice (two literals, or a literal and the exception) */
+        er->visited = stamp;
         switch (er->r->kind) {
         case RK_MATCH:
             if (rx_eval(er->r->match, &rules_event_context, ev))
@@ -638,7 +675,7 @@ int rules_engine_event(struct rules_engine *e, const struct event *ev)
             break;
         }
     }
-    if (rc == 0 && (++e->events & 1023) == 0)
+    if (rc == 0 && (e->events & 1023) == 0)
         rc = sweep(e, false);
     return rc;
 }

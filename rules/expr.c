@@ -677,3 +677,62 @@ bool rx_needs(const struct rx_expr *e, bool (*pred)(int field))
 {
     return e != NULL && needs(e->root, pred);
 }
+
+static bool guard(const struct rx_node *n, bool (*exc_field)(int), bool (*has_literal)(const struct rx_required *),
+                  struct rx_guard *g)
+{
+    switch (n->kind) {
+    case N_AND: {
+        /* Either side's guard will do: prefer the one built on literals. */
+        struct rx_guard a = {0}, b = {0};
+        bool ga = guard(n->a, exc_field, has_literal, &a), gb = guard(n->b, exc_field, has_literal, &b);
+        if (ga && (!gb || a.nre > 0 || !b.nre)) {
+            *g = a;
+            return true;
+        }
+        if (gb) {
+            *g = b;
+            return true;
+        }
+        return false;
+    }
+    case N_OR: {
+        struct rx_guard a = {0}, b = {0};
+        if (!guard(n->a, exc_field, has_literal, &a) || !guard(n->b, exc_field, has_literal, &b) ||
+            a.nre + b.nre > RX_GUARD_MAX)
+            return false;
+        *g = a;
+        for (size_t i = 0; i < b.nre; i++)
+            g->re[g->nre++] = b.re[i];
+        g->exceptions = a.exceptions || b.exceptions;
+        return true;
+    }
+    case N_RE: {
+        struct rx_required r = {n->field, n->path, n->re_raw, n->re_caseless};
+        if (n->re_raw != NULL && has_literal(&r)) {
+            memset(g, 0, sizeof(*g));
+            g->re[0] = r;
+            g->nre = 1;
+            return true;
+        }
+        break;
+    }
+    default:
+        break;
+    }
+    /* A test that holds only with an exception field present. */
+    if (n->kind != N_NOT && n->kind != N_NRE && !(n->kind == N_CMP && n->op == OP_NE) && n->kind != N_AND &&
+        n->kind != N_OR && exc_field(n->field)) {
+        memset(g, 0, sizeof(*g));
+        g->exceptions = true;
+        return true;
+    }
+    return false;
+}
+
+bool rx_guard(const struct rx_expr *e, bool (*exc_field)(int field), bool (*has_literal)(const struct rx_required *),
+              struct rx_guard *g)
+{
+    memset(g, 0, sizeof(*g));
+    return e != NULL && guard(e->root, exc_field, has_literal, g);
+}

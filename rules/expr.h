@@ -88,6 +88,19 @@ struct rx_required {
 };
 size_t rx_required_regexes(const struct rx_expr *e, struct rx_required *out, size_t max);
 
+/* A guard: the expression can only hold when one of these regexes matches (each
+ * needs a literal the prefilter can look for) or, when exceptions is set, the
+ * subject has an exception field. rx_guard returns false when no such guard can be
+ * proved (a "not", a regex without a literal, a test that needs neither). */
+#define RX_GUARD_MAX 8
+struct rx_guard {
+    struct rx_required re[RX_GUARD_MAX];
+    size_t nre;
+    bool exceptions;
+};
+bool rx_guard(const struct rx_expr *e, bool (*exc_field)(int field), bool (*has_literal)(const struct rx_required *),
+              struct rx_guard *g);
+
 /* True when the expression can only hold if some field for which pred is true has a
  * value (e.g. only exception events can match "exception.type == X"), so a caller can
  * skip it for subjects without such fields. */

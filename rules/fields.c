@@ -290,7 +290,8 @@ size_t rules_render_template(const char *tmpl, const struct rx_context *ctx, con
                 enum rx_ftype ft;
                 int field = ctx->resolve(name, &ft);
                 if (field >= 0) {
-                    struct rx_values v = {0};
+                    struct rx_values v;
+        v.n = 0; /* the arrays are written before they are read */
                     const char *dot = strchr(name, '.');
                     ctx->get(subject, field, dot ? dot + 1 : NULL, &v);
                     for (size_t i = 0; i < v.n && o + 1 < outsz; i++) {

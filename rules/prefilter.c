@@ -144,6 +144,8 @@ struct ac {
     uint8_t cls[256];     /* byte -> class; 0 = a byte no literal has */
     unsigned ncls;
     uint32_t *next;       /* [state * ncls + class] */
+    uint32_t *jump;       /* the same, premultiplied: jump[row + class] is the next row */
+
     uint32_t **out;       /* literal ids ending at a state (with its suffixes'), NULL if none */
     uint32_t *nout;
     uint32_t nstates;
@@ -159,6 +161,7 @@ void ac_free(struct ac *a)
     free(a->out);
     free(a->nout);
     free(a->next);
+    free(a->jump);
     free(a);
 }
 
@@ -250,6 +253,15 @@ struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool 
     }
     free(fail);
     free(queue);
+    /* The scan loop wants one load per byte: rows premultiplied by the class count. */
+    a->jump = malloc((size_t)a->nstates * a->ncls * sizeof(*a->jump));
+    if (a->jump == NULL) {
+        ac_free(a);
+        return NULL;
+    }
+    /* Bit 0 of an entry says the next state ends a literal; the rest is its row. */
+    for (size_t i = 0; i < (size_t)a->nstates * a->ncls; i++)
+        a->jump[i] = (a->next[i] * a->ncls) << 1 | (a->nout[a->next[i]] != 0);
     return a;
 oom:
     free(fail);
@@ -261,12 +273,15 @@ oom:
 size_t ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
                size_t nhits, size_t max)
 {
-    uint32_t s = 0;
+    uint32_t e = 0;
     const uint32_t ncls = a->ncls;
+    const uint32_t *jump = a->jump;
+    const uint8_t *cls = a->cls;
     for (size_t i = 0; i < n; i++) {
-        s = a->next[s * ncls + a->cls[(unsigned char)text[i]]];
-        if (a->nout[s] == 0)
+        e = jump[(e >> 1) + cls[(unsigned char)text[i]]];
+        if (!(e & 1))
             continue;
+        uint32_t s = (e >> 1) / ncls;
         for (uint32_t k = 0; k < a->nout[s]; k++) {
             uint32_t id = a->out[s][k] + base;
             if (!seen[id]) {
