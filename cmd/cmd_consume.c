@@ -100,6 +100,7 @@ struct consumer {
     uint64_t msgs, bytes, poison, malformed, findings_new, findings_out;
     uint64_t diag_suppressed;
     double last_checkpoint, last_any_msg;
+    double first_msg;                 /* monotonic time of the first message; 0 none */
     bool unflushed;                   /* events reached the analysis since the checkpoint */
     struct finding **rep_set;         /* reported findings, a pointer set per drain */
     size_t rep_cap;
@@ -588,6 +589,8 @@ static void on_message(struct consumer *c, rd_kafka_message_t *m, double t)
     u->last_msg_s = t;
     u->at_eof = false;
     c->last_any_msg = t;
+    if (c->first_msg == 0)
+        c->first_msg = t;
     c->unflushed = true;
     char tid[TRACEID_BUFSZ];
     size_t tl = kafka_message_trace_id(m, tid);
@@ -699,10 +702,6 @@ static rd_kafka_t *consumer_new(struct consumer *c, const char *bootstrap, char 
         /* a new group reads what is there rather than only what comes next */
         "auto.offset.reset", "earliest",
         "enable.partition.eof", "true",
-        /* Smaller bursts per partition: the time merge holds about one burst of each
-         * live partition, and librdkafka's own prefetch need not hold 64 MB. */
-        "max.partition.fetch.bytes", "262144",
-        "queued.max.messages.kbytes", "16384",
         NULL,
     };
     rd_kafka_conf_t *conf = kafka_conf_new(c->cli, bootstrap, defaults, err, errsz);
@@ -802,11 +801,18 @@ static void final_report(struct consumer *c)
     size_t reported;
     struct analysis_counts counts;
     analysis_findings(c->an, &reported, &counts);
-    if (!c->cli->quiet)
-        fprintf(stderr,
-                "pycorr: consume: %zu findings (%" PRIu64 " first seen in this run) from %" PRIu64
-                " messages, %" PRIu64 " malformed, %" PRIu64 " poison\n",
-                reported, c->findings_new, c->msgs, c->malformed, c->poison);
+    if (c->cli->quiet)
+        return;
+    fprintf(stderr,
+            "pycorr: consume: %zu findings (%" PRIu64 " first seen in this run) from %" PRIu64
+            " messages, %" PRIu64 " malformed, %" PRIu64 " poison\n",
+            reported, c->findings_new, c->msgs, c->malformed, c->poison);
+    /* The rate from the first message to the last (group join and shutdown left
+     * out): what `make bench` compares with kcat. */
+    double span = c->last_any_msg - c->first_msg;
+    if (c->msgs > 0 && span > 0)
+        fprintf(stderr, "pycorr: consume: read %" PRIu64 " bytes in %.3f s (%.1f MB/s, %.0f messages/s)\n", c->bytes,
+                span, (double)c->bytes / span / 1e6, (double)c->msgs / span);
 }
 
 static int fail_on_code(const struct consumer *c)

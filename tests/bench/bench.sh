@@ -377,4 +377,5 @@ else
     target "peak RSS flat 100 MB -> $FLAT_MB MB" "not measured" - "flat; run with BENCH_FLAT=1"
 fi
 PYCORR="$PYCORR" TOOLS="$TOOLS" PYTHON="${PYTHON:-python3}" BENCH_REPEAT="$REPEAT" TMPDIR="$WORK" sh "$ROOT/tests/bench/bench_memory.sh" || true
+PYCORR="$PYCORR" TOOLS="$TOOLS" BENCH_REPEAT="$REPEAT" TMPDIR="$WORK" sh "$ROOT/tests/bench/bench_kafka.sh" "$SIZE" || echo "  (kafka bench failed to run)"
 exit 0
