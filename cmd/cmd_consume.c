@@ -845,7 +845,7 @@ int cmd_consume(const struct cli *cli, FILE *out)
         }
         bootstrap = kafka_mock_bootstraps(mock);
         fprintf(stderr, "pycorr: mock cluster on %s (%d partitions a topic); produce into it with e.g.\n"
-                        "  kcat -P -b %s -t %s -l samples/app.log\n",
+                        "  kcat -P -b %s -t %s -p 0 -l samples/app.log\n",
                 bootstrap, MOCK_PARTITIONS, bootstrap, cli->ntopics ? cli->topics[0] : "TOPIC");
     }
     /* The rules live as long as the analysis: freed after it, at the end. */
