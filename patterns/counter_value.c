@@ -80,11 +80,15 @@ static void user_free(void *p)
     free(u);
 }
 
+static int cv_evict(void *ctx, struct series *s);
+
 static void init_table(struct cv *d)
 {
     long long ms = d->cfg.v[P_MAX_SERIES].i;
     ser_table_init(&d->series, ms > 0 && ms < 1000000 ? (uint32_t)ms : 0, 4, 1);
     d->series.user_free = user_free;
+    d->series.on_evict = cv_evict;
+    d->series.evict_ctx = d;
 }
 
 static void *cv_create(const struct pat_config *cfg, struct finding_store *store)
@@ -341,17 +345,14 @@ static int judge(struct cv *d, struct series *s)
     ev.has_ts = lead_at->has_ts;
     ev.ts_ns = lead_at->ts;
     ev.src.line = lead_at->line;
-    if (finding_store_touch(d->store, f->id, &ev) != NULL) {
-        /* The same counter of the same service in another artifact: one finding. */
-        json_decref(f->evidence);
-        free(f->title);
-        free(f->service);
-        free(f->host);
-        free(f);
-        return 0;
-    }
-    struct finding *in = finding_store_insert(d->store, f, &ev);
+    struct finding *in = ser_report(d->store, f, s, &ev);
     return in != NULL || finding_store_dropped(d->store) ? 0 : -1;
+}
+
+/* A series evicted to make room (its process went quiet): judged now. */
+static int cv_evict(void *ctx, struct series *s)
+{
+    return judge(ctx, s);
 }
 
 static int cv_flush(void *st)
@@ -360,8 +361,6 @@ static int cv_flush(void *st)
     int rc = 0;
     for (uint32_t i = 0; i < d->series.n && rc == 0; i++)
         rc = judge(d, d->series.s[i]);
-    ser_table_free(&d->series);
-    init_table(d);
     return rc;
 }
 

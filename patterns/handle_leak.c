@@ -36,10 +36,14 @@ struct hl {
     struct ser_table series;
 };
 
+static int hl_evict(void *ctx, struct series *s);
+
 static void init_table(struct hl *d)
 {
     long long ms = d->cfg.v[P_MAX_SERIES].i;
     ser_table_init(&d->series, ms > 0 && ms < 1000000 ? (uint32_t)ms : 0, 0, 2);
+    d->series.on_evict = hl_evict;
+    d->series.evict_ctx = d;
 }
 
 static void *hl_create(const struct pat_config *cfg, struct finding_store *store)
@@ -118,7 +122,7 @@ static int judge_col(struct hl *d, struct series *s, const struct ser_col *col, 
     /* Samples of the same process with and without its service name (text and JSON
      * lines of one sampler) are one problem. */
     bool fold = false;
-    for (size_t i = 0; i < *nseen && s->service == NULL; i++)
+    for (size_t i = 0; seen != NULL && i < *nseen && s->service == NULL; i++)
         if ((*seen)[i].fp == fp && ((*seen)[i].pid == s->pid || ser_unkeyed(s))) {
             memcpy(f->id, (*seen)[i].id, sizeof(f->id));
             fold = true;
@@ -158,7 +162,7 @@ static int judge_col(struct hl *d, struct series *s, const struct ser_col *col, 
     struct finding *in = ser_insert_finding(d->store, f, s);
     if (in == NULL)
         return finding_store_dropped(d->store) ? 0 : -1;
-    if (s->service != NULL) {
+    if (s->service != NULL && seen != NULL) {
         struct seen *ns = realloc(*seen, (*nseen + 1) * sizeof(*ns));
         if (ns == NULL)
             return -1;
@@ -188,8 +192,16 @@ static int hl_flush(void *st)
                 rc = judge_col(d, s, &s->cols[c], &seen, &nseen);
         }
     free(seen);
-    ser_table_free(&d->series);
-    init_table(d);
+    return rc;
+}
+
+/* A series evicted to make room (its process went quiet): judged now. */
+static int hl_evict(void *ctx, struct series *s)
+{
+    int rc = 0;
+    ser_sort(s);
+    for (uint32_t c = 0; c < s->ncols && rc == 0; c++)
+        rc = judge_col(ctx, s, &s->cols[c], NULL, NULL);
     return rc;
 }
 

@@ -89,6 +89,8 @@ static void tb_free(void *p)
     free(tb);
 }
 
+static int ml_evict(void *ctx, struct series *s);
+
 static void *ml_create(const struct pat_config *cfg, struct finding_store *store)
 {
     struct ml *d = calloc(1, sizeof(*d));
@@ -101,6 +103,8 @@ static void *ml_create(const struct pat_config *cfg, struct finding_store *store
                    top > 0 && top <= 1000 ? (uint32_t)top : 0);
     d->series.aux_free = tb_free;
     d->series.user_free = free;
+    d->series.on_evict = ml_evict;
+    d->series.evict_ctx = d;
     return d;
 }
 
@@ -359,7 +363,7 @@ static int emit(struct ml *d, struct series *s, struct leak_site *ls, size_t nls
     if (f == NULL)
         return -1;
     bool fold = false;
-    if (ser_unkeyed(s)) {
+    if (ser_unkeyed(s) && seen != NULL) {
         for (size_t i = 0; i < *nseen; i++)
             if ((*seen)[i].fp == fp) {
                 memcpy(f->id, (*seen)[i].id, sizeof(f->id));
@@ -461,7 +465,7 @@ static int emit(struct ml *d, struct series *s, struct leak_site *ls, size_t nls
         json_decref(tbj);
         return finding_store_dropped(d->store) ? 0 : -1;
     }
-    if (!ser_unkeyed(s)) {
+    if (!ser_unkeyed(s) && seen != NULL) {
         struct fp_seen *ns = realloc(*seen, (*nseen + 1) * sizeof(*ns));
         if (ns == NULL) {
             json_decref(tbj);
@@ -530,14 +534,13 @@ static int ml_flush(void *st)
                 rc = judge(d, s, &seen, &nseen);
         }
     free(seen);
-    /* Judged once: a second flush (consume's periodic flush) starts afresh. */
-    ser_table_free(&d->series);
-    long long top = d->cfg.v[P_TOP_SITES].i, ms = d->cfg.v[P_MAX_SERIES].i;
-    ser_table_init(&d->series, ms > 0 && ms < 1000000 ? (uint32_t)ms : 0, 0,
-                   top > 0 && top <= 1000 ? (uint32_t)top : 0);
-    d->series.aux_free = tb_free;
-    d->series.user_free = free;
     return rc;
+}
+
+/* A series evicted to make room (its process went quiet): judged now. */
+static int ml_evict(void *ctx, struct series *s)
+{
+    return judge(ctx, s, NULL, NULL);
 }
 
 const struct pattern pattern_memory_leak = {

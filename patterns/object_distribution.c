@@ -226,7 +226,7 @@ static bool big_enough(const struct oda *d, const struct series *s, uint32_t pt)
 
 /* ---- findings --------------------------------------------------------------------- */
 
-static int report(struct oda *d, const struct series *s, struct mix *m, double div, const char *baseline,
+static int report(struct oda *d, struct series *s, struct mix *m, double div, const char *baseline,
                   json_t *detail)
 {
     const struct oda_user *u = s->user;
@@ -483,6 +483,8 @@ static int judge_baseline(struct oda *d, struct series *s)
 
 /* ---- the detector ----------------------------------------------------------------- */
 
+static int oda_evict(void *ctx, struct series *s);
+
 static void *oda_create(const struct pat_config *cfg, struct finding_store *store)
 {
     struct oda *d = calloc(1, sizeof(*d));
@@ -491,6 +493,8 @@ static void *oda_create(const struct pat_config *cfg, struct finding_store *stor
     d->cfg = *cfg;
     d->store = store;
     table_init(&d->series, cfg);
+    d->series.on_evict = oda_evict;
+    d->series.evict_ctx = d;
     return d;
 }
 
@@ -534,9 +538,16 @@ static int oda_flush(void *st)
         rc = judge_peers(d);
     for (uint32_t i = 0; i < d->series.n && rc == 0; i++)
         rc = judge_baseline(d, d->series.s[i]);
-    ser_table_free(&d->series);
-    table_init(&d->series, &d->cfg);
     return rc;
+}
+
+/* A series evicted to make room (its process went quiet): judged on its own now. */
+static int oda_evict(void *ctx, struct series *s)
+{
+    struct oda *d = ctx;
+    ser_sort(s);
+    int rc = d->cfg.v[P_FIRST].b ? judge_first(d, s) : 0;
+    return rc == 0 ? judge_baseline(d, s) : rc;
 }
 
 const struct pattern pattern_object_distribution_anomaly = {

@@ -42,6 +42,7 @@ static void series_free(struct ser_table *t, struct series *s)
     free(s->mtimes);
     if (s->user != NULL && t->user_free != NULL)
         t->user_free(s->user);
+    free(s->reported);
     free(s);
 }
 
@@ -103,9 +104,22 @@ struct series *ser_find(struct ser_table *t, const struct event *ev, const char 
             eq_opt(s->service, ev->service) && eq_opt(s->scope, scope))
             return s;
     }
+    uint32_t slot = t->n;
     if (t->n >= t->max_series) {
-        t->dropped_series++;
-        return NULL;
+        if (t->on_evict == NULL || t->n == 0) {
+            t->dropped_series++;
+            return NULL;
+        }
+        /* The series idle longest: its process has most likely gone away. */
+        slot = 0;
+        for (uint32_t i = 1; i < t->n; i++)
+            if (t->s[i]->last_arrival < t->s[slot]->last_arrival)
+                slot = i;
+        t->on_evict(t->evict_ctx, t->s[slot]);
+        series_free(t, t->s[slot]);
+        t->s[slot] = t->s[--t->n];
+        t->evicted++;
+        slot = t->n;
     }
     if (t->n == t->cap) {
         uint32_t cap = t->cap ? t->cap * 2 : 16;
@@ -135,7 +149,9 @@ struct series *ser_find(struct ser_table *t, const struct event *ev, const char 
         *oom = true;
         return NULL;
     }
-    t->s[t->n++] = s;
+    t->s[slot] = s;
+    t->n++;
+    s->last_arrival = t->arrivals;
     return s;
 }
 
@@ -334,6 +350,7 @@ int ser_point_add(struct ser_table *t, struct series *s, const struct event *ev,
     pt->stream = (uint32_t)si;
     pt->line = ev->src.line;
     pt->arrival = t->arrivals++;
+    s->last_arrival = pt->arrival;
     pt->complete = complete;
     for (uint32_t c = 0; c < s->ncols; c++)
         s->cols[c].v[p] = complete ? 0.0 : NAN;
@@ -533,37 +550,94 @@ static void add_src(struct finding *f, const char *stream, uint64_t line)
     f->nsources++;
 }
 
-struct finding *ser_insert_finding(struct finding_store *st, struct finding *f, const struct series *s)
+static void finding_free_parts(struct finding *f)
+{
+    json_decref(f->evidence);
+    free(f->title);
+    free(f->trace_id);
+    free(f->service);
+    free(f->host);
+    free(f);
+}
+
+/* -1: s has not reported id; 0: it was folded into it; 1: s made it. */
+static int reported_by(const struct series *s, const char *id)
+{
+    for (uint32_t i = 0; i < s->nreported; i++)
+        if (memcmp(s->reported[i].id, id, FINDING_ID_LEN) == 0)
+            return s->reported[i].owned;
+    return -1;
+}
+
+static void extend_time(struct finding *f, const struct event *ev)
+{
+    if (!ev->has_ts)
+        return;
+    if (!f->has_time || ev->ts_ns < f->first_seen)
+        f->first_seen = ev->ts_ns;
+    if (!f->has_time || ev->ts_ns > f->last_seen)
+        f->last_seen = ev->ts_ns;
+    f->has_time = true;
+}
+
+struct finding *ser_report(struct finding_store *st, struct finding *f, struct series *s, const struct event *ev)
+{
+    struct finding *old = finding_store_touch(st, f->id, NULL);
+    int before = old != NULL ? reported_by(s, f->id) : -1;
+    if (before == 1) {
+        /* The same series judged again, longer: the newer evidence stands. */
+        json_decref(old->evidence);
+        old->evidence = f->evidence;
+        f->evidence = NULL;
+        free(old->title);
+        old->title = f->title;
+        f->title = NULL;
+        old->severity = f->severity > old->severity ? f->severity : old->severity;
+        extend_time(old, ev);
+        finding_free_parts(f);
+        return old;
+    }
+    if (before == 0) {
+        extend_time(old, ev);
+        finding_free_parts(f);
+        return old;
+    }
+    bool owned = old == NULL;
+    if (old != NULL) {
+        /* Another view of the same problem (the same leak seen in the dumps and in the
+         * JSON lines of a run): one finding, counted, with this series' source. */
+        struct event e = *ev;
+        e.pid = old->pid;
+        finding_store_touch(st, f->id, &e);
+        finding_free_parts(f);
+    } else {
+        old = finding_store_insert(st, f, ev);
+        if (old == NULL)
+            return NULL;
+    }
+    struct ser_reported *nr = realloc(s->reported, (s->nreported + 1) * sizeof(*nr));
+    if (nr != NULL) {
+        s->reported = nr;
+        memcpy(nr[s->nreported].id, old->id, sizeof(nr[0].id));
+        nr[s->nreported].owned = owned;
+        s->nreported++;
+    }
+    return old;
+}
+
+struct finding *ser_insert_finding(struct finding_store *st, struct finding *f, struct series *s)
 {
     struct event ev;
     ser_point_event(s, 0, &ev);
-    struct finding *old = finding_store_touch(st, f->id, NULL);
-    if (old != NULL) {
-        /* Another view of the same problem (the same leak seen in the dumps and in
-         * the JSON lines of a run): one finding, counted, with this series' source. */
-        ev.pid = old->pid;
-        finding_store_touch(st, f->id, &ev);
-        json_decref(f->evidence);
-        free(f->title);
-        free(f->trace_id);
-        free(f->service);
-        free(f->host);
-        free(f);
-        return old;
-    }
-    struct finding *in = finding_store_insert(st, f, &ev);
+    struct finding *in = ser_report(st, f, s, &ev);
     if (in == NULL)
         return NULL;
     /* The other snapshots: the time range and the streams they came from. */
     for (uint32_t i = 1; i < s->npts; i++) {
         const struct ser_point *pt = &s->pts[i];
-        if (pt->has_ts) {
-            if (!in->has_time || pt->ts < in->first_seen)
-                in->first_seen = pt->ts;
-            if (!in->has_time || pt->ts > in->last_seen)
-                in->last_seen = pt->ts;
-            in->has_time = true;
-        }
+        struct event e;
+        ser_point_event(s, i, &e);
+        extend_time(in, &e);
         add_src(in, s->streams[pt->stream], pt->line);
     }
     return in;

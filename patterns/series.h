@@ -56,6 +56,11 @@ struct ser_col {
     void *aux;            /* the owner's, freed with ser_table's aux_free */
 };
 
+struct ser_reported {
+    char id[FINDING_ID_LEN + 1];
+    bool owned; /* made by this series, not folded into another's */
+};
+
 struct series {
     char *host, *service; /* NULL when unknown */
     int64_t pid;          /* -1 when unknown */
@@ -70,8 +75,11 @@ struct series {
     int64_t *mtimes;      /* their modification times (ns), -1 unknown */
     uint32_t nstreams;
     uint64_t decimated;   /* points dropped to stay within max_points */
+    uint64_t last_arrival;/* when it last got a point, for eviction */
     bool sorted;
     void *user;           /* the owner's per-series state, freed with user_free */
+    struct ser_reported *reported; /* findings this series made or joined (ser_report) */
+    uint32_t nreported;
 };
 
 struct ser_table {
@@ -79,9 +87,15 @@ struct ser_table {
     uint32_t n, cap;
     uint32_t max_series, max_points, max_cols;
     uint64_t arrivals;
-    uint64_t dropped_series;
+    uint64_t dropped_series;  /* not followed: the table was full and nothing evicted */
+    uint64_t evicted;         /* judged early to make room */
     void (*aux_free)(void *aux);
     void (*user_free)(void *user);
+    /* When set, a full table makes room by judging and freeing the series that has
+     * gone longest without a point (a process that has gone away); its return is
+     * ignored. Without it, new series are dropped. */
+    int (*on_evict)(void *ctx, struct series *s);
+    void *evict_ctx;
 };
 
 /* Limits of 0 take the defaults (1000 series, 120 points, 20 columns). */
@@ -89,7 +103,9 @@ void ser_table_init(struct ser_table *t, uint32_t max_series, uint32_t max_point
 void ser_table_free(struct ser_table *t);
 
 /* The series of ev's process for format, created when new. NULL when the table is
- * full (counted in dropped_series) or memory ran out (*oom set). */
+ * full and evicts nothing (counted in dropped_series) or memory ran out (*oom set).
+ * Series live until ser_table_free: a detector judges them at every flush (consume
+ * flushes at each checkpoint) and a series goes on across flushes. */
 struct series *ser_find(struct ser_table *t, const struct event *ev, const char *format, bool *oom);
 
 /* Append a point for ev; returns its index or -1 on OOM. complete: the point lists
@@ -140,10 +156,18 @@ char *ser_human_bytes(double b, bool plus, char *buf, size_t n);
  * finding with. The event's strings point into s. */
 void ser_point_event(const struct series *s, uint32_t p, struct event *ev);
 
-/* Insert f for s: first_seen/last_seen from its first and last points, sources from
- * its streams (up to FINDING_MAX_SOURCES, the rest counted). When a finding with f's id
- * exists, the series is folded into it instead (count + 1). Takes ownership of f.
- * Returns the stored finding or NULL (dropped or OOM, as finding_store_insert). */
-struct finding *ser_insert_finding(struct finding_store *st, struct finding *f, const struct series *s);
+/* Put f, made from series s, into the store, with ev for its time and source:
+ *   - s made this id before (an earlier flush judged it): the stored finding is
+ *     brought up to date -- evidence and title replaced, time range extended -- and
+ *     its count stays, since it is the same occurrence seen longer;
+ *   - s was folded into it before: only the time range is extended;
+ *   - another series made it (another view of the same problem): folded, count + 1;
+ *   - else inserted.
+ * Takes ownership of f. Returns the stored finding or NULL (dropped or OOM). */
+struct finding *ser_report(struct finding_store *st, struct finding *f, struct series *s, const struct event *ev);
+
+/* ser_report with the series' first point as the event, then the time range and the
+ * sources of all its points. */
+struct finding *ser_insert_finding(struct finding_store *st, struct finding *f, struct series *s);
 
 #endif

@@ -460,6 +460,70 @@ static void test_counters_and_training(void **state)
     json_decref(m);
 }
 
+/* consume flushes at every checkpoint: a series goes on across flushes, and the
+ * finding it makes is brought up to date, not counted again. */
+static void test_flush_per_checkpoint(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r);
+    char path[512];
+    for (int i = 1; i <= 10; i++) {
+        snprintf(path, sizeof(path), CORPUS "/memory/tracemalloc/procmon_leak/snapshot_%02d.pickle", i);
+        feed_file(path, sink, &r, diag);
+        if (i == 5 || i == 8)
+            run_flush(&r); /* a checkpoint */
+    }
+    feed_file(CORPUS "/counters/thread_leak.jsonl", sink, &r, diag);
+    run_flush(&r);
+    run_flush(&r); /* and an idle one with nothing new */
+    assert_int_equal(count_of(&r, "memory_leak"), 1);
+    struct finding *f = find(&r, "memory_leak", 0);
+    assert_int_equal(f->count, 1);
+    assert_int_equal(json_integer_value(json_object_get(f->evidence, "snapshots")), 10);
+    assert_int_equal(count_of(&r, "handle_leak"), 1);
+    assert_int_equal(find(&r, "handle_leak", 0)->count, 1);
+    run_free(&r);
+}
+
+/* A full table judges the series idle longest to make room for a new one. */
+static void test_eviction_judges(void **state)
+{
+    (void)state;
+    struct pat_config cfg;
+    const struct pattern *p = NULL;
+    for (size_t i = 0; pattern_registry[i] != NULL; i++)
+        if (strcmp(pattern_registry[i]->name, "handle_leak") == 0)
+            p = pattern_registry[i];
+    assert_non_null(p);
+    assert_int_equal(pattern_config_defaults(p, &cfg), 0);
+    assert_int_equal(pattern_config_set(p, &cfg, "max_series", "1", NULL, 0), 0);
+    struct finding_store *store = finding_store_create(0);
+    void *st = p->create(&cfg, store);
+    /* pid 1 leaks threads, then pid 2 starts: pid 1 is judged when evicted */
+    for (int pid = 1; pid <= 2; pid++)
+        for (int k = 0; k < 12; k++) {
+            struct ev_counter c = {EV_STR_LIT(EV_CTR_THREADS), pid == 1 ? 1.0 + 3 * k : 4.0};
+            struct ev_counters cs = {.tag = EV_MEM_COUNTERS, .format = "json", .v = &c, .n = 1};
+            struct event ev;
+            ev_init(&ev, EV_COUNTER);
+            ev.pid = pid;
+            ev.src.stream = "s";
+            ev.src.line = (uint64_t)k + 1;
+            ev.u.counters = &cs;
+            assert_int_equal(p->on_event(st, &ev), 0);
+        }
+    size_t n;
+    struct finding **f = finding_store_sorted(store, &n);
+    assert_int_equal(n, 1); /* before any flush */
+    assert_int_equal(f[0]->pid, 1);
+    assert_int_equal(p->flush(st), 0);
+    finding_store_sorted(store, &n);
+    assert_int_equal(n, 1); /* pid 2 is a steady pool */
+    p->destroy(st);
+    finding_store_destroy(store);
+}
+
 /* ---- building blocks -------------------------------------------------------------- */
 
 static void test_series_rules(void **state)
@@ -649,6 +713,8 @@ int main(void)
         cmocka_unit_test(test_gc_scenarios),
         cmocka_unit_test(test_object_distribution),
         cmocka_unit_test(test_counters_and_training),
+        cmocka_unit_test(test_flush_per_checkpoint),
+        cmocka_unit_test(test_eviction_judges),
         cmocka_unit_test(test_series_rules),
         cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_text_and_json_layouts),
