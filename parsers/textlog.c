@@ -761,6 +761,10 @@ static uint64_t textlog_held_from(void *st)
 {
     const struct textlog *t = st;
     uint64_t m = min_open(t);
+    /* An open block may have absorbed the record or introducer up to two lines
+     * before it (attach_intro); its event will be named after that line. */
+    if (m != UINT64_MAX)
+        m = m > 2 ? m - 2 : 1;
     if (t->qlen > 0 && t->q[t->qhead].lineno < m)
         m = t->q[t->qhead].lineno;
     for (int k = 0; k < NKEYS; k++)
