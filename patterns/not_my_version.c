@@ -208,13 +208,6 @@ static int report(struct nmv *d, const struct entry *run, size_t n, ev_str servi
     char id[FINDING_ID_LEN + 1];
     finding_make_id(id, "not_my_version", hash_field(HASH_INIT, drift ? "drift" : "skew", drift ? 5 : 4), key,
                     (size_t)kl);
-    const struct event *first = NULL;
-    for (size_t i = 0; i < n && first == NULL; i++)
-        if (!run[i].proc->reference)
-            first = &run[i].proc->ev;
-    if (first == NULL || finding_store_touch(d->store, id, first) != NULL)
-        return 0;
-
     struct vinfo vi[MAX_VERSIONS];
     size_t nv = 0;
     for (size_t i = 0; i < n && nv < MAX_VERSIONS;) {
@@ -229,6 +222,18 @@ static int report(struct nmv *d, const struct entry *run, size_t n, ev_str servi
         vi[nv++] = x;
         i = j;
     }
+    /* The occurrences: every process of the run with the package for skew; for drift,
+     * the processes that run a version the baseline did not. */
+    bool occurs[MAX_VERSIONS];
+    const struct event *first = NULL;
+    for (size_t k = 0; k < nv; k++) {
+        occurs[k] = vi[k].run && !(drift && vi[k].base);
+        for (size_t i = vi[k].from; i < vi[k].to && occurs[k] && first == NULL; i++)
+            if (!run[i].proc->reference)
+                first = &run[i].proc->ev;
+    }
+    if (first == NULL || finding_store_touch(d->store, id, first) != NULL)
+        return 0;
 
     /* Title: "api runs 2 versions of requests: 2.31.0 (web-1 pid 101), 2.28.2 (web-2)"
      * or "api: requests 2.28.2 in this run (web-2), 2.31.0 in the baseline". */
@@ -325,10 +330,10 @@ static int report(struct nmv *d, const struct entry *run, size_t n, ev_str servi
     /* The store owns f from here, even on failure. */
     if (finding_store_insert(d->store, f, first) == NULL)
         return finding_store_dropped(d->store) ? 0 : -1;
-    /* Every other listing of the run that carries the package is an occurrence. */
-    for (size_t i = 0; i < n; i++)
-        if (!run[i].proc->reference && &run[i].proc->ev != first)
-            finding_store_touch(d->store, id, &run[i].proc->ev);
+    for (size_t k = 0; k < nv; k++)
+        for (size_t i = vi[k].from; i < vi[k].to && occurs[k]; i++)
+            if (!run[i].proc->reference && &run[i].proc->ev != first)
+                finding_store_touch(d->store, id, &run[i].proc->ev);
     return 0;
 }
 

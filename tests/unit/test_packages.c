@@ -358,6 +358,7 @@ static void test_json_forms(void **state)
 struct finding_view {
     const char *kind, *package, *service;
     json_t *evidence;
+    uint64_t count;
 };
 
 static size_t findings(struct finding_store *s, struct finding_view *out, size_t max)
@@ -369,6 +370,7 @@ static size_t findings(struct finding_store *s, struct finding_view *out, size_t
         out[i].kind = json_string_value(json_object_get(f[i]->evidence, "kind"));
         out[i].package = json_string_value(json_object_get(f[i]->evidence, "package"));
         out[i].service = f[i]->service;
+        out[i].count = f[i]->count;
         assert_string_equal(f[i]->pattern, "not_my_version");
     }
     return n;
@@ -480,6 +482,15 @@ static void test_skew_and_drift(void **state)
             assert_true(has);
             assert_true(json_equal(json_object_get(fv[k].evidence, "baseline_versions"),
                                    json_object_get(w, "baseline_versions")));
+            /* Its occurrences are the hosts that run the new version (MANIFEST skew). */
+            size_t si;
+            const json_t *sw;
+            json_array_foreach(json_object_get(json_object_get(m, "expected"), "skew"), si, sw) {
+                if (strcmp(json_string_value(json_object_get(sw, "package")), fv[k].package) == 0)
+                    assert_int_equal(fv[k].count,
+                                     json_array_size(json_object_get(json_object_get(sw, "versions"),
+                                                                     json_string_value(json_object_get(w, "version")))));
+            }
         }
         if (!found)
             fail_msg("unexpected drift of %s", fv[k].package);
