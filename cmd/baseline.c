@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../correlate/ev_memory.h"
 #include "../correlate/ev_packages.h"
 #include "../patterns/pattern.h"
 #include "../correlate/ev_json.h"
@@ -42,8 +43,21 @@ void observer_init(struct run_observer *o, ev_sink_fn next, void *next_ctx, bool
     arena_init(&o->arena, (size_t)256 << 20);
 }
 
+/* A snapshot kept in an arena of its own, so a newer one of the same process
+ * replaces it without the memory of the old. */
+struct kept_snapshot {
+    char key[320];
+    struct arena a;
+    struct event ev;
+};
+
 void observer_free(struct run_observer *o)
 {
+    for (size_t i = 0; i < o->nsnapshots; i++) {
+        arena_free(&o->kept[i]->a);
+        free(o->kept[i]);
+    }
+    free(o->kept);
     if (o->services != NULL)
         for (size_t i = 0; i < SERVICE_SLOTS; i++)
             free(o->services[i]);
@@ -121,6 +135,59 @@ static void keep_event(struct run_observer *o, const struct event ***list, size_
     (*list)[(*n)++] = copy;
 }
 
+/* Keep ev as the last snapshot of its process, format and metric. */
+static void keep_snapshot(struct run_observer *o, const struct event *ev)
+{
+    const struct ev_snapshot *snap = ev_snapshot_of(ev);
+    if (snap == NULL || snap->reference)
+        return;
+    char key[320];
+    bool named = ev_str_present(ev->host) || ev->pid >= 0;
+    snprintf(key, sizeof(key), "%d|%.*s|%.*s|%lld|%s|%s|%d", (int)ev->kind, (int)(ev->service.len < 64 ? ev->service.len : 64),
+             ev->service.ptr ? ev->service.ptr : "", (int)(ev->host.len < 64 ? ev->host.len : 64),
+             ev->host.ptr ? ev->host.ptr : "", (long long)ev->pid,
+             named || ev->src.stream == NULL ? "" : ev->src.stream, snap->format ? snap->format : "", (int)snap->metric);
+    struct kept_snapshot *k = NULL;
+    for (size_t i = 0; i < o->nsnapshots && k == NULL; i++)
+        if (strcmp(o->kept[i]->key, key) == 0)
+            k = o->kept[i];
+    if (k == NULL) {
+        if (o->nsnapshots >= OBS_MAX_SNAPSHOTS) {
+            o->not_kept++;
+            return;
+        }
+        struct kept_snapshot **nk = realloc(o->kept, (o->nsnapshots + 1) * sizeof(*nk));
+        if (nk == NULL) {
+            o->not_kept++;
+            return;
+        }
+        o->kept = nk;
+        const struct event **ns = realloc((void *)o->snapshots, (o->nsnapshots + 1) * sizeof(*ns));
+        if (ns == NULL) {
+            o->not_kept++;
+            return;
+        }
+        o->snapshots = ns;
+        if ((k = calloc(1, sizeof(*k))) == NULL) {
+            o->not_kept++;
+            return;
+        }
+        snprintf(k->key, sizeof(k->key), "%s", key);
+        arena_init(&k->a, (size_t)64 << 20);
+        o->kept[o->nsnapshots] = k;
+        o->snapshots[o->nsnapshots] = &k->ev;
+        o->nsnapshots++;
+    } else {
+        arena_reset(&k->a);
+    }
+    if (ev_clone(&k->ev, ev, &k->a) != 0) {
+        /* Too big for its arena: keep nothing rather than half a snapshot. */
+        arena_reset(&k->a);
+        ev_init(&k->ev, ev->kind);
+        o->not_kept++;
+    }
+}
+
 int observer_sink(void *ctx, const struct event *ev)
 {
     struct run_observer *o = ctx;
@@ -130,7 +197,7 @@ int observer_sink(void *ctx, const struct event *ev)
     if (ev->kind == EV_PACKAGES && ev->u.packages != NULL)
         keep_event(o, &o->packages, &o->npackages, OBS_MAX_PACKAGES, ev);
     else if (o->keep_snapshots && (ev->kind == EV_TRACEMALLOC || ev->kind == EV_GC))
-        keep_event(o, &o->snapshots, &o->nsnapshots, OBS_MAX_SNAPSHOTS, ev);
+        keep_snapshot(o, ev);
     return o->next(o->next_ctx, ev);
 }
 

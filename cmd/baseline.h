@@ -34,7 +34,9 @@ struct ruleset;
 
 #define OBS_MAX_SERVICES 1024
 #define OBS_MAX_PACKAGES 512   /* package listings kept */
-#define OBS_MAX_SNAPSHOTS 256  /* memory snapshots kept (baseline artifacts only) */
+#define OBS_MAX_SNAPSHOTS 256  /* processes x (format, metric) whose last snapshot is kept */
+
+struct kept_snapshot;
 
 struct run_observer {
     ev_sink_fn next;           /* where every event goes on to (the analysis) */
@@ -48,7 +50,8 @@ struct run_observer {
     struct arena arena;        /* the kept events */
     const struct event **packages;
     size_t npackages;
-    const struct event **snapshots;
+    struct kept_snapshot **kept;  /* the last snapshot of each process, format and metric */
+    const struct event **snapshots; /* their events, in the order first seen */
     size_t nsnapshots;
     uint64_t not_kept;         /* listings or snapshots over the bounds or out of memory */
 };
@@ -98,8 +101,9 @@ struct baseline_finding *baseline_find(struct baseline *bl, const char *id);
 /* The previous run's package listings as EV_PACKAGES events whose payload is marked
  * reference, for the detectors before this run's inputs (owned by bl). */
 size_t baseline_packages(const struct baseline *bl, const struct event *const **out);
-/* The previous run's memory snapshots (EV_TRACEMALLOC and EV_GC snapshot events; only
- * from artifacts: a baseline file does not carry them). Owned by bl. */
+/* The previous run's memory snapshots: the last one of each process, artifact format
+ * and metric (what a reference is made of), as EV_TRACEMALLOC and EV_GC events; only
+ * from artifacts: a baseline file does not carry them. Owned by bl. */
 size_t baseline_snapshots(const struct baseline *bl, const struct event *const **out);
 /* How many baseline files and artifact paths were read. */
 void baseline_sources(const struct baseline *bl, size_t *files, size_t *artifact_paths);

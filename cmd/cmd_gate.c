@@ -80,7 +80,7 @@ static size_t hand_over_snapshots(struct analysis *an, const struct baseline *bl
     for (size_t i = 0; i < n; i++) {
         const struct ev_snapshot *s = ev_snapshot_of(ev[i]);
         if (s == NULL)
-            continue; /* gc.get_stats() counters: no distribution to compare */
+            continue; /* one too big to keep */
         struct ev_snapshot ref = *s;
         ref.reference = true;
         struct event e = *ev[i];
