@@ -115,4 +115,4 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz pycorr
 
--include $(shell find build build-san -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
