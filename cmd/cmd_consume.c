@@ -514,9 +514,9 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
             struct kpart *p = ksrc_partition(c->src, parts->elems[i].topic, parts->elems[i].partition, false);
             if (p == NULL)
                 continue;
-            /* Its (empty) input stays in the merge, never live again. */
+            /* Its input of the time merge (emptied by settle) is reused. */
             if (kpart_user(p)->order_in != NULL)
-                korder_set_live(kpart_user(p)->order_in, false);
+                korder_input_release(kpart_user(p)->order_in);
             ksrc_remove(c->src, p);
         }
         if (coop && err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS)

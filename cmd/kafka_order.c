@@ -3,6 +3,7 @@
 #include "kafka_order.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "../correlate/merge.h"
 
@@ -10,6 +11,7 @@ struct korder_in {
     struct korder *o;
     struct merge_cursor *cur;
     bool live;
+    bool released;           /* free for the next korder_input */
     bool seen;               /* has pushed an event */
     bool have_ts;
     int64_t last_ts;         /* latest event time pushed */
@@ -57,6 +59,18 @@ void korder_destroy(struct korder *o)
 
 struct korder_in *korder_input(struct korder *o)
 {
+    for (struct korder_in *in = o->first; in != NULL; in = in->next)
+        if (in->released) {
+            struct merge_cursor *cur = in->cur;
+            struct korder_in *next = in->next;
+            memset(in, 0, sizeof(*in));
+            in->cur = cur;
+            in->next = next;
+            in->o = o;
+            in->live = true;
+            in->min_offset = -1;
+            return in;
+        }
     struct korder_in *in = calloc(1, sizeof(*in));
     if (in == NULL)
         return NULL;
@@ -91,6 +105,14 @@ int korder_push(void *ctx, const struct event *ev)
 }
 
 void korder_set_live(struct korder_in *in, bool live) { in->live = live; }
+
+int korder_input_release(struct korder_in *in)
+{
+    in->live = false;
+    int rc = merge_pending(in->cur) > 0 ? korder_release(in->o, true) : 0;
+    in->released = true;
+    return rc;
+}
 
 int korder_release(struct korder *o, bool all)
 {

@@ -32,8 +32,12 @@ struct korder_in;
 struct korder *korder_create(ev_sink_fn sink, void *sink_ctx, size_t max_bytes);
 void korder_destroy(struct korder *o);
 
-/* An input (a partition); lives until korder_destroy. NULL on allocation failure. */
+/* An input (a partition): a released one is reused, else a new one that lives until
+ * korder_destroy. NULL on allocation failure. */
 struct korder_in *korder_input(struct korder *o);
+/* The partition went (revoked): hand on what it holds, then the input may be reused,
+ * so rebalances do not add inputs without end. */
+int korder_input_release(struct korder_in *in);
 
 /* An ev_sink_fn: ctx is the korder_in. Returns 0; when memory runs out the event goes
  * straight to the sink instead (out of order, but not lost) and its value is returned. */

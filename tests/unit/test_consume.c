@@ -277,6 +277,9 @@ static void test_order_merge(void **state)
     assert_int_equal(g.n, 5);
     assert_int_equal(korder_held(o), 0);
     assert_int_equal(korder_min_offset(a), -1);
+    /* A released input (a revoked partition) is reused, not added to. */
+    assert_int_equal(korder_input_release(b), 0);
+    assert_ptr_equal(korder_input(o), b);
     korder_destroy(o);
 }
 
