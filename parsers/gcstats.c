@@ -632,6 +632,10 @@ static int gs_bid(const char *buf, size_t len, bool at_eof)
             int64_t c, d, v;
             bool hd;
             const char *q = skip_ws(p, p + n);
+            if (q == p + n) { /* blanks only: no evidence either way */
+                p = nl ? nl + 1 : end;
+                continue;
+            }
             if (lines == 0 && n > 5 && memcmp(p, "Name:", 5) == 0)
                 status_name = true;
             else if (status_name && ((n > 6 && memcmp(p, "VmRSS:", 6) == 0) || (n > 8 && memcmp(p, "Threads:", 8) == 0)))

@@ -448,6 +448,9 @@ static bool need_items(struct pk_vm *vm, uint32_t n, const char *op)
 
 static pk_val pop(struct pk_vm *vm) { return vm->stack[--vm->sp]; }
 
+/* The stack from index i (NULL when nothing was ever pushed: no arithmetic on NULL). */
+static pk_val *stack_at(struct pk_vm *vm, uint32_t i) { return vm->stack ? vm->stack + i : NULL; }
+
 /* Pop to the last MARK: *first is the index of the first item, *n their count. */
 static bool pop_mark(struct pk_vm *vm, uint32_t *first, uint32_t *n, const char *op)
 {
@@ -840,7 +843,7 @@ static bool add_to_top(struct pk_vm *vm, uint32_t first, uint32_t n, uint8_t wan
         return false;
     }
     if (!(t->flags & NF_STREAMED) || vm->stream_fn == NULL)
-        return container_add(vm, target, vm->stack + first, n);
+        return container_add(vm, target, stack_at(vm, first), n);
     /* The items sit above the stack pointer now; callbacks do not push. */
     for (uint32_t i = 0; i < n; i++) {
         pk_val item = vm->stack[first + i];
@@ -957,12 +960,12 @@ static bool exec_op(struct pk_vm *vm, const uint8_t *p, size_t size)
         if (!need_items(vm, k, "TUPLE"))
             return false;
         vm->sp -= k;
-        return push(vm, container_new(vm, PK_T_TUPLE, vm->stack + vm->sp, k));
+        return push(vm, container_new(vm, PK_T_TUPLE, stack_at(vm, vm->sp), k));
     }
     case OP_TUPLE:
         if (!pop_mark(vm, &first, &n, "TUPLE"))
             return false;
-        return push(vm, container_new(vm, PK_T_TUPLE, vm->stack + first, n));
+        return push(vm, container_new(vm, PK_T_TUPLE, stack_at(vm, first), n));
     case OP_EMPTY_LIST: {
         bool streamed = vm->sp > base(vm) && is_stream_key(vm, vm->stack[vm->sp - 1]);
         pk_val v = container_new(vm, PK_T_LIST, NULL, 0);
@@ -974,7 +977,7 @@ static bool exec_op(struct pk_vm *vm, const uint8_t *p, size_t size)
     case OP_LIST:
         if (!pop_mark(vm, &first, &n, "LIST"))
             return false;
-        return push(vm, container_new(vm, PK_T_LIST, vm->stack + first, n));
+        return push(vm, container_new(vm, PK_T_LIST, stack_at(vm, first), n));
     case OP_APPEND:
         if (!need_items(vm, 2, "APPEND"))
             return false;
@@ -993,7 +996,7 @@ static bool exec_op(struct pk_vm *vm, const uint8_t *p, size_t size)
             pk_fail(vm, "DICT with an odd number of items");
             return false;
         }
-        return push(vm, container_new(vm, PK_T_DICT, vm->stack + first, n));
+        return push(vm, container_new(vm, PK_T_DICT, stack_at(vm, first), n));
     case OP_SETITEM:
         if (!need_items(vm, 3, "SETITEM"))
             return false;
@@ -1012,7 +1015,7 @@ static bool exec_op(struct pk_vm *vm, const uint8_t *p, size_t size)
     case OP_FROZENSET:
         if (!pop_mark(vm, &first, &n, "FROZENSET"))
             return false;
-        return push(vm, container_new(vm, PK_T_SET, vm->stack + first, n));
+        return push(vm, container_new(vm, PK_T_SET, stack_at(vm, first), n));
     case OP_BINPUT:
         return memo_put(vm, p[1]);
     case OP_LONG_BINPUT:

@@ -642,6 +642,17 @@ static void test_text_and_json_layouts(void **state)
 {
     (void)state;
     struct got g;
+    /* A window ending in a line of blanks, exactly sized (found by fuzz_memtext:
+     * the bid read past it; ASan in `make sanitize` sees any regression). */
+    static const char tail[] = "OpenFile      300      +300\nlist  457  +5\n  ";
+    char *win = malloc(sizeof(tail) - 1);
+    memcpy(win, tail, sizeof(tail) - 1);
+    int bid;
+    const struct parser *p = parser_detect(win, sizeof(tail) - 1, true, &bid);
+    assert_non_null(p);
+    assert_string_equal(p->name, "gc-text");
+    free(win);
+
     assert_string_equal(parse_text(&g, "[ Top 10 ]\n"
                                        "/app/x.py:32: size=983 KiB, count=15278, average=66 B\n"
                                        "<frozen importlib._bootstrap>:241: size=30.5 KiB, count=975, average=32 B\n"

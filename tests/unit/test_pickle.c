@@ -294,6 +294,14 @@ static void test_vm_refuses_and_bounds(void **state)
     assert_true(pk_bytes_peak(vm) <= 4096);
     pk_destroy(vm);
 
+    /* A MARK and LIST before anything was ever pushed (found by fuzz_pickle: no
+     * pointer arithmetic on the empty stack). */
+    vm = pk_create(NULL);
+    assert_int_equal(pk_feed(vm, "\x80\x02(l.", 5), PK_DONE);
+    assert_int_equal(pk_type(vm, pk_result(vm)), PK_T_LIST);
+    assert_int_equal(pk_len(vm, pk_result(vm)), 0);
+    pk_destroy(vm);
+
     /* Errors stick; nothing after them runs. */
     vm = pk_create(NULL);
     assert_int_equal(pk_feed(vm, "\x80\x02" "cposix\nsystem\n", 16), PK_ERROR);
