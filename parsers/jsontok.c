@@ -105,24 +105,84 @@ JT_INLINE unsigned special_mask(__m128i v)
 }
 #endif
 
+/* Where strings are looked for: the input and, with SSE2, a 64-byte window of it whose
+ * special bytes ('"', '\\', below 0x20) are one bit mask. A string then costs a shift
+ * and a count of trailing zeros, and a run of short strings shares one fill of the
+ * window: no loop whose trip count depends on each string's length, which the branch
+ * predictor cannot know (a 16-byte loop spent more time on that than on reading). */
+struct jt_scan {
+    const char *base, *end; /* bytes in [base, end) may be read, nothing outside */
+#ifdef JT_SSE2
+    const char *at; /* the window is [at, at + 64); bit i of bits is byte at[i] */
+    uint64_t bits;
+#endif
+};
+
+#ifdef JT_SSE2
+JT_INLINE uint64_t special_mask64(const char *p)
+{
+    uint64_t m0 = special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
+    uint64_t m1 = special_mask(_mm_loadu_si128((const __m128i *)(const void *)(p + 16)));
+    uint64_t m2 = special_mask(_mm_loadu_si128((const __m128i *)(const void *)(p + 32)));
+    uint64_t m3 = special_mask(_mm_loadu_si128((const __m128i *)(const void *)(p + 48)));
+    return m0 | m1 << 16 | m2 << 32 | m3 << 48;
+}
+
+/* An input shorter than the window: a copy padded with NUL, which counts as special,
+ * so a search past the end stops there. */
+static __attribute__((noinline)) void window_short(struct jt_scan *s)
+{
+    char buf[64];
+    size_t n = (size_t)(s->end - s->base);
+    memset(buf, 0, sizeof(buf));
+    memcpy(buf, s->base, n);
+    s->at = s->base;
+    s->bits = special_mask64(buf);
+}
+
+/* Place the window at p, or so that it ends where the input does. */
+JT_INLINE void window_fill(struct jt_scan *s, const char *p)
+{
+    if (JT_LIKELY(s->end - p >= 64))
+        s->at = p;
+    else if (s->end - s->base >= 64)
+        s->at = s->end - 64;
+    else {
+        window_short(s);
+        return;
+    }
+    s->bits = special_mask64(s->at);
+}
+#endif
+
+JT_INLINE void scan_init(struct jt_scan *s, const char *base, const char *end)
+{
+    s->base = base;
+    s->end = end;
+#ifdef JT_SSE2
+    s->at = end; /* p - at wraps around: the first search fills the window */
+    s->bits = 0;
+#endif
+}
+
 /* The first byte in [p, end) that a string cannot simply contain -- '"', '\\' or a
- * control byte below 0x20 -- or end. base is the start of the input: bytes between it
- * and end may be read, nothing outside. */
-JT_INLINE const char *find_special(const char *p, const char *end, const char *base)
+ * control byte below 0x20 -- or end. */
+JT_INLINE const char *find_special(struct jt_scan *s, const char *p)
 {
 #ifdef JT_SSE2
-    while (end - p >= 16) {
-        unsigned bits = special_mask(_mm_loadu_si128((const __m128i *)(const void *)p));
-        if (bits != 0)
-            return p + __builtin_ctz(bits);
-        p += 16;
-    }
-    if (p < end && end - base >= 16) {
-        /* Fewer than 16 bytes left: load the 16 that end at `end` (all of them input)
-         * and drop the lanes before p, instead of a byte loop. */
-        unsigned skip = 16u - (unsigned)(end - p);
-        unsigned bits = special_mask(_mm_loadu_si128((const __m128i *)(const void *)(end - 16))) >> skip;
-        return bits != 0 ? p + __builtin_ctz(bits) : end;
+    for (;;) {
+        size_t off = (size_t)(p - s->at);
+        if (JT_LIKELY(off < 64)) {
+            uint64_t b = s->bits >> off;
+            if (JT_LIKELY(b != 0)) {
+                const char *q = p + __builtin_ctzll(b);
+                return q < s->end ? q : s->end;
+            }
+            p = s->at + 64;
+        }
+        if (p >= s->end)
+            return s->end;
+        window_fill(s, p);
     }
 #else
     /* Eight bytes per step: a byte's high bit in `hit` is set when the byte is '"',
@@ -131,7 +191,7 @@ JT_INLINE const char *find_special(const char *p, const char *end, const char *b
      * so this holds on either byte order. */
     const uint64_t ones = UINT64_C(0x0101010101010101);
     const uint64_t highs = UINT64_C(0x8080808080808080);
-    (void)base;
+    const char *end = s->end;
     while (end - p >= 8) {
         uint64_t w;
         memcpy(&w, p, sizeof(w));
@@ -142,22 +202,23 @@ JT_INLINE const char *find_special(const char *p, const char *end, const char *b
             break;
         p += 8;
     }
-#endif
     for (; p < end; p++) {
         unsigned char c = (unsigned char)*p;
         if (c == '"' || c == '\\' || c < 0x20)
             break;
     }
     return p;
+#endif
 }
 
 /* p is just past an opening quote. Returns the closing quote; or NULL with *st set
  * (and *errp at the offending byte for JT_SYNTAX). Sets *escaped at a backslash. */
-JT_INLINE const char *scan_string(const char *p, const char *end, const char *base,
-                                  enum jt_status *st, const char **errp, bool *escaped)
+JT_INLINE const char *scan_string(struct jt_scan *sc, const char *p, enum jt_status *st, const char **errp,
+                                  bool *escaped)
 {
+    const char *end = sc->end;
     for (;;) {
-        p = find_special(p, end, base);
+        p = find_special(sc, p);
         if (JT_LIKELY(p < end && *p == '"'))
             return p;
         if (p == end)
@@ -316,6 +377,8 @@ JT_INLINE enum jt_status tokenize(struct jt_parser *gp, jt_tok *tok, uint32_t ca
     enum jt_status st = JT_SYNTAX;
     jt_tok *t;
     char c;
+    struct jt_scan sc;
+    scan_init(&sc, js, end);
 
 /* t = the next free token, growing the array when it is full. */
 #define NEW_TOKEN()                                                                      \
@@ -342,7 +405,7 @@ value:
     SKIP_WS();
     c = *p;
     if (c == '"') {
-        q = scan_string(p + 1, end, js, &st, &err, escaped);
+        q = scan_string(&sc, p + 1, &st, &err, escaped);
         if (JT_UNLIKELY(q == NULL))
             goto fail;
         NEW_TOKEN();
@@ -441,7 +504,7 @@ key: /* after '{' or a member's ',' */
         st = JT_SYNTAX;
         goto fail;
     }
-    q = scan_string(p + 1, end, js, &st, &err, escaped);
+    q = scan_string(&sc, p + 1, &st, &err, escaped);
     if (JT_UNLIKELY(q == NULL))
         goto fail;
     NEW_TOKEN();
