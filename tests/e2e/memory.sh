@@ -141,3 +141,14 @@ for f in "$ROOT"/tests/fuzz/seeds/pickle/hostile_*.pickle; do
     *) expect_grep "$T/err" "$refusal" "refused as $refusal" ;;
     esac
 done
+
+# The baseline run as object_distribution_anomaly's reference (gate --baseline hands its
+# snapshots over marked reference).
+name="gate --baseline: the anomalous run against the baseline run"
+PC=$MC/memory/object_distribution/page_cache
+run 0 "$PYCORR" gate --format jsonl --no-progress --baseline "$PC/baseline/tracemalloc.jsonl" "$PC/anomalous/tracemalloc.jsonl"
+expect_eq "$(jq -r 'select(.pattern == "object_distribution_anomaly") | .evidence.baseline' "$T/out")" "baseline run" "compared with the baseline run"
+expect_eq "$(jq -r 'select(.pattern == "object_distribution_anomaly") | .evidence.contributors[0].name' "$T/out")" "$(truth memory/object_distribution/page_cache/anomalous/tracemalloc.jsonl anomalous_site)" "top contributor"
+name="gate --baseline: the baseline run against itself"
+run 0 "$PYCORR" gate --format jsonl --no-progress --baseline "$PC/baseline/tracemalloc.jsonl" "$PC/baseline/tracemalloc.jsonl"
+expect_eq "$(jq -s '[.[] | select(.pattern == "object_distribution_anomaly")] | length' "$T/out")" 0 "no anomaly"
