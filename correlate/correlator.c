@@ -39,7 +39,14 @@ struct trace {
     uint64_t dropped;
     struct corr_mark *marks; /* allocated on the first mark: few traces have findings */
     uint32_t nmarks, capmarks;
-    struct trace *prev, *next; /* idle order: head is the trace idle longest */
+    struct trace *prev, *next; /* within its bucket, in order of last activity */
+    uint32_t bucket;         /* ring index, or NBUCKETS when the trace has no time */
+};
+
+#define NBUCKETS 1024
+
+struct bucket {
+    struct trace *head, *tail;
 };
 
 struct slot {
@@ -61,7 +68,14 @@ struct correlator {
      * cache line), backward-shift deletion */
     struct slot *slots;
     size_t cap, n;
-    struct trace *lru_head, *lru_tail;
+    /* Open traces by the time of their last event, in buckets of gran_ns: a ring
+     * covering twice idle + lateness, so placing a trace is O(1) even when events
+     * come out of order, and closing idle traces takes whole buckets. Traces
+     * without any time wait in their own list. */
+    struct bucket *buckets;   /* NBUCKETS ring + 1 untimed list at [NBUCKETS] */
+    int64_t gran_ns;
+    int64_t base;             /* absolute number of the oldest bucket in use */
+    bool have_base;
     struct proc *procs;   /* direct-mapped: a collision replaces the older process */
     size_t nprocs;
     char **interned;      /* stream names, kept for timeline entries */
@@ -115,6 +129,12 @@ struct correlator *corr_create(const struct corr_config *cfg, corr_closed_fn clo
         c->cfg.max_procs = 4096;
     c->closed = closed;
     c->ctx = ctx;
+    c->gran_ns = 2 * (c->cfg.idle_ns + c->cfg.lateness_ns) / NBUCKETS + 1;
+    c->buckets = calloc(NBUCKETS + 1, sizeof(*c->buckets));
+    if (c->buckets == NULL) {
+        free(c);
+        return NULL;
+    }
     /* The table grows with the open traces (up to twice the cap), so a small run
      * touches little memory. */
     c->cap = 1024;
@@ -188,11 +208,13 @@ void corr_destroy(struct correlator *c)
 {
     if (c == NULL)
         return;
-    for (struct trace *t = c->lru_head; t != NULL;) {
-        struct trace *next = t->next;
-        trace_free(t);
-        t = next;
-    }
+    for (size_t b = 0; c->buckets != NULL && b <= NBUCKETS; b++)
+        for (struct trace *t = c->buckets[b].head; t != NULL;) {
+            struct trace *next = t->next;
+            trace_free(t);
+            t = next;
+        }
+    free(c->buckets);
     while (c->spare != NULL) {
         struct trace *t = c->spare;
         c->spare = t->next;
@@ -271,46 +293,63 @@ static int grow_table(struct correlator *c)
 
 static void lru_unlink(struct correlator *c, struct trace *t)
 {
+    struct bucket *b = &c->buckets[t->bucket];
     if (t->prev)
         t->prev->next = t->next;
     else
-        c->lru_head = t->next;
+        b->head = t->next;
     if (t->next)
         t->next->prev = t->prev;
     else
-        c->lru_tail = t->prev;
+        b->tail = t->prev;
     t->prev = t->next = NULL;
 }
 
-/* Place t by its last event time, searching from the tail: events come nearly in
- * time order, so the search is short, and the head stays the trace idle longest
- * even when an input lags behind. */
+/* Put t at the end of the bucket of its last event time. */
 static void lru_place(struct correlator *c, struct trace *t)
 {
-    struct trace *after = c->lru_tail;
-    while (after != NULL && t->has_ts && after->has_ts && after->last_ts > t->last_ts)
-        after = after->prev;
-    t->prev = after;
-    t->next = after ? after->next : c->lru_head;
-    if (t->next)
-        t->next->prev = t;
+    uint32_t idx = NBUCKETS;
+    if (t->has_ts) {
+        int64_t b = t->last_ts / c->gran_ns;
+        if (!c->have_base) {
+            c->base = b;
+            c->have_base = true;
+        }
+        /* Older than the oldest bucket in use (a late event): the oldest bucket.
+         * Newer than the ring reaches cannot happen: corr_expire has moved the
+         * ring up to the watermark before any event is placed. */
+        if (b < c->base)
+            b = c->base;
+        if (b >= c->base + NBUCKETS)
+            b = c->base + NBUCKETS - 1;
+        idx = (uint32_t)(b & (NBUCKETS - 1));
+    }
+    struct bucket *bk = &c->buckets[idx];
+    t->bucket = idx;
+    t->next = NULL;
+    t->prev = bk->tail;
+    if (bk->tail)
+        bk->tail->next = t;
     else
-        c->lru_tail = t;
-    if (after)
-        after->next = t;
-    else
-        c->lru_head = t;
+        bk->head = t;
+    bk->tail = t;
 }
 
 static void lru_append(struct correlator *c, struct trace *t)
 {
-    t->prev = c->lru_tail;
-    t->next = NULL;
-    if (c->lru_tail)
-        c->lru_tail->next = t;
-    else
-        c->lru_head = t;
-    c->lru_tail = t;
+    lru_place(c, t);
+}
+
+/* The trace idle longest: the head of the oldest non-empty bucket, else an
+ * untimed one. */
+static struct trace *oldest_trace(const struct correlator *c)
+{
+    for (int64_t b = c->base; c->have_base && b < c->base + NBUCKETS; b++) {
+        struct trace *t = c->buckets[b & (NBUCKETS - 1)].head;
+        if (t != NULL)
+            return t;
+    }
+    return c->buckets[NBUCKETS].head;
 }
 
 /* ---- closing a trace ---- */
@@ -374,7 +413,11 @@ static void close_trace(struct correlator *c, struct trace *t, bool early)
             o->by_time = e->by_time;
             o->kind = (enum ev_kind)e->kind;
             o->level = (enum ev_level)e->level;
-            snprintf(o->service, sizeof(o->service), "%s", e->service);
+            size_t sl = strlen(e->service);
+            if (sl >= sizeof(o->service))
+                sl = sizeof(o->service) - 1;
+            memcpy(o->service, e->service, sl);
+            o->service[sl] = '\0';
             memcpy(o->summary, e->summary, sizeof(o->summary));
             o->stream = e->stream;
             o->line = e->line;
@@ -414,17 +457,37 @@ done:
 
 void corr_expire(struct correlator *c)
 {
-    if (!c->have_watermark)
+    if (!c->have_watermark || !c->have_base)
         return;
     int64_t horizon = c->watermark - c->cfg.lateness_ns - c->cfg.idle_ns;
-    while (c->lru_head != NULL && c->lru_head->has_ts && c->lru_head->last_ts < horizon)
-        close_trace(c, c->lru_head, false);
+    /* Whole buckets that ended before the horizon close; the ring moves up. */
+    int64_t last_full = horizon / c->gran_ns - 1;
+    if (last_full - c->base >= NBUCKETS) {
+        /* The watermark jumped past the whole ring: everything timed is idle. */
+        for (uint32_t b = 0; b < NBUCKETS; b++)
+            while (c->buckets[b].head != NULL)
+                close_trace(c, c->buckets[b].head, false);
+        c->base = last_full + 1;
+        return;
+    }
+    while (c->base <= last_full) {
+        struct bucket *bk = &c->buckets[c->base & (NBUCKETS - 1)];
+        while (bk->head != NULL)
+            close_trace(c, bk->head, false);
+        c->base++;
+    }
 }
 
 void corr_finish(struct correlator *c)
 {
-    while (c->lru_head != NULL)
-        close_trace(c, c->lru_head, false);
+    /* Oldest bucket first, then the untimed; each bucket in order of activity. */
+    for (int64_t b = c->base; c->have_base && b < c->base + NBUCKETS; b++) {
+        struct bucket *bk = &c->buckets[b & (NBUCKETS - 1)];
+        while (bk->head != NULL)
+            close_trace(c, bk->head, false);
+    }
+    while (c->buckets[NBUCKETS].head != NULL)
+        close_trace(c, c->buckets[NBUCKETS].head, false);
 }
 
 /* ---- helpers ---- */
@@ -592,8 +655,11 @@ static bool is_error(const struct event *ev)
 
 static struct trace *trace_open(struct correlator *c, uint64_t key)
 {
-    if (c->n >= c->cfg.max_traces && c->lru_head != NULL)
-        close_trace(c, c->lru_head, true);
+    if (c->n >= c->cfg.max_traces) {
+        struct trace *old = oldest_trace(c);
+        if (old != NULL)
+            close_trace(c, old, true);
+    }
     struct trace *t = c->spare;
     if (t != NULL) {
         c->spare = t->next;
@@ -673,6 +739,7 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
         if (!c->have_watermark || ev->ts_ns > c->watermark) {
             c->watermark = ev->ts_ns;
             c->have_watermark = true;
+            corr_expire(c); /* before placing: keeps the ring ahead of the watermark */
         } else if (ev->ts_ns < c->watermark - c->cfg.lateness_ns) {
             c->stats.late_events++;
         }
