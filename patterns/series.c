@@ -297,7 +297,7 @@ const char *ser_order_rule(const struct series *s)
     if (all_timed(s))
         return "timestamp";
     if (s->nstreams <= 1)
-        return "order in the file";
+        return "line in the file";
     return "file name number, then modification time";
 }
 
