@@ -111,6 +111,7 @@ struct pk_vm {
 
     const char *const *stream_keys;
     pk_stream_fn stream_fn;
+    pk_stream_fn stream_prefetch;
     void *stream_ctx;
 };
 
@@ -847,6 +848,8 @@ static bool add_to_top(struct pk_vm *vm, uint32_t first, uint32_t n, uint8_t wan
     /* The items sit above the stack pointer now; callbacks do not push. */
     for (uint32_t i = 0; i < n; i++) {
         pk_val item = vm->stack[first + i];
+        if (vm->stream_prefetch != NULL && i + 8 < n)
+            vm->stream_prefetch(vm->stream_ctx, vm, vm->stack[first + i + 8]);
         int rc = vm->stream_fn(vm->stream_ctx, vm, item);
         if (rc < 0 || vm->status == PK_ERROR) {
             pk_fail(vm, "a trace could not be read");
@@ -1122,9 +1125,51 @@ static bool run_one(struct pk_vm *vm, const uint8_t *p, size_t size)
     return true;
 }
 
+/* The length of the opcode at p when it is cheap to tell and valid, else 0. Used only
+ * to look ahead (no errors are raised here; op_size judges when the op is run). */
+static size_t peek_size(const uint8_t *p, size_t n)
+{
+    switch (p[0]) {
+    case OP_MARK: case OP_POP: case OP_EMPTY_TUPLE: case OP_TUPLE: case OP_TUPLE1: case OP_TUPLE2:
+    case OP_TUPLE3: case OP_EMPTY_LIST: case OP_APPENDS: case OP_MEMOIZE: case OP_NONE:
+        return 1;
+    case OP_BININT1: case OP_BINGET: case OP_BINPUT:
+        return 2;
+    case OP_BININT2:
+        return 3;
+    case OP_BININT: case OP_LONG_BINGET: case OP_LONG_BINPUT:
+        return 5;
+    case OP_LONG1: case OP_SHORT_BINUNICODE:
+        return n >= 2 ? 2 + (size_t)p[1] : 0;
+    case OP_BINUNICODE:
+        return n >= 5 ? 5 + (size_t)le(p + 1, 4) : 0;
+    default:
+        return 0;
+    }
+}
+
+/* Prefetch the memo slots the BINGETs of the next bytes will read: a dump's tracebacks
+ * are fetched from all over a memo of millions of entries, one cache miss each. */
+static const uint8_t *look_ahead(const struct pk_vm *vm, const uint8_t *ahead, const uint8_t *end,
+                                 const uint8_t *limit)
+{
+    while (ahead < end && ahead < limit) {
+        size_t k = peek_size(ahead, (size_t)(end - ahead));
+        if (k == 0 || k > (size_t)(end - ahead))
+            return end; /* not a simple op: stop looking in this chunk */
+        uint64_t idx = ahead[0] == OP_BINGET ? ahead[1] : ahead[0] == OP_LONG_BINGET ? le(ahead + 1, 4) : UINT64_MAX;
+        if (idx < vm->memo_cap)
+            __builtin_prefetch(&vm->memo[idx]);
+        ahead += k;
+    }
+    return ahead;
+}
+
+#define LOOKAHEAD 256
+
 int pk_feed(struct pk_vm *vm, const void *buf, size_t len)
 {
-    const uint8_t *in = buf;
+    const uint8_t *in = buf, *end = in + len, *ahead = in;
     while (vm->status == PK_MORE) {
         if (vm->carry_len > 0) {
             size_t need = op_size(vm, vm->carry, vm->carry_len);
@@ -1162,6 +1207,10 @@ int pk_feed(struct pk_vm *vm, const void *buf, size_t len)
             vm->carry_len = len;
             return PK_MORE;
         }
+        if (ahead < in)
+            ahead = in; /* resynchronized on an opcode boundary */
+        if (ahead - in < LOOKAHEAD / 2)
+            ahead = look_ahead(vm, ahead, end, in + LOOKAHEAD);
         if (!run_one(vm, in, need))
             break;
         in += need;
@@ -1238,6 +1287,8 @@ void pk_set_stream(struct pk_vm *vm, const char *const *keys, pk_stream_fn fn, v
     vm->stream_fn = fn;
     vm->stream_ctx = ctx;
 }
+
+void pk_set_stream_prefetch(struct pk_vm *vm, pk_stream_fn prefetch) { vm->stream_prefetch = prefetch; }
 
 const char *pk_error(const struct pk_vm *vm) { return vm->status == PK_ERROR ? vm->err : ""; }
 uint64_t pk_error_offset(const struct pk_vm *vm) { return vm->err_off; }

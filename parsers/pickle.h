@@ -97,6 +97,11 @@ void pk_destroy(struct pk_vm *vm);
  * reference: static strings). */
 void pk_set_stream(struct pk_vm *vm, const char *const *keys, pk_stream_fn fn, void *ctx);
 
+/* Optional: called with an item a few places ahead of the one the stream function is
+ * about to get, so the consumer can prefetch what it will look up (its return is
+ * ignored; it must only read). */
+void pk_set_stream_prefetch(struct pk_vm *vm, pk_stream_fn prefetch);
+
 enum { PK_MORE = 0, PK_DONE = 1, PK_ERROR = -1 };
 
 /* Consume bytes. PK_MORE: go on; PK_DONE: STOP was read (bytes after it are

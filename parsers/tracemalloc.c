@@ -308,6 +308,19 @@ static int consume_trace(struct tm *t, pk_val item)
     return 1;
 }
 
+/* The traceback-table slot a coming trace will probe, fetched ahead of time: the
+ * table is megabytes and each probe a cache miss. */
+static int prefetch_trace(void *ctx, struct pk_vm *vm, pk_val item)
+{
+    struct tm *t = ctx;
+    uint32_t n = pk_len(vm, item);
+    if (t->tbs_cap == 0 || n < 2 || n > 4)
+        return 0;
+    pk_val tb = pk_item(vm, item, n == 2 ? 1 : 2);
+    __builtin_prefetch(&t->tbs[(uint32_t)mix(tb) & (t->tbs_cap - 1)]);
+    return 0;
+}
+
 static int on_trace(void *ctx, struct pk_vm *vm, pk_val item)
 {
     (void)vm;
@@ -461,6 +474,7 @@ static void *tm_open(const struct parser_env *env)
         return NULL;
     }
     pk_set_stream(t->vm, stream_keys, on_trace, t);
+    pk_set_stream_prefetch(t->vm, prefetch_trace);
     return t;
 }
 
