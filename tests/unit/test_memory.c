@@ -524,6 +524,38 @@ static void test_eviction_judges(void **state)
     finding_store_destroy(store);
 }
 
+/* counter_value's range: set by the first samples of a counter that moves both ways;
+ * a cumulative counter (only grows) has none. */
+static void test_counter_range(void **state)
+{
+    (void)state;
+    struct run r;
+    run_init(&r);
+    for (int k = 0; k < 40; k++) {
+        struct ev_counter c[2] = {
+            {EV_STR_LIT("val_loss"), k == 30 ? 50.0 : 1.0 + 0.1 * (k % 3)},
+            {EV_STR_LIT("tokens_seen"), 1000.0 * k * k}, /* cumulative: never out of range */
+        };
+        struct ev_counters cs = {.tag = EV_MEM_COUNTERS, .format = "training", .v = c, .n = 2,
+                                 .has_step = true, .step = k};
+        struct event ev;
+        ev_init(&ev, EV_COUNTER);
+        ev.src.stream = "train.jsonl";
+        ev.src.line = (uint64_t)k + 1;
+        ev.u.counters = &cs;
+        sink(&r, &ev);
+    }
+    run_flush(&r);
+    assert_int_equal(count_of(&r, "counter_value"), 1);
+    struct finding *f = find(&r, "counter_value", 0);
+    assert_string_equal(jstr(f->evidence, "counter"), "val_loss");
+    assert_string_equal(jstr(f->evidence, "kind"), "out of range");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(f->evidence, "first_offending"), "step")), 30);
+    assert_int_equal(f->severity, SEV_MEDIUM);
+    assert_int_equal(json_array_size(json_object_get(f->evidence, "counters")), 1);
+    run_free(&r);
+}
+
 /* ---- building blocks -------------------------------------------------------------- */
 
 static void test_series_rules(void **state)
@@ -726,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_counters_and_training),
         cmocka_unit_test(test_flush_per_checkpoint),
         cmocka_unit_test(test_eviction_judges),
+        cmocka_unit_test(test_counter_range),
         cmocka_unit_test(test_series_rules),
         cmocka_unit_test(test_series_bounded),
         cmocka_unit_test(test_text_and_json_layouts),
