@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "hash.h"
 
@@ -82,8 +83,9 @@ struct correlator {
     size_t ninterned, interned_cap;
     int64_t watermark;
     bool have_watermark;
-    struct centry *pool;  /* timeline entries of every open trace */
-    uint32_t pool_cap, pool_free;
+    struct centry *pool;  /* timeline entries of every open trace (reserved, see pool_reserve) */
+    uint32_t pool_cap, pool_free, pool_max;
+    size_t pool_bytes;
     struct corr_entry *out; /* a closing trace's timeline for the consumer */
     size_t out_cap;
     const char **names;   /* interned service names (open addressing by hash) */
@@ -161,22 +163,49 @@ static void trace_free(struct trace *t)
 
 /* ---- the entry pool ---- */
 
+/* The pool is reserved once as address space (no memory until touched) so it
+ * grows without copying, and asks for transparent huge pages: on a VM each 4 KiB
+ * page fault is costly, and the pool is touched all over. */
+static int pool_reserve(struct correlator *c)
+{
+    size_t max = c->cfg.max_traces * c->cfg.max_timeline + 1024;
+    if (max > ((size_t)1 << 24))
+        max = (size_t)1 << 24; /* 2 GiB of address space at most */
+    size_t bytes = max * sizeof(struct centry);
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+    c->pool = p;
+    c->pool_max = (uint32_t)max;
+    c->pool_bytes = bytes;
+    return 0;
+}
+
 static uint32_t entry_new(struct correlator *c)
 {
     if (c->pool_free == NIL) {
+        if (c->pool == NULL && pool_reserve(c) != 0)
+            return NIL;
         uint32_t cap = c->pool_cap ? c->pool_cap * 2 : 1024;
-        struct centry *n = realloc(c->pool, (size_t)cap * sizeof(*n));
-        if (n == NULL)
+        if (cap > c->pool_max)
+            cap = c->pool_max;
+        if (cap == c->pool_cap)
             return NIL;
         for (uint32_t i = c->pool_cap; i < cap; i++)
-            n[i].next = i + 1 < cap ? i + 1 : NIL;
-        c->pool = n;
+            c->pool[i].next = i + 1 < cap ? i + 1 : NIL;
         c->pool_free = c->pool_cap;
         c->pool_cap = cap;
     }
     uint32_t i = c->pool_free;
     c->pool_free = c->pool[i].next;
     c->pool[i].next = NIL;
+    /* Freed entries are scattered through the pool: fetch the next one now, so
+     * the next event does not wait for it. */
+    if (c->pool_free != NIL)
+        __builtin_prefetch(&c->pool[c->pool_free], 1);
     return i;
 }
 
@@ -226,7 +255,8 @@ void corr_destroy(struct correlator *c)
         free((char *)c->names[i]);
     free(c->names);
     free(c->out);
-    free(c->pool);
+    if (c->pool != NULL)
+        munmap(c->pool, c->pool_bytes);
     free(c->interned);
     free(c->slots);
     free(c->procs);
@@ -387,10 +417,18 @@ static void sort_timeline(struct corr_entry *e, uint32_t n)
     }
 }
 
+static void finish_trace(struct correlator *c, struct trace *t, bool early);
+
 static void close_trace(struct correlator *c, struct trace *t, bool early)
 {
-    slot_delete(c, t->key);
     lru_unlink(c, t);
+    finish_trace(c, t, early);
+}
+
+/* Close a trace already out of every list. */
+static void finish_trace(struct correlator *c, struct trace *t, bool early)
+{
+    slot_delete(c, t->key);
     if (c->last == t)
         c->last = NULL;
     if (early)
@@ -455,25 +493,60 @@ done:
     trace_recycle(c, t);
 }
 
+/* Settle a detached trace: close it when idle, else put it in the bucket of its
+ * last event. */
+static void settle(struct correlator *c, struct trace *t, int64_t horizon)
+{
+    t->prev = t->next = NULL;
+    if (t->has_ts && t->last_ts >= horizon)
+        lru_place(c, t);
+    else
+        finish_trace(c, t, false);
+}
+
+/* Retire one bucket. Placement is lazy: an event does not move its trace (which
+ * spares list work and its cache misses per event), so a bucket may hold traces
+ * touched since; those move on to the bucket of their last event. */
+static void retire_bucket(struct correlator *c, struct bucket *bk, int64_t horizon)
+{
+    struct trace *t = bk->head;
+    bk->head = bk->tail = NULL;
+    while (t != NULL) {
+        struct trace *next = t->next;
+        settle(c, t, horizon);
+        t = next;
+    }
+}
+
 void corr_expire(struct correlator *c)
 {
     if (!c->have_watermark || !c->have_base)
         return;
     int64_t horizon = c->watermark - c->cfg.lateness_ns - c->cfg.idle_ns;
-    /* Whole buckets that ended before the horizon close; the ring moves up. */
     int64_t last_full = horizon / c->gran_ns - 1;
     if (last_full - c->base >= NBUCKETS) {
-        /* The watermark jumped past the whole ring: everything timed is idle. */
-        for (uint32_t b = 0; b < NBUCKETS; b++)
-            while (c->buckets[b].head != NULL)
-                close_trace(c, c->buckets[b].head, false);
+        /* The watermark jumped past the whole ring: the ring starts anew there. */
+        struct trace *all = NULL;
+        for (uint32_t b = 0; b < NBUCKETS; b++) {
+            struct trace *t = c->buckets[b].head;
+            c->buckets[b].head = c->buckets[b].tail = NULL;
+            while (t != NULL) {
+                struct trace *next = t->next;
+                t->next = all;
+                all = t;
+                t = next;
+            }
+        }
         c->base = last_full + 1;
+        while (all != NULL) {
+            struct trace *next = all->next;
+            settle(c, all, horizon);
+            all = next;
+        }
         return;
     }
     while (c->base <= last_full) {
-        struct bucket *bk = &c->buckets[c->base & (NBUCKETS - 1)];
-        while (bk->head != NULL)
-            close_trace(c, bk->head, false);
+        retire_bucket(c, &c->buckets[c->base & (NBUCKETS - 1)], horizon);
         c->base++;
     }
 }
@@ -813,8 +886,12 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
         pr->trace_key = key;
         pr->last_ts = cur->has_ts ? cur->ts_ns : pr->last_ts;
     }
-    lru_unlink(c, t);
-    lru_place(c, t);
+    if (t->bucket == NBUCKETS && t->has_ts) {
+        /* Its first time: out of the untimed list into the ring. Otherwise the
+         * trace stays put until its bucket is retired (see retire_bucket). */
+        lru_unlink(c, t);
+        lru_place(c, t);
+    }
     c->last = t;
     c->last_entry = rc == 0 ? index : NIL;
     corr_expire(c);
