@@ -11,6 +11,8 @@
  */
 #include "pipeline.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include "../correlate/merge.h"
+#include "handoff.h"
 #include "../parsers/parser.h"
 #include "../source/source.h"
 
@@ -36,6 +39,8 @@ struct input {
     size_t chunk_len;
     uint64_t diags;                /* malformed records in the current stream */
     struct merge_cursor *mc;       /* NULL when not merging */
+    struct handoff *ho;            /* parsed on a second thread: events go here */
+    _Atomic uint64_t raw_seen;     /* that thread's progress, for the progress line */
     struct pipeline *pl;
     bool opened, finished;
 };
@@ -76,6 +81,8 @@ struct run {
 
 static uint64_t raw_done(const struct run *r)
 {
+    if (r->nin == 1 && r->in[0].ho != NULL)
+        return atomic_load_explicit(&r->in[0].raw_seen, memory_order_relaxed);
     uint64_t done = r->pl->done_raw;
     for (size_t i = 0; i < r->nin; i++)
         if (r->in[i].stream != NULL) {
@@ -127,6 +134,44 @@ static void clear_progress(struct pipeline *pl)
 
 /* ---- what the parsers report ---- */
 
+enum say { SAY_MALFORMED = 0, SAY_UNREADABLE = 1, SAY_WARNING = 2, SAY_FATAL = 3 };
+
+/* Print a message on stderr; only the thread that owns stderr (the consumer)
+ * calls this. */
+static void print_say(struct pipeline *pl, int kind, const char *stream, uint64_t line, const char *text)
+{
+    clear_progress(pl);
+    switch (kind) {
+    case SAY_MALFORMED:
+        if (line)
+            fprintf(stderr, "pycorr: warning (at %s:%llu): %s\n", stream, (unsigned long long)line, text);
+        else
+            fprintf(stderr, "pycorr: warning (at %s): %s\n", stream, text);
+        break;
+    case SAY_UNREADABLE:
+    case SAY_FATAL:
+        fprintf(stderr, "pycorr: error: %s\n", text);
+        break;
+    default:
+        fprintf(stderr, "pycorr: warning: %s\n", text);
+        break;
+    }
+}
+
+/* From the parsing side: printed now, or sent along with the events when parsing
+ * runs on its own thread. Counters are the parsing side's. */
+static void say(struct input *in, int kind, const char *stream, uint64_t line, const char *text)
+{
+    if (kind == SAY_UNREADABLE)
+        in->pl->stats.unreadable++;
+    if (in->ho != NULL) {
+        if (handoff_diag(in->ho, kind, stream, line, text) != 0)
+            in->pl->lost_events++;
+        return;
+    }
+    print_say(in->pl, kind, stream, line, text);
+}
+
 static void on_diag(void *ctx, const char *stream, uint64_t line, const char *reason)
 {
     struct input *in = ctx;
@@ -135,11 +180,7 @@ static void on_diag(void *ctx, const char *stream, uint64_t line, const char *re
     in->diags++;
     if (pl->cli->quiet || in->diags > DIAG_SHOWN_PER_STREAM)
         return;
-    clear_progress(pl);
-    if (line)
-        fprintf(stderr, "pycorr: warning (at %s:%llu): %s\n", stream, (unsigned long long)line, reason);
-    else
-        fprintf(stderr, "pycorr: warning (at %s): %s\n", stream, reason);
+    say(in, SAY_MALFORMED, stream, line, reason);
 }
 
 static int deliver(struct pipeline *pl, const struct event *ev)
@@ -148,13 +189,6 @@ static int deliver(struct pipeline *pl, const struct event *ev)
     if (ev->kind == EV_EXCEPTION)
         pl->stats.exceptions++;
     return pl->sink(pl->sink_ctx, ev);
-}
-
-/* Straight to the sink (one input). */
-static int on_event_direct(void *ctx, const struct event *ev)
-{
-    struct input *in = ctx;
-    return deliver(in->pl, ev);
 }
 
 /* Into the input's merge cursor (several inputs). */
@@ -168,11 +202,27 @@ static int on_event_merged(void *ctx, const struct event *ev)
     return 0;
 }
 
+/* One input: to the consumer thread when parsing has one of its own, else
+ * straight to the sink. */
+static int on_event_single(void *ctx, const struct event *ev)
+{
+    struct input *in = ctx;
+    if (in->ho == NULL)
+        return deliver(in->pl, ev);
+    if (handoff_event(in->ho, ev) != 0)
+        return 1; /* the consumer stopped, or memory ran out: stop parsing */
+    return 0;
+}
+
+static void report_unreadable_in(struct input *in, const char *msg)
+{
+    say(in, SAY_UNREADABLE, NULL, 0, msg);
+}
+
 static void report_unreadable(struct pipeline *pl, const char *msg)
 {
     pl->stats.unreadable++;
-    clear_progress(pl);
-    fprintf(stderr, "pycorr: error: %s\n", msg);
+    print_say(pl, SAY_UNREADABLE, NULL, 0, msg);
 }
 
 /* ---- one input ---- */
@@ -185,7 +235,9 @@ static void close_stream(struct input *in)
     if (in->pst != NULL) {
         int rc = in->p->finish(in->pst);
         if (rc < 0) {
-            fprintf(stderr, "pycorr: error: %s: out of memory\n", src_stream_name(in->stream));
+            char msg[SRC_ERRSZ + 64];
+            snprintf(msg, sizeof(msg), "%s: out of memory", src_stream_name(in->stream));
+            say(in, SAY_FATAL, NULL, 0, msg);
             pl->failed = true;
         } else if (rc > 0) {
             pl->stopped = true;
@@ -197,9 +249,10 @@ static void close_stream(struct input *in)
     src_stream_progress(in->stream, &d, &t);
     pl->done_raw += d;
     if (in->diags > DIAG_SHOWN_PER_STREAM && !pl->cli->quiet) {
-        clear_progress(pl);
-        fprintf(stderr, "pycorr: warning: %s: %llu malformed records in all (first %d shown)\n",
-                src_stream_name(in->stream), (unsigned long long)in->diags, DIAG_SHOWN_PER_STREAM);
+        char msg[SRC_ERRSZ + 96];
+        snprintf(msg, sizeof(msg), "%s: %llu malformed records in all (first %d shown)", src_stream_name(in->stream),
+                 (unsigned long long)in->diags, DIAG_SHOWN_PER_STREAM);
+        say(in, SAY_WARNING, NULL, 0, msg);
     }
     in->stream = NULL;
     in->chunk_len = 0;
@@ -212,10 +265,14 @@ static int next_stream(struct input *in)
     char err[SRC_ERRSZ];
     if (!in->opened) {
         in->opened = true;
-        struct src_options opt = {.readahead = true};
+        /* With parsing on its own thread, a third thread for reading only competes. */
+        /* Reading a plain file from the page cache costs little next to parsing it;
+         * a reading thread pays for decompression, and then competes less with a
+         * parsing thread (run_threaded) for the two cores it is written for. */
+        struct src_options opt = {.readahead = true, .readahead_decoded_only = true};
         in->walk = src_walk_open(in->path, &opt, err);
         if (in->walk == NULL) {
-            report_unreadable(pl, err);
+            report_unreadable_in(in, err);
             return 0;
         }
     }
@@ -227,14 +284,14 @@ static int next_stream(struct input *in)
         if (r == 0)
             return 0;
         if (r < 0) {
-            report_unreadable(pl, err);
+            report_unreadable_in(in, err);
             continue;
         }
         const char *name = src_stream_name(s);
         const char *win;
         long got = src_stream_peek(s, DETECT_WINDOW, &win);
         if (got < 0) {
-            report_unreadable(pl, src_stream_error(s));
+            report_unreadable_in(in, src_stream_error(s));
             continue;
         }
         if (got == 0)
@@ -249,12 +306,12 @@ static int next_stream(struct input *in)
         if (p == NULL) {
             char msg[SRC_ERRSZ + 64];
             snprintf(msg, sizeof(msg), "%s: unrecognized input format", name);
-            report_unreadable(pl, msg);
+            report_unreadable_in(in, msg);
             continue;
         }
         struct parser_env env = {
             .stream = name,
-            .emit = in->mc != NULL ? on_event_merged : on_event_direct,
+            .emit = in->mc != NULL ? on_event_merged : on_event_single,
             .emit_ctx = in,
             .diag = on_diag,
             .diag_ctx = in,
@@ -263,7 +320,7 @@ static int next_stream(struct input *in)
         };
         in->pst = p->open(&env);
         if (in->pst == NULL) {
-            fprintf(stderr, "pycorr: error: out of memory\n");
+            say(in, SAY_FATAL, NULL, 0, "out of memory");
             pl->failed = true;
             return 0;
         }
@@ -306,11 +363,16 @@ static int feed_some(struct run *r, struct input *in, size_t max)
             }
             if (n < 0) {
                 /* What was parsed stays; the rest of this stream is lost. */
-                report_unreadable(pl, src_stream_error(in->stream));
+                report_unreadable_in(in, src_stream_error(in->stream));
                 close_stream(in);
                 continue;
             }
             in->chunk_len = (size_t)n;
+        }
+        if (in->ho != NULL) {
+            uint64_t d, t;
+            src_stream_progress(in->stream, &d, &t);
+            atomic_store_explicit(&in->raw_seen, pl->done_raw + d, memory_order_relaxed);
         }
         size_t k = in->chunk_len < max ? in->chunk_len : max;
         int rc = in->p->feed(in->pst, in->chunk, k);
@@ -318,7 +380,9 @@ static int feed_some(struct run *r, struct input *in, size_t max)
         in->chunk += k;
         in->chunk_len -= k;
         if (rc < 0) {
-            fprintf(stderr, "pycorr: error: %s: out of memory\n", src_stream_name(in->stream));
+            char msg[SRC_ERRSZ + 64];
+            snprintf(msg, sizeof(msg), "%s: out of memory", src_stream_name(in->stream));
+            say(in, SAY_FATAL, NULL, 0, msg);
             pl->failed = true;
             input_end(r, in);
             return 0;
@@ -359,8 +423,72 @@ static int add_input(void *ctx, const char *path, const char *err)
     return 0;
 }
 
+static void *parse_thread(void *arg)
+{
+    struct run *r = arg;
+    struct input *in = &r->in[0];
+    while (!r->pl->stopped && !r->pl->failed && feed_some(r, in, (size_t)-1))
+        ;
+    if (!in->finished)
+        input_end(r, in);
+    handoff_close(in->ho);
+    return NULL;
+}
+
+/* Parsing on a second thread, analysis here: the halves overlap on two cores. */
+static int run_threaded(struct run *r, struct input *in)
+{
+    struct pipeline *pl = r->pl;
+    if ((in->ho = handoff_create()) == NULL)
+        return -1;
+    pthread_t th;
+    if (pthread_create(&th, NULL, parse_thread, r) != 0) {
+        handoff_destroy(in->ho);
+        in->ho = NULL;
+        return -1;
+    }
+    const struct event *ev;
+    int kind;
+    const char *stream, *text;
+    uint64_t line, n = 0;
+    int got;
+    bool stop = false;
+    while ((got = handoff_next(in->ho, &ev, &kind, &stream, &line, &text)) != 0) {
+        if (stop)
+            continue; /* drain what is left, so the producer can finish */
+        if (got == 2) {
+            print_say(pl, kind, stream, line, text);
+            continue;
+        }
+        if (deliver(pl, ev) != 0) {
+            stop = true;
+            handoff_cancel(in->ho);
+        }
+        if ((++n & 4095) == 0)
+            draw_progress(r, false);
+    }
+    pthread_join(th, NULL);
+    if (stop)
+        pl->stopped = true;
+    handoff_destroy(in->ho);
+    in->ho = NULL;
+    return 0;
+}
+
 static int run_single(struct run *r, struct input *in)
 {
+    static long ncpu;
+    if (ncpu == 0)
+        ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    const char *env = getenv("PYCORR_THREADS");
+    bool threads = ncpu > 1 && !(env != NULL && strcmp(env, "1") == 0);
+    /* The first stream decides: a parser whose records cost more to parse than to
+     * copy gets a thread of its own (its events go through the handoff from then
+     * on; the input's later streams, archive members, stay on it). */
+    if (!in->finished && in->stream == NULL && next_stream(in) == 0)
+        input_end(r, in);
+    if (threads && !in->finished && in->p != NULL && in->p->parse_on_own_thread && run_threaded(r, in) == 0)
+        return 0;
     while (!r->pl->stopped && !r->pl->failed && feed_some(r, in, (size_t)-1))
         draw_progress(r, false);
     if (!in->finished)

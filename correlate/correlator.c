@@ -831,7 +831,10 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
     }
     uint64_t key = trace_key(cur->trace_id);
     bool by_time = false;
-    uint64_t pk = proc_key(cur);
+    /* The process table serves time joins: it is written by events with a trace
+     * id and read by failures without one; other events need not touch it. */
+    bool joinable = cur->kind != EV_LOG || cur->level >= EV_LVL_WARNING;
+    uint64_t pk = key != 0 || joinable ? proc_key(cur) : 0;
     struct proc *pr = pk ? &c->procs[(size_t)mix(pk) & (c->nprocs - 1)] : NULL;
     /* Only failures are worth joining by time: a stray health check is not part of
      * the request that happened to precede it. */

@@ -181,6 +181,11 @@ void ev_init(struct event *ev, enum ev_kind k);
  * Returns 0, or -1 when the arena cannot grow (dst is then unusable). */
 int ev_clone(struct event *dst, const struct event *src, struct arena *a);
 
+/* The same, but dst->src.stream is set to stream (a copy the caller keeps alive)
+ * instead of a fresh copy of the name: copies of many events of one stream share
+ * one name. NULL copies as ev_clone does. */
+int ev_clone_with_stream(struct event *dst, const struct event *src, struct arena *a, const char *stream);
+
 /* Copy a slice into the arena (NUL-terminated there). Absent stays absent.
  * On allocation failure the result is absent. */
 ev_str ev_str_dup(struct arena *a, ev_str s);

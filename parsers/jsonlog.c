@@ -1371,6 +1371,7 @@ static int jsonlog_bid(const char *buf, size_t len, bool at_eof)
 }
 
 const struct parser parser_jsonlog = {
+    .parse_on_own_thread = true,
     .name = "jsonl",
     .description = "JSON-lines structured logs (python-json-logger, structlog, ECS, GCP, Datadog, OTLP/JSON)",
     .bid = jsonlog_bid,

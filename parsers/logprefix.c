@@ -8,10 +8,15 @@
 static bool is_digit(char c) { return c >= '0' && c <= '9'; }
 static bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 
-static bool name_char(char c)
+/* Bytes of a logger or level name: a table, since every token of every line of a
+ * text log is measured with it. */
+static const bool name_chars[256] = {
+    ['a' ... 'z'] = true, ['A' ... 'Z'] = true, ['0' ... '9'] = true, ['_'] = true, ['.'] = true, ['-'] = true,
+};
+
+static inline bool name_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || is_upper(c) || is_digit(c) || c == '_' || c == '.' ||
-           c == '-';
+    return name_chars[(unsigned char)c];
 }
 
 /* A level word at p (exact length k), case-insensitive via ev_level_parse, but only
@@ -24,7 +29,7 @@ static enum ev_level level_word(const char *p, size_t k)
     return ev_level_parse(p, k);
 }
 
-static size_t word_len(const char *p, size_t n)
+static inline size_t word_len(const char *p, size_t n)
 {
     size_t k = 0;
     while (k < n && name_char(p[k]))

@@ -76,6 +76,9 @@ struct parser_env {
 struct parser {
     const char *name;
     const char *description;
+    /* Records cost much more to parse than to copy (long structured lines): the
+     * pipeline may then parse on a thread of its own and hand events over. */
+    bool parse_on_own_thread;
     /* Bits of evidence that buf (the first bytes of a stream; at_eof when that is
      * all there is) is this parser's format; 0 = not mine. Must not keep buf. */
     int (*bid)(const char *buf, size_t len, bool at_eof);

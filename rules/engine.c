@@ -47,6 +47,7 @@ struct sslot {             /* one key of a sequence rule */
 struct erule {
     const struct rule *r;
     bool guarded;          /* evaluated only when its guard fires */
+    uint8_t min_level;     /* the condition needs at least this level (0: any) */
     bool on_exception;     /* part of the guard: the event is an exception */
     uint64_t visited;      /* event number it was last evaluated for */
     struct tslot *t;
@@ -121,10 +122,10 @@ static void lit_free(struct lit_tmp *t)
 
 static bool literal_of(const struct rx_required *r)
 {
-    char lit[256];
+    char lits[8][PREFILTER_LIT_MAX];
     if (r->path != NULL && strchr(r->path, '.'))
         return false;
-    return prefilter_literal(r->raw, r->caseless, lit, sizeof(lit)) > 0;
+    return prefilter_literals(r->raw, r->caseless, lits, 8) > 0;
 }
 
 /* Give each guarded rule's literals a place in their field's automaton. */
@@ -163,24 +164,26 @@ static int build_prefilter(struct rules_engine *e)
             /* One case-folded automaton per field: a case-sensitive literal then
              * passes a few more candidates to the full regex, never fewer, and
              * each field is read once. */
-            char lit[256];
-            size_t len = prefilter_literal(g.re[k].raw, true, lit, sizeof(lit));
+            char lits[8][PREFILTER_LIT_MAX];
+            size_t nl = prefilter_literals(g.re[k].raw, true, lits, 8);
             size_t gi = groups[k];
             struct lit_tmp *t = &fo[gi];
             uint32_t **own = &owner_fo[gi];
             size_t *cap = &cap_fo[gi];
-            if (t->n == *cap) {
-                size_t nc = *cap ? *cap * 2 : 16;
-                uint32_t *no = realloc(*own, nc * sizeof(*no));
-                if (no == NULL) {
-                    rc = -1;
-                    break;
+            for (size_t l = 0; l < nl && rc == 0; l++) {
+                if (t->n == *cap) {
+                    size_t nc = *cap ? *cap * 2 : 16;
+                    uint32_t *no = realloc(*own, nc * sizeof(*no));
+                    if (no == NULL) {
+                        rc = -1;
+                        break;
+                    }
+                    *own = no;
+                    *cap = nc;
                 }
-                *own = no;
-                *cap = nc;
+                (*own)[t->n] = (uint32_t)i;
+                rc = lit_push(t, lits[l], strlen(lits[l]));
             }
-            (*own)[t->n] = (uint32_t)i;
-            rc = lit_push(t, lit, len);
         }
         er->guarded = true;
         er->on_exception = g.exceptions;
@@ -249,8 +252,12 @@ struct rules_engine *rules_engine_create(const struct ruleset *rs, struct findin
     e->hits = calloc(MAX_LITS, sizeof(*e->hits));
     if (e->always == NULL || e->on_exc == NULL || e->hits == NULL)
         goto oom;
+    enum rx_ftype lt;
+    int level_field = rules_event_context.resolve("level", &lt);
     for (size_t i = 0; i < e->n; i++) {
         struct erule *er = &e->er[i];
+        if (er->r->kind == RK_MATCH || er->r->kind == RK_THRESHOLD)
+            er->min_level = (uint8_t)rx_min_value(er->r->match, level_field);
         if (!er->guarded)
             e->always[e->nalways++] = (uint32_t)i;
         else if (er->on_exception)
@@ -646,6 +653,8 @@ int rules_engine_event(struct rules_engine *e, const struct event *ev)
     int rc = 0;
     uint64_t stamp = ++e->events;
     bool exc = ev->kind == EV_EXCEPTION;
+    /* As the level field reads it: a bare traceback counts as an error. */
+    uint8_t level = ev->level != EV_LVL_UNKNOWN ? (uint8_t)ev->level : exc ? EV_LVL_ERROR : 0;
     size_t nexc = exc ? e->non_exc : 0;
     for (size_t k = 0; k < e->nalways + nexc + nhits && rc == 0; k++) {
         uint32_t idx;
@@ -656,8 +665,8 @@ int rules_engine_event(struct rules_engine *e, const struct event *ev)
         else
             idx = e->lit_rule[e->hit_group[k - e->nalways - nexc]][e->hits[k - e->nalways - nexc]];
         struct erule *er = &e->er[idx];
-        if (er->visited == stamp)
-            continue; /* guarded twice (two literals, or a literal and the exception) */
+        if (er->visited == stamp || level < er->min_level)
+            continue; /* guarded twice (two literals, or a literal and the exception), or below its level */
         er->visited = stamp;
         switch (er->r->kind) {
         case RK_MATCH:

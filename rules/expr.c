@@ -736,3 +736,30 @@ bool rx_guard(const struct rx_expr *e, bool (*exc_field)(int field), bool (*has_
     memset(g, 0, sizeof(*g));
     return e != NULL && guard(e->root, exc_field, has_literal, g);
 }
+
+static double min_value(const struct rx_node *n, int field)
+{
+    switch (n->kind) {
+    case N_AND: {
+        double a = min_value(n->a, field), b = min_value(n->b, field);
+        return a > b ? a : b;
+    }
+    case N_OR: {
+        double a = min_value(n->a, field), b = min_value(n->b, field);
+        return a < b ? a : b;
+    }
+    case N_CMP:
+        if (n->field == field && n->v.num && (n->op == OP_GE || n->op == OP_EQ))
+            return n->v.d;
+        if (n->field == field && n->v.num && n->op == OP_GT)
+            return n->v.d; /* a little loose: enough for a pre-check */
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+double rx_min_value(const struct rx_expr *e, int field)
+{
+    return e != NULL ? min_value(e->root, field) : 0;
+}

@@ -101,6 +101,11 @@ struct rx_guard {
 bool rx_guard(const struct rx_expr *e, bool (*exc_field)(int field), bool (*has_literal)(const struct rx_required *),
               struct rx_guard *g);
 
+/* The least value field must have for the expression to hold, from its "field >=
+ * N", "field > N" and "field == N" tests under "and" (an "or" takes the smaller of
+ * its sides); 0 when there is no such bound. For a cheap pre-check on levels. */
+double rx_min_value(const struct rx_expr *e, int field);
+
 /* True when the expression can only hold if some field for which pred is true has a
  * value (e.g. only exception events can match "exception.type == X"), so a caller can
  * skip it for subjects without such fields. */

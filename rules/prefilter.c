@@ -138,6 +138,57 @@ size_t prefilter_literal(const char *p, bool caseless, char *out, size_t outsz)
     return bl;
 }
 
+size_t prefilter_literals(const char *p, bool caseless, char out[][PREFILTER_LIT_MAX], size_t max)
+{
+    size_t n = strlen(p);
+    if (n >= 4 && strncmp(p, "(?i)", 4) == 0) {
+        caseless = true;
+        p += 4;
+        n -= 4;
+    }
+    /* Split at top-level '|' (outside groups, classes and escapes). */
+    size_t k = 0, start = 0;
+    int depth = 0;
+    bool in_class = false;
+    char *branch = malloc(n + 1);
+    if (branch == NULL)
+        return 0;
+    for (size_t i = 0; i <= n; i++) {
+        char c = i < n ? p[i] : '|';
+        if (i < n && c == '\\') {
+            i++;
+            continue;
+        }
+        if (in_class) {
+            if (c == ']')
+                in_class = false;
+            continue;
+        }
+        if (c == '[')
+            in_class = true;
+        else if (c == '(')
+            depth++;
+        else if (c == ')')
+            depth--;
+        else if (c == '|' && depth == 0) {
+            if (k == max) {
+                k = 0;
+                break;
+            }
+            memcpy(branch, p + start, i - start);
+            branch[i - start] = '\0';
+            if (prefilter_literal(branch, caseless, out[k], PREFILTER_LIT_MAX) == 0) {
+                k = 0;
+                break;
+            }
+            k++;
+            start = i + 1;
+        }
+    }
+    free(branch);
+    return k;
+}
+
 /* ---- Aho-Corasick as a dense DFA over byte classes ---- */
 
 struct ac {

@@ -21,6 +21,14 @@
  * on top-level alternation, and a quantified or optional byte ends a literal. */
 size_t prefilter_literal(const char *pattern, bool caseless, char *out, size_t outsz);
 
+/* The literals of a pattern whose top level is an alternation "a|b|c": one per
+ * branch (each found as prefilter_literal does), so that some literal is in every
+ * match. Writes up to max literals (NUL-terminated, 128 bytes each) and returns
+ * how many, or 0 when a branch has none (or there are more than max). A pattern
+ * without top-level alternation gives its one literal. */
+#define PREFILTER_LIT_MAX 128
+size_t prefilter_literals(const char *pattern, bool caseless, char out[][PREFILTER_LIT_MAX], size_t max);
+
 struct ac;
 
 /* Build an automaton over n literals (ids 0..n-1). caseless folds ASCII case in the

@@ -47,6 +47,7 @@ struct src_options {
     uint64_t max_ratio;     /* decompression bomb guard; 0 = 1000 */
     uint64_t ratio_grace;   /* output allowed before the ratio applies; 0 = 64 MiB */
     bool readahead;         /* read/decompress on a second thread */
+    bool readahead_decoded_only; /* ...but only when the stream is decompressed */
 };
 
 struct src_walk;

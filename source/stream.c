@@ -151,7 +151,10 @@ static long fetch(struct src_stream *s)
 {
     if (s->state != 0)
         return s->state == 1 ? 0 : -1;
-    if (s->opt->readahead && !s->ra_tried) {
+    /* readahead_decoded_only: a plain file is read in place by the caller's thread;
+     * only decompression earns a thread of its own. */
+    if (s->opt->readahead && !s->ra_tried &&
+        !(s->opt->readahead_decoded_only && (const void *)s->top == (const void *)s->raw)) {
         s->ra_tried = true;
         s->ra = src_ra_start(s->top, s->raw, s->opt->chunk_size);
     }
