@@ -821,10 +821,13 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
     if (c->cfg.infer_service && !ev_str_present(ev->service) && ev->logger.len > 0) {
         const char *dot = memchr(ev->logger.ptr, '.', ev->logger.len);
         if (dot != NULL && dot > ev->logger.ptr) {
+            size_t sl = (size_t)(dot - ev->logger.ptr);
+            if (sl >= sizeof(c->scratch_service))
+                sl = sizeof(c->scratch_service) - 1;
             c->scratch = *ev;
-            copy_name(c->scratch_service, sizeof(c->scratch_service),
-                      ev_str_make(ev->logger.ptr, (size_t)(dot - ev->logger.ptr)));
-            c->scratch.service = ev_str_make(c->scratch_service, strlen(c->scratch_service));
+            memcpy(c->scratch_service, ev->logger.ptr, sl);
+            c->scratch_service[sl] = '\0';
+            c->scratch.service = ev_str_make(c->scratch_service, sl);
             cur = &c->scratch;
             c->stats.services_inferred++;
         }

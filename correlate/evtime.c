@@ -71,15 +71,22 @@ size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
     size_t i = 19;
     int64_t frac_ns = 0;
     if (i < n && (p[i] == '.' || p[i] == ',')) {
+        /* Digits beyond nanoseconds are read and dropped; no division per digit. */
+        static const int64_t scale[10] = {1000000000, 100000000, 10000000, 1000000, 100000,
+                                          10000,      1000,      100,      10,      1};
         size_t j = i + 1;
-        int64_t scale = 100000000;
+        int64_t v = 0;
+        unsigned k = 0;
         while (j < n && p[j] >= '0' && p[j] <= '9') {
-            frac_ns += (p[j] - '0') * scale;
-            scale /= 10;
+            if (k < 9) {
+                v = v * 10 + (p[j] - '0');
+                k++;
+            }
             j++;
         }
         if (j == i + 1)
             return 0;
+        frac_ns = v * scale[k];
         i = j;
     }
     int64_t offset_s = 0;

@@ -821,6 +821,7 @@ static int textlog_bid(const char *buf, size_t len, bool at_eof)
 
 const struct parser parser_text = {
     .name = "text",
+    .parse_on_own_thread = true,
     .description = "plain-text logs and stderr: Python logging records, tracebacks, CRI and docker framing",
     .bid = textlog_bid,
     .open = textlog_open,

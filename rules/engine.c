@@ -56,6 +56,7 @@ struct erule {
 
 struct group {
     int field;
+    uint8_t min_level;     /* the least min_level of its rules: below it, no scan */
     struct ac *exact, *folded;
     uint32_t nlits;        /* ids: exact first, then folded */
     uint32_t nexact;
@@ -262,6 +263,15 @@ struct rules_engine *rules_engine_create(const struct ruleset *rs, struct findin
             e->always[e->nalways++] = (uint32_t)i;
         else if (er->on_exception)
             e->on_exc[e->non_exc++] = (uint32_t)i;
+    }
+    for (size_t g = 0; g < e->ngroups; g++) {
+        uint8_t m = UINT8_MAX;
+        for (uint32_t l = 0; l < e->groups[g].nlits; l++) {
+            uint8_t rl = e->er[e->lit_rule[g][l]].min_level;
+            if (rl < m)
+                m = rl;
+        }
+        e->groups[g].min_level = m == UINT8_MAX ? 0 : m;
     }
     return e;
 oom:
@@ -631,8 +641,11 @@ int rules_engine_event(struct rules_engine *e, const struct event *ev)
     /* One pass per prefiltered field: which literals this event holds. Only the
      * rules of those literals, and the rules no literal guards, are evaluated. */
     size_t nhits = 0;
+    uint8_t ev_level = ev->level != EV_LVL_UNKNOWN ? (uint8_t)ev->level : ev->kind == EV_EXCEPTION ? EV_LVL_ERROR : 0;
     for (size_t g = 0; g < e->ngroups; g++) {
         struct group *gr = &e->groups[g];
+        if (ev_level < gr->min_level)
+            continue; /* every rule of this field needs a higher level */
         struct rx_values v;
         v.n = 0; /* the arrays are written before they are read */
         rules_event_context.get(ev, gr->field, NULL, &v);

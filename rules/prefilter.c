@@ -192,6 +192,13 @@ size_t prefilter_literals(const char *p, bool caseless, char out[][PREFILTER_LIT
 /* ---- Aho-Corasick as a dense DFA over byte classes ---- */
 
 struct ac {
+    /* Few short literals (64 bytes in all): bit-parallel Shift-And, one register
+     * step per byte and no dependent table walk. Otherwise the DFA below. */
+    bool shift_and;
+    uint64_t masks[256];  /* bit k set when byte may stand at literal position k */
+    uint64_t starts, finals;
+    uint32_t nlits;
+    uint8_t final_bit[64]; /* literal i ends at bit final_bit[i] */
     uint8_t cls[256];     /* byte -> class; 0 = a byte no literal has */
     unsigned ncls;
     uint32_t *next;       /* [state * ncls + class] */
@@ -207,6 +214,10 @@ void ac_free(struct ac *a)
 {
     if (a == NULL)
         return;
+    if (a->shift_and) {
+        free(a);
+        return;
+    }
     for (uint32_t i = 0; i < a->nstates && a->out; i++)
         free(a->out[i]);
     free(a->out);
@@ -229,10 +240,38 @@ static int add_out(struct ac *a, uint32_t s, uint32_t id)
     return 0;
 }
 
+static struct ac *build_shift_and(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+{
+    struct ac *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->shift_and = true;
+    a->caseless = caseless;
+    a->nlits = (uint32_t)n;
+    unsigned bit = 0;
+    for (size_t i = 0; i < n; i++) {
+        a->starts |= 1ULL << bit;
+        for (size_t k = 0; k < lens[i]; k++, bit++) {
+            unsigned char c = (unsigned char)lits[i][k];
+            a->masks[c] |= 1ULL << bit;
+            if (caseless && c >= 'a' && c <= 'z')
+                a->masks[c - 32] |= 1ULL << bit;
+        }
+        a->final_bit[i] = (uint8_t)(bit - 1);
+        a->finals |= 1ULL << (bit - 1);
+    }
+    return a;
+}
+
 struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless)
 {
     if (n == 0)
         return NULL;
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++)
+        bytes += lens[i];
+    if (bytes <= 64 && n <= 64)
+        return build_shift_and(lits, lens, n, caseless);
     struct ac *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return NULL;
@@ -324,6 +363,24 @@ oom:
 size_t ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
                size_t nhits, size_t max)
 {
+    if (a->shift_and) {
+        uint64_t d = 0;
+        const uint64_t starts = a->starts, finals = a->finals;
+        for (size_t i = 0; i < n; i++) {
+            d = ((d << 1) | starts) & a->masks[(unsigned char)text[i]];
+            if (__builtin_expect((d & finals) != 0, 0)) {
+                for (uint32_t k = 0; k < a->nlits; k++) {
+                    uint32_t id = k + base;
+                    if ((d >> a->final_bit[k]) & 1 && !seen[id]) {
+                        seen[id] = 1;
+                        if (nhits < max)
+                            hits[nhits++] = id;
+                    }
+                }
+            }
+        }
+        return nhits;
+    }
     uint32_t e = 0;
     const uint32_t ncls = a->ncls;
     const uint32_t *jump = a->jump;
