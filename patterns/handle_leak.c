@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../correlate/ev_dump.h"
 #include "../correlate/ev_memory.h"
 #include "../correlate/hash.h"
 #include "pattern.h"
@@ -66,9 +67,30 @@ static void hl_destroy(void *st)
     free(d);
 }
 
+/* Thread dumps of one process over time are a series of thread counts too
+ * (issue #8): each dump is one sample of "threads". */
+static int hl_dump(struct hl *d, const struct event *ev)
+{
+    const struct ev_dump *dump = ev->u.dump;
+    if (dump == NULL || dump->threads_total == 0)
+        return 0;
+    bool oom;
+    struct series *s = ser_find(&d->series, ev, "thread_dump", &oom);
+    if (s == NULL)
+        return oom ? -1 : 0;
+    int p = ser_point_add(&d->series, s, ev, false);
+    if (p < 0)
+        return -1;
+    if (ser_set(&d->series, s, p, EV_STR_LIT(EV_CTR_THREADS), 0, (double)dump->threads_total) == -2)
+        return -1;
+    return 0;
+}
+
 static int hl_event(void *st, const struct event *ev)
 {
     struct hl *d = st;
+    if (ev->kind == EV_THREAD_DUMP)
+        return hl_dump(d, ev);
     const struct ev_counters *c = ev_counters_of(ev);
     if (c == NULL)
         return 0;
@@ -208,7 +230,7 @@ static int hl_evict(void *ctx, struct series *s)
 const struct pattern pattern_handle_leak = {
     .name = "handle_leak",
     .description = "thread or open file descriptor counts of a process that only grow",
-    .kinds = (1u << EV_COUNTER),
+    .kinds = (1u << EV_COUNTER) | (1u << EV_THREAD_DUMP),
     .params = params,
     .create = hl_create,
     .on_event = hl_event,

@@ -83,3 +83,30 @@ if have zstd; then
     run 0 "$PYCORR" ingest --format jsonl --no-progress "$T/crash.log.zst"
     expect_eq "$(jq -s '[.[] | select(.pattern == "crash")] | length' "$T/out")" 1 "crash found"
 fi
+
+name="dumps: thread counts over a series of dumps (Handle Leak)"
+mkdir -p "$T/tleak" "$T/tsteady"
+for k in 0 1 2 3 4 5 6 7; do
+    awk -v n=$((2 + 6 * k)) 'BEGIN {
+        for (t = 0; t < n; t++) {
+            printf "Thread 0x00007f%010x (most recent call first):\n", t
+            print "  File \"/opt/app/pool.py\", line 12 in worker"
+            print "  File \"/usr/lib/python3.11/threading.py\", line 975 in run"
+            print ""
+        }
+        print "Current thread 0x00007fffffffff00 (most recent call first):"
+        print "  File \"/opt/app/main.py\", line 40 in <module>"
+    }' >"$T/tleak/dump_0$k.txt"
+    awk 'BEGIN {
+        for (t = 0; t < 5; t++) {
+            printf "Thread 0x00007f%010x (most recent call first):\n", t
+            print "  File \"/opt/app/pool.py\", line 12 in worker"
+            print ""
+        }
+    }' >"$T/tsteady/dump_0$k.txt"
+done
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$T/tleak"
+expect_eq "$(jq -r 'select(.pattern == "handle_leak") | .evidence.sites[0].name // .title' "$T/out" | head -n 1 | grep -c threads)" 1 \
+    "growing thread counts are a handle leak"
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$T/tsteady"
+expect_eq "$(jq -s '[.[] | select(.pattern == "handle_leak")] | length' "$T/out")" 0 "a steady pool is not"
