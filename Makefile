@@ -25,7 +25,7 @@ SHIPPED_RULES = $(sort $(wildcard rules/*.rules))
 UNIT_SRCS = $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all test unit e2e sanitize fuzz fuzz-build bench install uninstall clean demo tools
+.PHONY: all test check-build unit e2e sanitize fuzz fuzz-build bench install uninstall clean demo tools
 
 all: pycorr
 
@@ -71,11 +71,15 @@ e2e: pycorr tools
 
 test: unit e2e
 
+# Everything the tests run, so it can be built in parallel before the serial test run.
+check-build: pycorr tools $(UNIT_BINS)
+
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_MAKE = $(MAKE) BUILD=build-san OPT="-O1 -g" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)"
 sanitize:
-	$(MAKE) BUILD=build-san OPT="-O1 -g" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
-		ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 test
+	$(SAN_MAKE) check-build
+	$(SAN_MAKE) -j1 ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 test
 
 # libFuzzer targets (clang): tests/fuzz/fuzz_*.c, seeds in tests/fuzz/seeds/NAME/.
 FUZZ_SRCS = $(wildcard tests/fuzz/fuzz_*.c)
@@ -85,10 +89,19 @@ FUZZ_LIB_SRCS = $(filter-out cmd/%,$(LIB_SRCS))
 build-fuzz/rules_shipped.c: $(SHIPPED_RULES) rules/embed.sh
 	@mkdir -p build-fuzz
 	sh rules/embed.sh $(SHIPPED_RULES) > $@
-build-fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) build-fuzz/rules_shipped.c
-	@mkdir -p build-fuzz
-	clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		-o $@ $< $(FUZZ_LIB_SRCS) build-fuzz/rules_shipped.c $(PKG_LIBS) -lpthread -lm
+# The library is compiled once (instrumented, without libFuzzer's main) and every
+# target links against the same objects, instead of recompiling it per target.
+FUZZ_CC = clang -std=c11 -D_GNU_SOURCE -g -O1 -I. $(PKG_CFLAGS) -fno-sanitize-recover=undefined
+FUZZ_OBJS = $(FUZZ_LIB_SRCS:%.c=build-fuzz/obj/%.o) build-fuzz/obj/rules_shipped.o
+build-fuzz/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,address,undefined -MMD -MP -c -o $@ $<
+build-fuzz/obj/rules_shipped.o: build-fuzz/rules_shipped.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(PKG_LIBS) -lpthread -lm
+.SECONDARY: $(FUZZ_OBJS) build-fuzz/rules_shipped.c
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
@@ -115,4 +128,4 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz pycorr
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) build-fuzz/obj -name '*.d' 2>/dev/null)

@@ -47,9 +47,11 @@ demo)
 test)
     # shellcheck disable=SC2086
     install $PKGS $TEST_PKGS
-    make -j"$(nproc 2>/dev/null || echo 2)"
+    jobs=$(nproc 2>/dev/null || echo 2)
+    make -j"$jobs" check-build
     make test
-    make sanitize
+    make -j"$jobs" sanitize
+    make -j"$jobs" fuzz-build
     make fuzz FUZZ_TIME="${FUZZ_TIME:-10}"
     echo "bootstrap: all tests passed"
     ;;
