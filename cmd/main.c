@@ -5,6 +5,7 @@
  * success (exit 4).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +34,13 @@ int main(int argc, char **argv)
     bool stop;
     /* A closed pipe is reported through the exit code, not by dying of SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
+    /* Growing tables (pickle memo and nodes, hash tables) are realloc'ed to tens of
+     * MiB. glibc raises its mmap threshold as mmapped blocks are freed, after which such
+     * blocks live in the heap and every doubling copies and faults in the whole table
+     * again. A fixed threshold keeps big blocks mmapped, so realloc is an mremap. */
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 4 << 20);
+#endif
     int code = cli_parse(argc, argv, &cli, &stop);
     if (code != EXIT_OK || stop) {
         if (stop)

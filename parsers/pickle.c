@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "../correlate/hash.h"
+#include "../correlate/hugepage.h"
 
 const struct pk_limits pk_limits_default = {
     .max_alloc = (size_t)512 << 20,
@@ -167,6 +168,7 @@ static bool grow_array(struct pk_vm *vm, void **arr, uint32_t *cap, size_t need,
         oom(vm);
         return false;
     }
+    hugepage_hint(p, ncap * esz);
     *arr = p;
     *cap = (uint32_t)ncap;
     return true;

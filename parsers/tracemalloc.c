@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "../correlate/ev_memory.h"
+#include "../correlate/hugepage.h"
 #include "../correlate/hash.h"
 #include "parser.h"
 #include "pickle.h"
@@ -171,6 +172,7 @@ static bool tbs_grow(struct tm *t)
     struct tm_tb *n = calloc(cap, sizeof(*n));
     if (n == NULL)
         return false;
+    hugepage_hint(n, (size_t)cap * sizeof(*n));
     for (uint32_t i = 0; i < t->tbs_cap; i++) {
         if (t->tbs[i].tb == PK_NULL)
             continue;
