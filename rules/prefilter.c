@@ -4,6 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#if defined(__SSE2__) && !defined(PF_PORTABLE)
+#include <emmintrin.h>
+#define PF_SSE2 1
+#endif
+
 static char fold(char c)
 {
     return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
@@ -189,16 +194,38 @@ size_t prefilter_literals(const char *p, bool caseless, char out[][PREFILTER_LIT
     return k;
 }
 
-/* ---- Aho-Corasick as a dense DFA over byte classes ---- */
+/* ---- literal scanners: byte pairs, Shift-And, Aho-Corasick ---- */
+
+/* A few literals: each is found by a rare pair of adjacent bytes in it, sixteen
+ * positions at a time, and checked where its pair occurs. Log text rarely holds a
+ * rule's rarest pair, so most blocks cost a few vector compares and no branch. */
+#define PAIR_LITS_MAX 16
+
+struct pair_lit {
+    char *text;         /* folded when caseless */
+    uint32_t len;
+    uint32_t anchor;    /* offset of the pair in the literal */
+    uint8_t a, b;       /* the pair */
+};
 
 struct ac {
-    /* Few short literals (64 bytes in all): bit-parallel Shift-And, one register
-     * step per byte and no dependent table walk. Otherwise the DFA below. */
-    bool shift_and;
+    enum ac_kind kind;
+    bool caseless;
+    uint32_t nlits;
+
+    /* AC_PAIRS */
+    struct pair_lit pl[PAIR_LITS_MAX];
+    uint8_t pair_a[PAIR_LITS_MAX], pair_b[PAIR_LITS_MAX]; /* distinct pairs */
+    uint8_t pair_va[PAIR_LITS_MAX][16], pair_vb[PAIR_LITS_MAX][16]; /* the same, broadcast */
+    uint32_t npairs;
+
+    /* AC_SHIFT_AND: few short literals (64 bytes in all): bit-parallel, one
+     * register step per byte and no dependent table walk. */
     uint64_t masks[256];  /* bit k set when byte may stand at literal position k */
     uint64_t starts, finals;
-    uint32_t nlits;
     uint8_t final_bit[64]; /* literal i ends at bit final_bit[i] */
+
+    /* AC_DFA: Aho-Corasick as a dense DFA over byte classes. */
     uint8_t cls[256];     /* byte -> class; 0 = a byte no literal has */
     unsigned ncls;
     uint32_t *next;       /* [state * ncls + class] */
@@ -207,17 +234,14 @@ struct ac {
     uint32_t **out;       /* literal ids ending at a state (with its suffixes'), NULL if none */
     uint32_t *nout;
     uint32_t nstates;
-    bool caseless;
 };
 
 void ac_free(struct ac *a)
 {
     if (a == NULL)
         return;
-    if (a->shift_and) {
-        free(a);
-        return;
-    }
+    for (uint32_t i = 0; i < a->nlits && a->kind == AC_PAIRS; i++)
+        free(a->pl[i].text);
     for (uint32_t i = 0; i < a->nstates && a->out; i++)
         free(a->out[i]);
     free(a->out);
@@ -245,7 +269,7 @@ static struct ac *build_shift_and(const char *const *lits, const size_t *lens, s
     struct ac *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return NULL;
-    a->shift_and = true;
+    a->kind = AC_SHIFT_AND;
     a->caseless = caseless;
     a->nlits = (uint32_t)n;
     unsigned bit = 0;
@@ -263,18 +287,103 @@ static struct ac *build_shift_and(const char *const *lits, const size_t *lens, s
     return a;
 }
 
-struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+/* How often a byte turns up in log text, roughly (0 rare .. 255 everywhere): the
+ * pair scanner anchors each literal on its rarest pair. */
+static unsigned byte_rank(unsigned char c)
 {
-    if (n == 0)
-        return NULL;
-    size_t bytes = 0;
-    for (size_t i = 0; i < n; i++)
-        bytes += lens[i];
-    if (bytes <= 64 && n <= 64)
-        return build_shift_and(lits, lens, n, caseless);
+    if (c == ' ')
+        return 255;
+    if (strchr("etaoinsrhl", c) != NULL && c != 0)
+        return 220;
+    if (c >= 'a' && c <= 'z')
+        return 150;
+    if (c >= '0' && c <= '9')
+        return 160;
+    if (strchr(".,:/_-=\"'()[]", c) != NULL && c != 0)
+        return 120;
+    if (c >= 'A' && c <= 'Z')
+        return 60;
+    return c >= 0x20 && c < 0x7f ? 40 : 20;
+}
+
+static struct ac *build_pairs(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+{
     struct ac *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return NULL;
+    a->kind = AC_PAIRS;
+    a->caseless = caseless;
+    for (size_t i = 0; i < n; i++) {
+        struct pair_lit *l = &a->pl[i];
+        if ((l->text = malloc(lens[i])) == NULL) {
+            ac_free(a);
+            return NULL;
+        }
+        a->nlits++;
+        l->len = (uint32_t)lens[i];
+        for (size_t k = 0; k < lens[i]; k++)
+            l->text[k] = caseless ? fold(lits[i][k]) : lits[i][k];
+        unsigned best = ~0u;
+        for (uint32_t k = 0; k + 1 < l->len; k++) {
+            unsigned r = byte_rank((unsigned char)l->text[k]) + byte_rank((unsigned char)l->text[k + 1]);
+            if (r < best) {
+                best = r;
+                l->anchor = k;
+            }
+        }
+        l->a = (uint8_t)l->text[l->anchor];
+        l->b = (uint8_t)l->text[l->anchor + 1];
+        uint32_t p = 0;
+        while (p < a->npairs && !(a->pair_a[p] == l->a && a->pair_b[p] == l->b))
+            p++;
+        if (p == a->npairs) {
+            a->pair_a[p] = l->a;
+            a->pair_b[p] = l->b;
+            memset(a->pair_va[p], l->a, 16);
+            memset(a->pair_vb[p], l->b, 16);
+            a->npairs++;
+        }
+    }
+    return a;
+}
+
+static struct ac *build_dfa(const char *const *lits, const size_t *lens, size_t n, bool caseless);
+
+struct ac *ac_build_kind(const char *const *lits, const size_t *lens, size_t n, bool caseless, enum ac_kind kind)
+{
+    if (n == 0)
+        return NULL;
+    size_t bytes = 0, shortest = SIZE_MAX;
+    for (size_t i = 0; i < n; i++) {
+        bytes += lens[i];
+        if (lens[i] < shortest)
+            shortest = lens[i];
+    }
+    if (shortest == 0)
+        return NULL;
+    if (kind == AC_AUTO)
+        kind = n <= PAIR_LITS_MAX && shortest >= 2 ? AC_PAIRS : bytes <= 64 && n <= 64 ? AC_SHIFT_AND : AC_DFA;
+    switch (kind) {
+    case AC_PAIRS:
+        return n <= PAIR_LITS_MAX && shortest >= 2 ? build_pairs(lits, lens, n, caseless) : NULL;
+    case AC_SHIFT_AND:
+        return bytes <= 64 && n <= 64 ? build_shift_and(lits, lens, n, caseless) : NULL;
+    default:
+        return build_dfa(lits, lens, n, caseless);
+    }
+}
+
+struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+{
+    return ac_build_kind(lits, lens, n, caseless, AC_AUTO);
+}
+
+static struct ac *build_dfa(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+{
+    struct ac *a = calloc(1, sizeof(*a));
+    if (a == NULL)
+        return NULL;
+    a->kind = AC_DFA;
     a->caseless = caseless;
     size_t total = 1;
     for (size_t i = 0; i < n; i++) {
@@ -360,10 +469,137 @@ oom:
     return NULL;
 }
 
+/* Literal l at text + s? */
+static bool pair_verify(const struct ac *a, const struct pair_lit *l, const char *text, size_t n, size_t s)
+{
+    if (s + l->len > n)
+        return false;
+    if (!a->caseless)
+        return memcmp(text + s, l->text, l->len) == 0;
+    for (uint32_t k = 0; k < l->len; k++)
+        if (fold(text[s + k]) != l->text[k])
+            return false;
+    return true;
+}
+
+/* The pair (x, y) stands at text + q: record each literal anchored on it that is
+ * there, with where it ends. */
+static uint32_t pair_check(const struct ac *a, const char *text, size_t n, size_t q, uint8_t x, uint8_t y,
+                           uint32_t *found_end, bool *found)
+{
+    uint32_t got = 0;
+    for (uint32_t i = 0; i < a->nlits; i++) {
+        const struct pair_lit *l = &a->pl[i];
+        if (found[i] || l->a != x || l->b != y || q < l->anchor)
+            continue;
+        size_t s = q - l->anchor;
+        if (pair_verify(a, l, text, n, s)) {
+            found[i] = true;
+            found_end[i] = (uint32_t)(s + l->len);
+            got++;
+        }
+    }
+    return got;
+}
+
+#ifdef PF_SSE2
+static inline __m128i fold16(__m128i v)
+{
+    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)), _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    return _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20)));
+}
+#endif
+
+#ifdef PF_SSE2
+/* Positions q .. q+15 of t where one of the pairs stands, as bits. */
+static inline unsigned pair_block(const struct ac *a, const char *t)
+{
+    __m128i v0 = _mm_loadu_si128((const __m128i *)(const void *)t);
+    __m128i v1 = _mm_loadu_si128((const __m128i *)(const void *)(t + 1));
+    if (a->caseless) {
+        v0 = fold16(v0);
+        v1 = fold16(v1);
+    }
+    __m128i m = _mm_setzero_si128();
+    for (uint32_t p = 0; p < a->npairs; p++) {
+        __m128i ea = _mm_cmpeq_epi8(v0, _mm_loadu_si128((const __m128i *)(const void *)a->pair_va[p]));
+        __m128i eb = _mm_cmpeq_epi8(v1, _mm_loadu_si128((const __m128i *)(const void *)a->pair_vb[p]));
+        m = _mm_or_si128(m, _mm_and_si128(ea, eb));
+    }
+    return (unsigned)_mm_movemask_epi8(m);
+}
+#endif
+
+static size_t scan_pairs(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
+                         size_t nhits, size_t max)
+{
+    bool found[PAIR_LITS_MAX];
+    uint32_t found_end[PAIR_LITS_MAX];
+    uint32_t nfound = 0;
+    memset(found, 0, a->nlits);
+    size_t q = 0;
+#ifdef PF_SSE2
+    while (q + 17 <= n || (q + 1 < n && n >= 17)) {
+        unsigned bits;
+        size_t at0 = q;
+        if (q + 17 <= n) {
+            bits = pair_block(a, text + q);
+        } else {
+            /* The last positions: the block ending at the end of the text, with
+             * the positions already scanned masked off (no copy to pad it, which
+             * would stall the load on the copy's stores). */
+            at0 = n - 17;
+            bits = pair_block(a, text + at0) & ~((1u << (q - at0)) - 1);
+        }
+        while (bits != 0) {
+            size_t at = at0 + (size_t)__builtin_ctz(bits);
+            bits &= bits - 1;
+            uint8_t x = (uint8_t)text[at], y = (uint8_t)text[at + 1];
+            if (a->caseless) {
+                x = (uint8_t)fold((char)x);
+                y = (uint8_t)fold((char)y);
+            }
+            nfound += pair_check(a, text, n, at, x, y, found_end, found);
+        }
+        q = at0 + 16;
+    }
+#endif
+    /* Short texts (and targets without SSE2): position by position. */
+    for (; q + 1 < n; q++) {
+        uint8_t x = (uint8_t)text[q], y = (uint8_t)text[q + 1];
+        if (a->caseless) {
+            x = (uint8_t)fold((char)x);
+            y = (uint8_t)fold((char)y);
+        }
+        for (uint32_t p = 0; p < a->npairs; p++)
+            if (a->pair_a[p] == x && a->pair_b[p] == y) {
+                nfound += pair_check(a, text, n, q, x, y, found_end, found);
+                break;
+            }
+    }
+    /* Report in the order the other scanners do: by end position, then by id. */
+    while (nfound-- > 0) {
+        uint32_t pick = UINT32_MAX;
+        for (uint32_t i = 0; i < a->nlits; i++)
+            if (found[i] && (pick == UINT32_MAX || found_end[i] < found_end[pick]))
+                pick = i;
+        found[pick] = false;
+        uint32_t id = pick + base;
+        if (!seen[id]) {
+            seen[id] = 1;
+            if (nhits < max)
+                hits[nhits++] = id;
+        }
+    }
+    return nhits;
+}
+
 size_t ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
                size_t nhits, size_t max)
 {
-    if (a->shift_and) {
+    if (a->kind == AC_PAIRS)
+        return scan_pairs(a, text, n, seen, base, hits, nhits, max);
+    if (a->kind == AC_SHIFT_AND) {
         uint64_t d = 0;
         const uint64_t starts = a->starts, finals = a->finals;
         for (size_t i = 0; i < n; i++) {

@@ -31,13 +31,23 @@ size_t prefilter_literals(const char *pattern, bool caseless, char out[][PREFILT
 
 struct ac;
 
-/* Build an automaton over n literals (ids 0..n-1). caseless folds ASCII case in the
- * input as the literals were folded. NULL on allocation failure or when n is 0. */
+/* Build a scanner over n literals (ids 0..n-1). caseless folds ASCII case in the
+ * input as the literals were folded. NULL on allocation failure, when n is 0, or
+ * when a literal is empty. The kind is chosen by the set: up to 16 literals are
+ * found by a rare byte pair each (SSE2, sixteen positions a step); few short ones
+ * by Shift-And; the rest by an Aho-Corasick DFA. All report the same hits. */
 struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless);
+
+/* The same with the kind forced (tests compare the kinds); NULL also when the set
+ * does not suit the kind (AC_PAIRS: at most 16 literals of 2 bytes or more;
+ * AC_SHIFT_AND: 64 bytes in all). */
+enum ac_kind { AC_AUTO = 0, AC_PAIRS, AC_SHIFT_AND, AC_DFA };
+struct ac *ac_build_kind(const char *const *lits, const size_t *lens, size_t n, bool caseless, enum ac_kind kind);
 void ac_free(struct ac *a);
 
 /* Scan text; set seen[id + base] for every literal found and append id + base to
- * hits (up to max) the first time it is seen. Returns the new number of hits. */
+ * hits (up to max) the first time it is seen, in the order the literals end in the
+ * text. Returns the new number of hits. */
 size_t ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
                size_t nhits, size_t max);
 

@@ -1,5 +1,5 @@
 /* test_rules.c -- the rules engine's pieces: the expression language, literal
- * extraction and the Aho-Corasick prefilter, the rule file parser and its errors,
+ * extraction for the prefilter (its scanners: test_prefilter.c), the rule file parser and its errors,
  * and each rule kind run on hand-made events. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -134,30 +134,6 @@ static void test_literals(void **state)
     assert_string_equal(lit, "status 5");
     assert_true(prefilter_literal("a\\.b\\.c", false, lit, sizeof(lit)) > 0);
     assert_string_equal(lit, "a.b.c");
-}
-
-static void test_aho_corasick(void **state)
-{
-    (void)state;
-    const char *lits[] = {"he", "she", "his", "hers", "timed out"};
-    size_t lens[] = {2, 3, 3, 4, 9};
-    struct ac *a = ac_build(lits, lens, 5, false);
-    assert_non_null(a);
-    uint8_t seen[8] = {0};
-    uint32_t hits[8];
-    const char *text = "ushers were timed out";
-    size_t n = ac_scan(a, text, strlen(text), seen, 0, hits, 0, 8);
-    assert_true(seen[0] && seen[1] && seen[3] && seen[4]);
-    assert_false(seen[2]);
-    assert_int_equal(n, 4);
-    ac_free(a);
-    const char *ci[] = {"timed out"};
-    size_t cil[] = {9};
-    struct ac *b = ac_build(ci, cil, 1, true);
-    uint8_t s2[1] = {0};
-    ac_scan(b, "TIMED OUT", 9, s2, 0, hits, 0, 8);
-    assert_true(s2[0]);
-    ac_free(b);
 }
 
 static struct ruleset *load(const char *text, char *err, size_t errsz)
@@ -350,7 +326,6 @@ int main(void)
         cmocka_unit_test(test_expr_lists_any),
         cmocka_unit_test(test_expr_errors),
         cmocka_unit_test(test_literals),
-        cmocka_unit_test(test_aho_corasick),
         cmocka_unit_test(test_file_errors),
         cmocka_unit_test(test_comments_and_quotes),
         cmocka_unit_test(test_engine_kinds),
