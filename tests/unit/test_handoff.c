@@ -1,0 +1,209 @@
+/* test_handoff.c -- events cross from a parsing thread to the analysis thread
+ * unchanged and in order: packed log events with any mix of strings (absent and
+ * empty told apart), records larger than a batch, exception events deep-copied,
+ * diagnostics in their place, stream names that change, and an early cancel. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cmd/handoff.h"
+
+#define NITEMS 20000
+#define BIG (300u << 10)
+
+static char *big_text;
+
+/* Item i, built the same way on both sides. Returns 0 for an event, 1 for a
+ * diagnostic. strs holds the event's strings. */
+static int make_item(int i, struct event *ev, char strs[8][64], struct ev_exc *exc, struct ev_frame *fr)
+{
+    if (i % 97 == 13)
+        return 1;
+    ev_init(ev, i % 11 == 5 ? EV_EXCEPTION : EV_LOG);
+    ev->level = (enum ev_level)(i % 8);
+    ev->has_ts = i % 3 != 0;
+    ev->ts_ns = ev->has_ts ? 1700000000000000000LL + i : 0;
+    ev->pid = i % 5 == 0 ? -1 : 1000 + i;
+    ev->src.line = (uint64_t)i + 1;
+    /* Three stream names; the third is rebuilt in one buffer with new text, the
+     * case of a name freed and another made at the same address. */
+    static _Thread_local char reused[32]; /* per side: both build items */
+    if (i % 1000 < 400)
+        ev->src.stream = "a.log";
+    else if (i % 1000 < 700)
+        ev->src.stream = "archive.tar.zst!b.log";
+    else {
+        snprintf(reused, sizeof(reused), "c%d.log", i / 1000);
+        ev->src.stream = reused;
+    }
+    ev_str *f[8] = {&ev->service, &ev->host, &ev->logger, &ev->thread,
+                    &ev->message, &ev->trace_id, &ev->span_id, &ev->stream_name};
+    for (int k = 0; k < 8; k++) {
+        int mode = (i * 7 + k * 3) % 5; /* 0: absent, 1: empty, else text */
+        if (mode == 0)
+            continue;
+        int n = mode == 1 ? 0 : snprintf(strs[k], 64, "s%d-%d%.*s", k, i, i % 40, "0123456789012345678901234567890123456789");
+        *f[k] = ev_str_make(strs[k], (size_t)n);
+    }
+    if (i % 4001 == 7)
+        ev->message = ev_str_make(big_text, BIG); /* larger than a batch buffer */
+    if (ev->kind == EV_EXCEPTION) {
+        memset(exc, 0, sizeof(*exc));
+        exc->type = ev_str_make("ValueError", 10);
+        exc->message = ev_str_make(strs[0], strlen(strs[0]));
+        fr->file = ev_str_make("/app/x.py", 9);
+        fr->function = ev_str_make("f", 1);
+        fr->line = (uint32_t)i;
+        exc->frames = fr;
+        exc->nframes = 1;
+        ev->u.exc.chain.exc = exc;
+        ev->u.exc.chain.n = 1;
+    }
+    return 0;
+}
+
+static void str_equal(ev_str got, ev_str want)
+{
+    assert_true((got.ptr == NULL) == (want.ptr == NULL));
+    assert_int_equal(got.len, want.len);
+    if (want.ptr != NULL) {
+        assert_memory_equal(got.ptr, want.ptr, want.len);
+        assert_int_equal(got.ptr[got.len], '\0');
+    }
+}
+
+struct producer {
+    struct handoff *h;
+    int upto;
+};
+
+static void *produce(void *arg)
+{
+    struct producer *p = arg;
+    for (int i = 0; i < p->upto; i++) {
+        struct event ev;
+        char strs[8][64];
+        struct ev_exc exc;
+        struct ev_frame fr;
+        int rc;
+        if (make_item(i, &ev, strs, &exc, &fr) == 1) {
+            char text[32];
+            snprintf(text, sizeof(text), "diag %d", i);
+            rc = handoff_diag(p->h, i % 2, i % 4 ? "d.log" : NULL, (uint64_t)i, text);
+        } else {
+            rc = handoff_event(p->h, &ev);
+        }
+        if (rc != 0)
+            break; /* cancelled */
+    }
+    handoff_close(p->h);
+    return NULL;
+}
+
+static void test_events_cross_unchanged(void **state)
+{
+    (void)state;
+    struct handoff *h = handoff_create();
+    assert_non_null(h);
+    struct producer p = {h, NITEMS};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, produce, &p), 0);
+    int i = 0, got;
+    const struct event *ev;
+    int kind;
+    const char *stream, *text;
+    uint64_t line;
+    while ((got = handoff_next(h, &ev, &kind, &stream, &line, &text)) != 0) {
+        struct event want;
+        char strs[8][64];
+        struct ev_exc exc;
+        struct ev_frame fr;
+        int is_diag = make_item(i, &want, strs, &exc, &fr);
+        assert_int_equal(got, is_diag ? 2 : 1);
+        if (is_diag) {
+            char t[32];
+            snprintf(t, sizeof(t), "diag %d", i);
+            assert_string_equal(text, t);
+            assert_int_equal(kind, i % 2);
+            assert_int_equal(line, (uint64_t)i);
+            if (i % 4)
+                assert_string_equal(stream, "d.log");
+            else
+                assert_null(stream);
+        } else {
+            assert_int_equal(ev->kind, want.kind);
+            assert_int_equal(ev->level, want.level);
+            assert_int_equal(ev->has_ts, want.has_ts);
+            assert_true(ev->ts_ns == want.ts_ns);
+            assert_true(ev->pid == want.pid);
+            assert_int_equal(ev->src.line, want.src.line);
+            assert_string_equal(ev->src.stream, want.src.stream);
+            str_equal(ev->service, want.service);
+            str_equal(ev->host, want.host);
+            str_equal(ev->logger, want.logger);
+            str_equal(ev->thread, want.thread);
+            str_equal(ev->message, want.message);
+            str_equal(ev->trace_id, want.trace_id);
+            str_equal(ev->span_id, want.span_id);
+            str_equal(ev->stream_name, want.stream_name);
+            if (want.kind == EV_EXCEPTION) {
+                assert_int_equal(ev->u.exc.chain.n, 1);
+                str_equal(ev->u.exc.chain.exc[0].type, exc.type);
+                assert_int_equal(ev->u.exc.chain.exc[0].frames[0].line, (uint32_t)i);
+            } else {
+                assert_null(ev->u.exc.chain.exc);
+            }
+        }
+        i++;
+    }
+    assert_int_equal(i, NITEMS);
+    pthread_join(th, NULL);
+    handoff_destroy(h);
+}
+
+/* The consumer stops early: the producer's next call fails instead of blocking,
+ * and both threads finish. */
+static void test_cancel_releases_the_producer(void **state)
+{
+    (void)state;
+    struct handoff *h = handoff_create();
+    struct producer p = {h, NITEMS * 10};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, produce, &p), 0);
+    const struct event *ev;
+    int kind, n = 0;
+    const char *stream, *text;
+    uint64_t line;
+    while (n < 100 && handoff_next(h, &ev, &kind, &stream, &line, &text) != 0)
+        n++;
+    assert_int_equal(n, 100);
+    handoff_cancel(h);
+    while (handoff_next(h, &ev, &kind, &stream, &line, &text) != 0)
+        n++; /* drain, as the pipeline does */
+    assert_true(n < NITEMS * 10);
+    pthread_join(th, NULL);
+    handoff_destroy(h);
+}
+
+int main(void)
+{
+    big_text = malloc(BIG);
+    if (big_text == NULL)
+        return 1;
+    for (size_t i = 0; i < BIG; i++)
+        big_text[i] = (char)('a' + i % 26);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_events_cross_unchanged),
+        cmocka_unit_test(test_cancel_releases_the_producer),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    free(big_text);
+    return rc;
+}
