@@ -114,13 +114,6 @@ const char *ev_tb_origin_name(enum ev_tb_origin o)
     return "traceback";
 }
 
-void ev_init(struct event *ev, enum ev_kind k)
-{
-    memset(ev, 0, sizeof(*ev));
-    ev->kind = k;
-    ev->pid = -1;
-}
-
 ev_str ev_str_dup(struct arena *a, ev_str s)
 {
     if (s.ptr == NULL)
