@@ -80,16 +80,17 @@ static const char *const key_names[NKEYS] = {NULL, "stdout", "stderr"};
 
 /* ---- the queue ---- */
 
-static int emit_line(struct textlog *t, const struct qent *e, const char *p)
+/* A line outside tracebacks as a log event. lp is its prefix, or NULL. */
+static int emit_line(struct textlog *t, const char *p, size_t len, uint64_t lineno, uint8_t key,
+                     const struct logprefix *lp, bool has_tts, int64_t tts)
 {
     struct event ev;
     ev_init(&ev, EV_LOG);
     ev.src.stream = t->env.stream;
-    ev.src.line = e->lineno;
-    if (key_names[e->key])
-        ev.stream_name = ev_str_make(key_names[e->key], strlen(key_names[e->key]));
-    if (e->prefixed) {
-        const struct logprefix *lp = &e->lp;
+    ev.src.line = lineno;
+    if (key_names[key])
+        ev.stream_name = ev_str_make(key_names[key], strlen(key_names[key]));
+    if (lp != NULL) {
         ev.has_ts = lp->has_ts;
         ev.ts_ns = lp->ts_ns;
         ev.level = lp->level;
@@ -98,13 +99,13 @@ static int emit_line(struct textlog *t, const struct qent *e, const char *p)
             ev.logger = ev_str_make(p + lp->logger_off, lp->logger_len);
         if (lp->thread_len)
             ev.thread = ev_str_make(p + lp->thread_off, lp->thread_len);
-        ev.message = ev_str_make(p + lp->msg_off, e->len - lp->msg_off);
+        ev.message = ev_str_make(p + lp->msg_off, len - lp->msg_off);
     } else {
-        ev.message = ev_str_make(p, e->len);
+        ev.message = ev_str_make(p, len);
     }
-    if (!ev.has_ts && e->has_tts) {
+    if (!ev.has_ts && has_tts) {
         ev.has_ts = true;
-        ev.ts_ns = e->tts;
+        ev.ts_ns = tts;
     }
     int rc = t->env.emit(t->env.emit_ctx, &ev);
     if (rc != 0)
@@ -114,7 +115,8 @@ static int emit_line(struct textlog *t, const struct qent *e, const char *p)
 
 static int emit_entry(struct textlog *t, const struct qent *e)
 {
-    return emit_line(t, e, t->qbuf + e->off);
+    return emit_line(t, t->qbuf + e->off, e->len, e->lineno, e->key, e->prefixed ? &e->lp : NULL, e->has_tts,
+                     e->tts);
 }
 
 /* Emit queued lines numbered below bound (or all of them when force). */
@@ -240,6 +242,16 @@ static void meta_from_record(struct tb_meta *m, const struct textlog *t, const s
     ev_str msg = entry_message(t, e);
     copy_cstr(m->message, sizeof(m->message), msg.ptr, msg.len);
     m->message_len = (uint32_t)strlen(m->message);
+}
+
+/* Could a record with this message be absorbed by a traceback on the next line,
+ * whatever its level? (attach_intro's introducers; the first line of an asyncio
+ * report is absorbed two lines before the traceback.) */
+static bool may_introduce(const char *msg, size_t n)
+{
+    ev_str m = ev_str_make(msg, n);
+    return str_starts(m, "Exception in thread ") || str_starts(m, "Exception ignored in: ") ||
+           str_starts(m, "future: <Task") || str_starts(m, "Task exception was never retrieved");
 }
 
 /* A traceback started at line ln: absorb the record or introducer just before it. */
@@ -392,13 +404,18 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     int rc = tb_asm_line(as, p, n, lineno, prefixed, &claim);
     if (rc != 0)
         return rc < 0 ? -1 : rc;
-    if (claim == TB_FOREIGN && prefixed && t->qlen == 0 && lp.level != EV_LVL_UNKNOWN &&
-        lp.level < EV_LVL_WARNING && min_open(t) == UINT64_MAX) {
-        /* The common case: a plain record, nothing pending, nothing it could
-         * introduce. Emit it straight from the line, without the queue. */
-        struct qent e = {.lineno = lineno, .len = (uint32_t)n, .key = t->cur_key, .prefixed = true,
-                         .has_tts = t->cur_has_tts, .tts = t->cur_tts, .lp = lp};
-        return emit_line(t, &e, p);
+    if (claim == TB_FOREIGN && prefixed && lp.level != EV_LVL_UNKNOWN && lp.level < EV_LVL_WARNING &&
+        !may_introduce(p + lp.msg_off, n - lp.msg_off)) {
+        /* The common case: a plain record. Nothing before it can be absorbed by a
+         * traceback any more (only the line just before one is, or the two of an
+         * asyncio report), and it introduces nothing itself: what waits goes out
+         * up to it, and when no traceback is open it goes out straight from the
+         * line, without the queue. */
+        uint64_t mo = min_open(t);
+        if (t->qlen > 0 && release(t, mo < lineno ? mo : lineno, false) != 0)
+            return t->stop;
+        if (t->qlen == 0 && mo == UINT64_MAX)
+            return emit_line(t, p, n, lineno, t->cur_key, &lp, t->cur_has_tts, t->cur_tts);
     }
     if (claim == TB_STARTED) {
         uint64_t first = tb_asm_started_line(as);

@@ -424,6 +424,26 @@ static void test_introducers(void **state)
     assert_int_equal(ev_at(&c, 1)->src.line, 8);
     coll_free(&c);
 
+    /* An introducer logged at INFO level is still absorbed: plain INFO records go
+     * out at once, but not one that could introduce the next line's traceback. */
+    run(&c,
+        "2024-05-01 10:00:00,000 INFO app.main [pid=7] request done\n"
+        "2024-05-01 10:00:00,001 INFO app.main [pid=7] Exception in thread T-3:\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/opt/app/t.py\", line 2, in run\n"
+        "OSError: gone\n"
+        "2024-05-01 10:00:00,002 INFO app.main [pid=7] next\n",
+        0);
+    assert_int_equal(c.n, 3);
+    assert_int_equal(ev_at(&c, 0)->src.line, 1);
+    x = ev_at(&c, 1);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_int_equal(x->src.line, 2);
+    assert_int_equal(x->u.exc.origin, EV_TB_THREAD);
+    assert_str(x->u.exc.thread_name, "T-3");
+    assert_int_equal(ev_at(&c, 2)->src.line, 6);
+    coll_free(&c);
+
     /* "future:" without its first line is not an asyncio introducer. */
     run(&c,
         "future: <Task finished>\n"
