@@ -83,6 +83,7 @@ struct batch {
     struct batch *next;
     const char *stream_src; /* the last stream name seen, and its copy here */
     const char *stream_copy;
+    uint64_t stream_gen;    /* the announcement stream_src was seen under, or 0 */
 };
 
 struct handoff {
@@ -103,6 +104,8 @@ struct handoff {
      * travel between the cores on every event (a threaded run was slower than
      * one thread). */
     alignas(64) struct batch *filling;     /* the producer's */
+    const char *announced;                 /* handoff_stream's name, and its count */
+    uint64_t announced_gen;
     alignas(64) struct batch *taking;      /* the consumer's */
     size_t pos;                            /* the consumer's offset in taking->buf */
     struct event unpacked;                 /* the consumer's event of a packed record */
@@ -202,6 +205,7 @@ static struct batch *get_batch(struct handoff *h)
         b->len = 0;
         b->next = NULL;
         b->stream_src = b->stream_copy = NULL;
+        b->stream_gen = 0;
         arena_reset(&b->arena);
     }
     return b;
@@ -263,15 +267,28 @@ static void commit(struct handoff *h, size_t size)
     h->filling->n++;
 }
 
-/* The filling batch's copy of a stream name; NULL when out of memory. */
-static const char *stream_copy(struct batch *b, const char *stream)
+void handoff_stream(struct handoff *h, const char *name)
 {
-    /* Events of a batch mostly come from one stream: copy its name once. A name
-     * freed and another made at the same address is not the same name. */
+    h->announced = name;
+    h->announced_gen++;
+}
+
+/* The filling batch's copy of a stream name; NULL when out of memory. */
+static const char *stream_copy(struct handoff *h, const char *stream)
+{
+    struct batch *b = h->filling;
+    /* Events of a batch mostly come from one stream: copy its name once. The
+     * announced name is known to be the same string while it is announced; any
+     * other is compared, since a name freed and another made at the same address
+     * is not the same name. */
+    if (stream == h->announced && b->stream_gen == h->announced_gen && b->stream_copy != NULL &&
+        b->stream_src == stream)
+        return b->stream_copy;
     if (stream != b->stream_src || b->stream_copy == NULL || strcmp(b->stream_copy, stream) != 0) {
         b->stream_copy = arena_strndup(&b->arena, stream, strlen(stream));
         b->stream_src = b->stream_copy ? stream : NULL;
     }
+    b->stream_gen = stream == h->announced ? h->announced_gen : 0;
     return b->stream_copy;
 }
 
@@ -301,7 +318,7 @@ static int pack_log(struct handoff *h, const struct event *ev)
         .line = ev->src.line,
         .stream = NULL,
     };
-    if (ev->src.stream != NULL && (r.stream = stream_copy(h->filling, ev->src.stream)) == NULL)
+    if (ev->src.stream != NULL && (r.stream = stream_copy(h, ev->src.stream)) == NULL)
         return -1;
 #ifdef HO_STREAM
     /* Most records are small: built here, then written with streaming stores.
@@ -356,7 +373,7 @@ int handoff_event(struct handoff *h, const struct event *ev)
     struct batch *b = h->filling;
     struct event *copy = arena_alloc(&b->arena, sizeof(*copy));
     const char *stream = NULL;
-    if (copy == NULL || (ev->src.stream != NULL && (stream = stream_copy(b, ev->src.stream)) == NULL) ||
+    if (copy == NULL || (ev->src.stream != NULL && (stream = stream_copy(h, ev->src.stream)) == NULL) ||
         ev_clone_with_stream(copy, ev, &b->arena, stream) != 0)
         return -1;
     r->ev = copy;

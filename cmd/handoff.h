@@ -26,6 +26,10 @@ void handoff_destroy(struct handoff *h);
  * the queue is full). 0, or -1 when memory ran out (the event is lost) or the
  * consumer has stopped. */
 int handoff_event(struct handoff *h, const struct event *ev);
+/* Producer: the events that follow come from the stream with this name, which
+ * stays valid until the next call (or the end). Optional: it spares a string
+ * comparison per event. */
+void handoff_stream(struct handoff *h, const char *name);
 /* Producer: a diagnostic (kind 0: a malformed record; 1: an unreadable input). */
 int handoff_diag(struct handoff *h, int kind, const char *stream, uint64_t line, const char *text);
 /* Producer: no more items. */

@@ -325,6 +325,8 @@ static int next_stream(struct input *in)
         }
         in->p = p;
         in->stream = s;
+        if (in->ho != NULL)
+            handoff_stream(in->ho, name);
         in->diags = 0;
         in->chunk_len = 0;
         pl->stats.inputs++;
@@ -440,6 +442,8 @@ static int run_threaded(struct run *r, struct input *in)
     struct pipeline *pl = r->pl;
     if ((in->ho = handoff_create()) == NULL)
         return -1;
+    if (in->stream != NULL)
+        handoff_stream(in->ho, src_stream_name(in->stream));
     pthread_t th;
     if (pthread_create(&th, NULL, parse_thread, r) != 0) {
         handoff_destroy(in->ho);

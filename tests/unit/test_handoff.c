@@ -1,7 +1,8 @@
 /* test_handoff.c -- events cross from a parsing thread to the analysis thread
  * unchanged and in order: packed log events with any mix of strings (absent and
  * empty told apart), records larger than a batch, exception events deep-copied,
- * diagnostics in their place, stream names that change, and an early cancel. */
+ * diagnostics in their place, stream names that change (announced or not, one
+ * buffer reused for new names), and an early cancel. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,8 +25,6 @@ static char *big_text;
  * diagnostic. strs holds the event's strings. */
 static int make_item(int i, struct event *ev, char strs[8][64], struct ev_exc *exc, struct ev_frame *fr)
 {
-    if (i % 97 == 13)
-        return 1;
     ev_init(ev, i % 11 == 5 ? EV_EXCEPTION : EV_LOG);
     ev->level = (enum ev_level)(i % 8);
     ev->has_ts = i % 3 != 0;
@@ -40,9 +39,11 @@ static int make_item(int i, struct event *ev, char strs[8][64], struct ev_exc *e
     else if (i % 1000 < 700)
         ev->src.stream = "archive.tar.zst!b.log";
     else {
-        snprintf(reused, sizeof(reused), "c%d.log", i / 1000);
+        snprintf(reused, sizeof(reused), "c%d.log", i / 100);
         ev->src.stream = reused;
     }
+    if (i % 97 == 13)
+        return 1; /* a diagnostic; the stream name above is still this item's */
     ev_str *f[8] = {&ev->service, &ev->host, &ev->logger, &ev->thread,
                     &ev->message, &ev->trace_id, &ev->span_id, &ev->stream_name};
     for (int k = 0; k < 8; k++) {
@@ -93,7 +94,12 @@ static void *produce(void *arg)
         struct ev_exc exc;
         struct ev_frame fr;
         int rc;
-        if (make_item(i, &ev, strs, &exc, &fr) == 1) {
+        int is_diag = make_item(i, &ev, strs, &exc, &fr);
+        /* Announce some names (the pipeline does, per stream), among them the
+         * reused buffer each time it holds a new name; the rest go unannounced. */
+        if (i % 1000 == 0 || (i % 1000 >= 700 && i % 100 == 0))
+            handoff_stream(p->h, ev.src.stream);
+        if (is_diag) {
             char text[32];
             snprintf(text, sizeof(text), "diag %d", i);
             rc = handoff_diag(p->h, i % 2, i % 4 ? "d.log" : NULL, (uint64_t)i, text);
