@@ -75,8 +75,11 @@ struct rec_ref {
     const char *diag_stream, *diag_text; /* in the batch's arena */
 };
 
+/* A batch's own fields are written by the producer per event: on a cache line
+ * of their own (batches allocated side by side shared one, and the consumer's
+ * reads of one batch slowed the producer's writes to the next). */
 struct batch {
-    char *buf;
+    alignas(64) char *buf;
     size_t len, cap;
     size_t n;           /* records */
     struct arena arena;
@@ -108,6 +111,8 @@ struct handoff {
     uint64_t announced_gen;
     alignas(64) struct batch *taking;      /* the consumer's */
     size_t pos;                            /* the consumer's offset in taking->buf */
+    const char *take_buf;                  /* taking->buf and ->len, read once */
+    size_t take_len;
     struct event unpacked;                 /* the consumer's event of a packed record */
 };
 
@@ -188,7 +193,8 @@ static struct batch *get_batch(struct handoff *h)
             b = h->spare;
             h->spare = b->next;
             atomic_fetch_sub_explicit(&h->nspare, 1, memory_order_relaxed);
-        } else if ((b = calloc(1, sizeof(*b))) != NULL) {
+        } else if ((b = aligned_alloc(64, sizeof(*b))) != NULL) {
+            memset(b, 0, sizeof(*b));
             if ((b->buf = malloc(BATCH_BUF)) == NULL) {
                 free(b);
                 b = NULL;
@@ -444,7 +450,7 @@ static const struct event *unpack_log(struct handoff *h, const char *p)
 int handoff_next(struct handoff *h, const struct event **ev, int *diag_kind, const char **diag_stream,
                  uint64_t *diag_line, const char **diag_text)
 {
-    while (h->taking == NULL || h->pos == h->taking->len) {
+    while (h->taking == NULL || h->pos == h->take_len) {
         if (h->taking != NULL) {
             /* Done with it: back to the producer. */
             pthread_mutex_lock(&h->mu);
@@ -473,9 +479,11 @@ int handoff_next(struct handoff *h, const struct event **ev, int *diag_kind, con
             h->ready_tail = NULL;
         atomic_fetch_sub_explicit(&h->nready, 1, memory_order_relaxed);
         h->pos = 0;
+        h->take_buf = h->taking->buf;
+        h->take_len = h->taking->len;
         pthread_mutex_unlock(&h->mu);
     }
-    const char *p = h->taking->buf + h->pos;
+    const char *p = h->take_buf + h->pos;
     if ((uint8_t)p[0] == REC_LOG) {
         struct rec_log r;
         memcpy(&r, p, sizeof(r));
