@@ -8,12 +8,13 @@
  * caches) is the packed bytes, not a struct per event. Other kinds, with payloads
  * (chains, snapshots, dumps), are deep-copied into the arena as before.
  *
- * A side that finds nothing to take spins a little before it sleeps. In a VM,
- * waking a sleeping thread costs tens of microseconds (its CPU went idle and the
- * host must run it again); sleeping on every batch made the two threads take
- * turns and a threaded run slower than one thread. A batch takes far less than
- * the spin to fill, so a side that waits usually finds its batch while spinning,
- * and the other side then skips the wake-up call, since nobody sleeps.
+ * A side that finds nothing to take spins up to half a millisecond before it
+ * sleeps. In a VM, waking a sleeping thread costs tens of microseconds (its CPU
+ * went idle and the host must run it again); sleeping on every batch made the
+ * two threads take turns and a threaded run slower than one thread. A batch
+ * takes about 0.2 ms to fill, so a side that waits finds its batch while
+ * spinning, and the other side skips the wake-up call, since nobody sleeps
+ * (a 256 MB text log: 28 context switches instead of 1400).
  */
 #include "handoff.h"
 
@@ -22,6 +23,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__SSE2__) && !defined(HANDOFF_PORTABLE)
 #include <emmintrin.h>
@@ -32,7 +34,7 @@
 #define BATCH_EVENTS 1024             /* records per batch, at most */
 #define BATCH_BUF ((size_t)128 << 10) /* a batch's record buffer; grows for a larger record */
 #define BATCH_ARENA ((size_t)1 << 20) /* published early when its arena holds this much */
-#define SPIN_ROUNDS 4096              /* about 50 us of pause instructions */
+#define SPIN_NS 500000                /* how long a waiting side spins before it sleeps */
 
 enum rec_tag { REC_LOG = 1, REC_EVENT, REC_DIAG };
 
@@ -165,15 +167,30 @@ static inline void cpu_relax(void)
 }
 
 /* Spin until *count is non-zero (or *flag is set); false when the spin ran out. */
+static int64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static bool spin_for(atomic_size_t *count, atomic_bool *flag)
 {
-    for (int i = 0; i < SPIN_ROUNDS; i++) {
+    /* Bounded by time, not rounds: a pause lasts 10 to 140 cycles by CPU. */
+    int64_t until = 0;
+    for (unsigned i = 1;; i++) {
         if (atomic_load_explicit(count, memory_order_acquire) != 0 ||
             (flag != NULL && atomic_load_explicit(flag, memory_order_acquire)))
             return true;
         cpu_relax();
+        if ((i & 255) == 0) {
+            int64_t t = now_ns();
+            if (until == 0)
+                until = t + SPIN_NS;
+            else if (t >= until)
+                return false;
+        }
     }
-    return false;
 }
 
 /* Producer: a batch to fill, waiting while every batch is in flight. */
