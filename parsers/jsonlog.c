@@ -76,6 +76,7 @@ struct keyinfo {
 struct found {
     int tok[S_COUNT];
     unsigned char prio[S_COUNT];
+    bool memkey; /* a top-level key jsonmem_record looks for */
 };
 
 struct jsonlog {
@@ -449,6 +450,10 @@ static void walk_object(struct jsonlog *st, struct found *f, int obj, const char
             nn = dn;
             row = key_lookup(st->key_index, name, nn);
         }
+        /* No log field is one of jsonmem's keys: only unknown top-level keys can
+         * make this a memory, gc, counter or training record. */
+        if (row == NULL && plen == 0 && !f->memkey)
+            f->memkey = jsonmem_wants_key(js + t[k].start, (size_t)(t[k].end - t[k].start));
         struct keyinfo ki = row != NULL ? row->ki : KI(S_NONE, 0, 0);
         if (ki.slot != S_NONE && (ki.slot >= ROLE_COUNT || st->map_field[ki.slot] == NULL) &&
             slot_accepts(ki.slot, js, &t[v]))
@@ -955,7 +960,7 @@ static int record_emit(struct jsonlog *st, const struct found *f, uint64_t line)
 
     /* Memory, gc, counter and training records (issue #3): parsers/jsonmem.c knows
      * their shapes and emits them, with this record's keys, instead of a log event. */
-    if (f->tok[S_EXC] < 0 && f->tok[S_EXC_TYPE] < 0) {
+    if (f->memkey && f->tok[S_EXC] < 0 && f->tok[S_EXC_TYPE] < 0) {
         int mrc = jsonmem_record(st->js, t, st->ntok, ev, a, &st->env);
         if (mrc != JSONMEM_NOT_MINE) {
             arena_reset(a);
@@ -1216,6 +1221,7 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno, boo
     struct found f;
     for (int k = 0; k < S_COUNT; k++)
         f.tok[k] = -1;
+    f.memkey = false;
     walk_object(st, &f, 0, "", 0, 0);
     if (f.tok[S_OTLP] >= 0)
         return otlp_batch(st, f.tok[S_OTLP], lineno);

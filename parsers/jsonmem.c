@@ -331,6 +331,62 @@ static bool is_key_field(ev_str k)
     return in_names(k, names);
 }
 
+/* The top-level keys a memory, gc, counter or training record is known by. Every
+ * JSON log record's keys pass through here: dispatch on length first. */
+enum key_kind {
+    JK_NONE = 0, JK_STATS, JK_TYPESTATS, JK_GC_COUNT, JK_GC_STATS, JK_OBJECTS, JK_THREADS, JK_RSS_KB, JK_RSS,
+    JK_FDS, JK_STEP_MAIN, JK_STEP, JK_MESSAGE
+};
+
+static enum key_kind key_kind(ev_str n)
+{
+    switch (n.len) {
+    case 3:
+        return ev_str_eq(n, "rss") ? JK_RSS : ev_str_eq(n, "fds") ? JK_FDS : ev_str_eq(n, "msg") ? JK_MESSAGE : JK_NONE;
+    case 4:
+        return ev_str_eq(n, "step") ? JK_STEP_MAIN : JK_NONE;
+    case 5:
+        return ev_str_eq(n, "stats")   ? JK_STATS
+               : ev_str_eq(n, "epoch") ? JK_STEP
+               : ev_str_eq(n, "event") ? JK_MESSAGE
+                                       : JK_NONE;
+    case 6:
+        return ev_str_eq(n, "rss_kb") ? JK_RSS_KB : JK_NONE;
+    case 7:
+        return ev_str_eq(n, "message")   ? JK_MESSAGE
+               : ev_str_eq(n, "objects") ? JK_OBJECTS
+               : ev_str_eq(n, "threads") ? JK_THREADS
+               : ev_str_eq(n, "num_fds") ? JK_FDS
+                                         : JK_NONE;
+    case 8:
+        return ev_str_eq(n, "gc_count")   ? JK_GC_COUNT
+               : ev_str_eq(n, "gc_stats") ? JK_GC_STATS
+               : ev_str_eq(n, "open_fds") ? JK_FDS
+               : ev_str_eq(n, "exc_type") ? JK_MESSAGE
+                                          : JK_NONE;
+    case 9:
+        return ev_str_eq(n, "top_stats")   ? JK_STATS
+               : ev_str_eq(n, "typestats") ? JK_TYPESTATS
+               : ev_str_eq(n, "vm_rss_kb") ? JK_RSS_KB
+               : ev_str_eq(n, "rss_bytes") ? JK_RSS
+               : ev_str_eq(n, "iteration") ? JK_STEP
+               : (ev_str_eq(n, "traceback") || ev_str_eq(n, "exception")) ? JK_MESSAGE
+                                                                            : JK_NONE;
+    case 10:
+        return ev_str_eq(n, "statistics") ? JK_STATS : ev_str_eq(n, "gc_objects") ? JK_OBJECTS : JK_NONE;
+    case 11:
+        return ev_str_eq(n, "num_threads") ? JK_THREADS : ev_str_eq(n, "global_step") ? JK_STEP_MAIN : JK_NONE;
+    default:
+        return JK_NONE;
+    }
+}
+
+bool jsonmem_wants_key(const char *name, size_t n)
+{
+    enum key_kind k = key_kind(ev_str_make(name, n));
+    return k != JK_NONE && k != JK_MESSAGE;
+}
+
 int jsonmem_record(const char *js, const jt_tok *tok, int ntok, const struct event *keys, struct arena *a,
                    const struct parser_env *env)
 {
@@ -339,41 +395,59 @@ int jsonmem_record(const char *js, const jt_tok *tok, int ntok, const struct eve
         return JSONMEM_NOT_MINE;
     int stats = -1, typestats = -1, gc_count = -1, gc_stats = -1, objects = -1, step = -1;
     int threads = -1, rss_kb = -1, rss = -1, fds = -1;
-    bool message = false, metric = false;
+    bool message = false;
     for (int k = first(&m, 0); k >= 0; k = next(&m, 0, k)) {
         if (tok[k].type != JSMN_STRING || k + 1 >= ntok)
             return JSONMEM_NOT_MINE;
         int v = k + 1;
-        ev_str name = jt_raw(js, &tok[k]);
         jsmntype_t vt = tok[v].type;
-        if ((ev_str_eq(name, "stats") || ev_str_eq(name, "top_stats") || ev_str_eq(name, "statistics")) &&
-            vt == JSMN_ARRAY)
-            stats = v;
-        else if (ev_str_eq(name, "typestats") && vt == JSMN_OBJECT)
-            typestats = v;
-        else if (ev_str_eq(name, "gc_count") && vt == JSMN_ARRAY)
-            gc_count = v;
-        else if (ev_str_eq(name, "gc_stats") && vt == JSMN_ARRAY)
-            gc_stats = v;
-        else if ((ev_str_eq(name, "objects") || ev_str_eq(name, "gc_objects")) && vt == JSMN_PRIMITIVE)
-            objects = v;
-        else if (ev_str_eq(name, "threads") || ev_str_eq(name, "num_threads"))
+        switch (key_kind(jt_raw(js, &tok[k]))) {
+        case JK_STATS:
+            if (vt == JSMN_ARRAY)
+                stats = v;
+            break;
+        case JK_TYPESTATS:
+            if (vt == JSMN_OBJECT)
+                typestats = v;
+            break;
+        case JK_GC_COUNT:
+            if (vt == JSMN_ARRAY)
+                gc_count = v;
+            break;
+        case JK_GC_STATS:
+            if (vt == JSMN_ARRAY)
+                gc_stats = v;
+            break;
+        case JK_OBJECTS:
+            if (vt == JSMN_PRIMITIVE)
+                objects = v;
+            break;
+        case JK_THREADS:
             threads = v;
-        else if (ev_str_eq(name, "vm_rss_kb") || ev_str_eq(name, "rss_kb"))
+            break;
+        case JK_RSS_KB:
             rss_kb = v;
-        else if (ev_str_eq(name, "rss_bytes") || ev_str_eq(name, "rss"))
+            break;
+        case JK_RSS:
             rss = v;
-        else if (ev_str_eq(name, "fds") || ev_str_eq(name, "num_fds") || ev_str_eq(name, "open_fds"))
+            break;
+        case JK_FDS:
             fds = v;
-        else if (ev_str_eq(name, "step") || ev_str_eq(name, "global_step") || ev_str_eq(name, "iteration") ||
-                 ev_str_eq(name, "epoch"))
-            step = step < 0 || ev_str_eq(name, "step") || ev_str_eq(name, "global_step") ? v : step;
-        else if ((ev_str_eq(name, "message") || ev_str_eq(name, "msg") || ev_str_eq(name, "event") ||
-                  ev_str_eq(name, "exc_type") || ev_str_eq(name, "traceback") || ev_str_eq(name, "exception")) &&
-                 vt == JSMN_STRING)
-            message = true;
-        else if (vt == JSMN_PRIMITIVE && is_metric_name(name))
-            metric = true;
+            break;
+        case JK_STEP_MAIN:
+            step = v;
+            break;
+        case JK_STEP:
+            if (step < 0)
+                step = v;
+            break;
+        case JK_MESSAGE:
+            if (vt == JSMN_STRING)
+                message = true;
+            break;
+        default:
+            break;
+        }
     }
     if (stats >= 0 && tok[stats].size > 0 && tok[stats + 1].type == JSMN_OBJECT &&
         get2(&m, stats + 1, "size", "size_bytes") >= 0)
@@ -403,6 +477,12 @@ int jsonmem_record(const char *js, const jt_tok *tok, int ntok, const struct eve
         return emit(env, &ev);
     }
     int64_t st;
+    /* A training record: a step, a metric, and no message. The metric names are
+     * looked for only then (a log record has a message). */
+    bool metric = false;
+    if (step >= 0 && !message)
+        for (int k = first(&m, 0); k >= 0 && !metric; k = next(&m, 0, k))
+            metric = tok[k + 1].type == JSMN_PRIMITIVE && is_metric_name(jt_raw(js, &tok[k]));
     if (step >= 0 && metric && !message && int_of(&m, step, &st)) {
         for (int k = first(&m, 0); k >= 0 && nv < JM_MAX_COUNTERS; k = next(&m, 0, k)) {
             ev_str name = jt_raw(js, &tok[k]);

@@ -20,6 +20,11 @@
 
 #define JSONMEM_NOT_MINE (-2)
 
+/* Can a top-level key of this name (raw, as in the line) make a record one of
+ * jsonmem's? A record without such a key is never one: jsonlog calls
+ * jsonmem_record only when it saw one. */
+bool jsonmem_wants_key(const char *name, size_t n);
+
 /* js[0..) holds the line, tok[0..ntok) its tokens (tok[0] the object). keys is the
  * event jsonlog built from the record's common fields (time, service, pid, host...);
  * it is copied, not changed. Scratch goes into arena a (the caller resets it).

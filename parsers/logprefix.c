@@ -203,6 +203,12 @@ bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
                 i++;
             continue;
         }
+        if (out->level != EV_LVL_UNKNOWN && have_logger && !(i + 4 < n && memcmp(p + i, "pid=", 4) == 0)) {
+            /* With level and logger known only "pid=" can follow: this word is
+             * the message's first (measuring it would be wasted). */
+            i = save;
+            break;
+        }
         size_t k = word_len(p + i, n - i);
         if (k == 0) {
             i = save;
