@@ -75,7 +75,7 @@ test: unit e2e
 check-build: pycorr tools $(UNIT_BINS)
 
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
-SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN_FLAGS = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 SAN_MAKE = $(MAKE) BUILD=build-san OPT="-O1 -g" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)"
 sanitize:
 	$(SAN_MAKE) check-build
@@ -104,11 +104,16 @@ build-fuzz/%: tests/fuzz/%.c $(FUZZ_OBJS)
 .SECONDARY: $(FUZZ_OBJS) build-fuzz/rules_shipped.c
 fuzz-build: $(FUZZ_BINS)
 fuzz: fuzz-build
-	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+	@set -e; fail=0; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
 		mkdir -p build-fuzz/corpus/$$n; \
 		echo "== $$n ($(FUZZ_TIME)s)"; \
-		$$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=1024 \
-			build-fuzz/corpus/$$n tests/fuzz/seeds/$${n#fuzz_} 2>&1 | tail -n 3; done
+		if ! $$f -max_total_time=$(FUZZ_TIME) -max_len=65536 -rss_limit_mb=1024 \
+			-artifact_prefix=build-fuzz/$$n- \
+			build-fuzz/corpus/$$n tests/fuzz/seeds/$${n#fuzz_} >build-fuzz/$$n.log 2>&1; then \
+			grep -E 'ERROR|SUMMARY|runtime error|Test unit written' build-fuzz/$$n.log | head -n 20; \
+			echo "fuzz: $$n failed; the input is build-fuzz/$$n-crash-* (add it to tests/fuzz/seeds/$${n#fuzz_} once fixed)"; \
+			fail=1; \
+		else tail -n 3 build-fuzz/$$n.log; fi; done; exit $$fail
 
 SIZE ?= 256
 bench: pycorr tools

@@ -181,6 +181,13 @@ static void begin_sample(struct psthreads *s)
     s->b.pid = s->top ? -1 : s->cur_pid;
 }
 
+/* A pid or tid column an int64 can hold (a crafted "1e20" or "inf" would not
+ * convert); anything else leaves the id unknown. */
+static bool id_in_range(double v)
+{
+    return v >= 0 && v < 9.2e18;
+}
+
 static int row(struct psthreads *s, const char *p, size_t n, uint64_t ln)
 {
     const char *tp[MAX_COLS];
@@ -200,11 +207,11 @@ static int row(struct psthreads *s, const char *p, size_t n, uint64_t ln)
         double v;
         switch (s->cols[i]) {
         case C_PID:
-            if (parse_num(tp[i], tl[i], &v))
+            if (parse_num(tp[i], tl[i], &v) && id_in_range(v))
                 pid = (int64_t)v;
             break;
         case C_TID:
-            if (parse_num(tp[i], tl[i], &v))
+            if (parse_num(tp[i], tl[i], &v) && id_in_range(v))
                 tid = (int64_t)v;
             break;
         case C_CPU:

@@ -275,7 +275,9 @@ static bool names_add(struct tt *t, const char *s, size_t n, uint32_t *off)
 {
     if (t->names_len + n > UINT32_MAX)
         return false;
-    if (t->names_len + n > t->names_cap) {
+    /* Allocated on the first name, even an empty one: offsets into names are
+     * then always offsets into a buffer. */
+    if (t->names == NULL || t->names_len + n > t->names_cap) {
         size_t cap = t->names_cap ? t->names_cap * 2 : 4096;
         while (cap < t->names_len + n)
             cap *= 2;

@@ -431,6 +431,32 @@ static void test_cpu_paratext(void **state)
     }
 }
 
+/* Ids a 64-bit integer cannot hold ("1e20", "inf", twenty digits; found by
+ * fuzz_psthreads) leave the pid unknown or skip the row, with a diagnostic:
+ * converting them was undefined behaviour, which the sanitizer build catches. */
+static void test_ps_ids_out_of_range(void **state)
+{
+    (void)state;
+    static const char text[] = "  PID  SPID %CPU     TIME CMD\n"
+                               " 4185 99999999999999999999  1.0 00:00:03 python3\n"
+                               " 1e20  8371  0.0 00:00:00 python3\n"
+                               "  inf  8372  0.0 00:00:00 python3\n"
+                               " 4185  4186  2.0 00:00:01 python3\n";
+    struct run r;
+    run_init(&r);
+    assert_string_equal(run_buf(&r, text, sizeof(text) - 1, "ps.txt"), "psthreads");
+    assert_int_equal(r.diags, 2);
+    assert_int_equal(json_array_size(r.events), 2);
+    const json_t *a = json_array_get(r.events, 0), *b = json_array_get(r.events, 1);
+    assert_null(json_object_get(a, "pid"));
+    const json_t *ta = json_array_get(json_object_get(json_object_get(a, "dump"), "threads"), 0);
+    assert_int_equal(json_integer_value(json_object_get(ta, "native_id")), 8371);
+    assert_int_equal(json_integer_value(json_object_get(b, "pid")), 4185);
+    const json_t *tb = json_array_get(json_object_get(json_object_get(b, "dump"), "threads"), 0);
+    assert_int_equal(json_integer_value(json_object_get(tb, "native_id")), 4186);
+    run_free(&r);
+}
+
 /* ---- patterns per scenario ---- */
 
 static void run_scenario(struct run *r, const char *dir)
@@ -855,6 +881,7 @@ int main(void)
         cmocka_unit_test(test_detection),
         cmocka_unit_test(test_faulthandler_threads),
         cmocka_unit_test(test_fatal_errors),
+        cmocka_unit_test(test_ps_ids_out_of_range),
         cmocka_unit_test(test_gdb_waits),
         cmocka_unit_test(test_gdb_x4a_owner_words),
         cmocka_unit_test(test_cpu_paratext),
