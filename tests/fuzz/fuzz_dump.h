@@ -9,23 +9,8 @@
 #ifndef PYCORR_FUZZ_DUMP_H
 #define PYCORR_FUZZ_DUMP_H
 
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
 #include "correlate/ev_dump.h"
-#include "correlate/ev_json.h"
-#include "parsers/parser.h"
-
-static volatile unsigned fuzz_sum;
-
-static void fuzz_touch(ev_str s)
-{
-    unsigned h = 0;
-    for (uint32_t i = 0; i < s.len; i++)
-        h = h * 31 + (unsigned char)s.ptr[i];
-    fuzz_sum += h;
-}
+#include "fuzz_feed.h"
 
 static int fuzz_sink(void *ctx, const struct event *ev)
 {
@@ -52,23 +37,8 @@ static int fuzz_sink(void *ctx, const struct event *ev)
     }
     for (uint32_t i = 0; i < d->nlocks; i++)
         fuzz_sum += (unsigned)d->locks[i].owner;
-    /* What a detector does with it: a deep copy, and the JSON of `pycorr events`. */
-    struct arena a = {0};
-    struct event copy;
-    if (ev_clone(&copy, ev, &a) == 0) {
-        json_t *j = ev_to_json(&copy);
-        json_decref(j);
-    }
-    arena_free(&a);
+    fuzz_clone_json(ev);
     return 0;
-}
-
-static void fuzz_diag(void *ctx, const char *stream, uint64_t line, const char *reason)
-{
-    (void)ctx;
-    (void)stream;
-    (void)line;
-    fuzz_sum += (unsigned)strlen(reason);
 }
 
 static int fuzz_dump_run(const struct parser *p, const uint8_t *data, size_t size)
@@ -78,8 +48,7 @@ static int fuzz_dump_run(const struct parser *p, const uint8_t *data, size_t siz
     uint8_t mode = data[0];
     const char *in = (const char *)data + 1;
     size_t n = size - 1;
-    p->bid(in, n, true);
-    p->bid(in, n / 2, false);
+    fuzz_bid(p, in, n);
     struct parse_limits lim = parse_limits_default;
     if (mode & 0x10) {
         lim.max_line = 120;
@@ -87,18 +56,7 @@ static int fuzz_dump_run(const struct parser *p, const uint8_t *data, size_t siz
         lim.max_record = 4096;
     }
     struct parser_env env = {.stream = "fuzz", .emit = fuzz_sink, .diag = fuzz_diag, .limits = &lim};
-    void *st = p->open(&env);
-    if (st == NULL)
-        return 0;
-    size_t chunk = (size_t)(mode & 0x0f) * 7 + 1;
-    if (mode & 0x40)
-        chunk = n ? n : 1;
-    int rc = 0;
-    for (size_t off = 0; off < n && rc == 0; off += chunk)
-        rc = p->feed(st, in + off, n - off < chunk ? n - off : chunk);
-    if (rc == 0)
-        p->finish(st);
-    p->close(st);
+    fuzz_feed(p, &env, in, n, fuzz_chunk(mode, 7, n));
     return 0;
 }
 

@@ -5,39 +5,25 @@
  * stream. The sink reads every byte of every slice it is given so that ASan sees a
  * slice that points outside live memory.
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include "parsers/parser.h"
+#include "fuzz_feed.h"
 
 extern const struct parser parser_jsonlog;
-
-static volatile unsigned sink_sum;
-
-static void touch(ev_str s)
-{
-    unsigned h = 0;
-    for (uint32_t i = 0; i < s.len; i++)
-        h = h * 31 + (unsigned char)s.ptr[i];
-    sink_sum += h;
-}
 
 static void touch_chain(const struct ev_chain *c, int depth)
 {
     for (uint32_t i = 0; i < c->n; i++) {
         const struct ev_exc *x = &c->exc[i];
-        touch(x->type);
-        touch(x->message);
+        fuzz_touch(x->type);
+        fuzz_touch(x->message);
         for (uint32_t f = 0; f < x->nframes; f++) {
-            touch(x->frames[f].file);
-            touch(x->frames[f].function);
+            fuzz_touch(x->frames[f].file);
+            fuzz_touch(x->frames[f].function);
         }
         for (uint32_t k = 0; k < x->nnotes; k++)
-            touch(x->notes[k]);
+            fuzz_touch(x->notes[k]);
         if (x->has_syntax) {
-            touch(x->syntax.filename);
-            touch(x->syntax.text);
+            fuzz_touch(x->syntax.filename);
+            fuzz_touch(x->syntax.text);
         }
         if (x->group != NULL && depth < 64)
             for (uint32_t m = 0; m < x->group->n; m++)
@@ -48,27 +34,17 @@ static void touch_chain(const struct ev_chain *c, int depth)
 static int sink(void *ctx, const struct event *ev)
 {
     (void)ctx;
-    touch(ev->message);
-    touch(ev->logger);
-    touch(ev->service);
-    touch(ev->host);
-    touch(ev->thread);
-    touch(ev->trace_id);
-    touch(ev->span_id);
+    fuzz_touch(ev->message);
+    fuzz_touch(ev->logger);
+    fuzz_touch(ev->service);
+    fuzz_touch(ev->host);
+    fuzz_touch(ev->thread);
+    fuzz_touch(ev->trace_id);
+    fuzz_touch(ev->span_id);
     if (ev->kind == EV_EXCEPTION)
         touch_chain(&ev->u.exc.chain, 0);
     return 0;
 }
-
-static void diag(void *ctx, const char *stream, uint64_t line, const char *reason)
-{
-    (void)ctx;
-    (void)stream;
-    (void)line;
-    sink_sum += (unsigned)strlen(reason);
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -78,8 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *in = (const char *)data + 1;
     size_t n = size - 1;
 
-    parser_jsonlog.bid(in, n, true);
-    parser_jsonlog.bid(in, n / 2, false);
+    fuzz_bid(&parser_jsonlog, in, n);
 
     struct parse_limits lim = parse_limits_default;
     if (mode & 0x10) {
@@ -101,21 +76,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct parser_env env = {
         .stream = "fuzz",
         .emit = sink,
-        .diag = diag,
+        .diag = fuzz_diag,
         .map = (mode & 0x20) ? &map : NULL,
         .limits = &lim,
     };
-    void *st = parser_jsonlog.open(&env);
-    if (st == NULL)
-        return 0;
-    size_t chunk = (size_t)(mode & 0x0f) * 7 + 1;
-    if (mode & 0x40)
-        chunk = n ? n : 1;
-    int rc = 0;
-    for (size_t off = 0; off < n && rc == 0; off += chunk)
-        rc = parser_jsonlog.feed(st, in + off, n - off < chunk ? n - off : chunk);
-    if (rc == 0)
-        parser_jsonlog.finish(st);
-    parser_jsonlog.close(st);
+    fuzz_feed(&parser_jsonlog, &env, in, n, fuzz_chunk(mode, 7, n));
     return 0;
 }

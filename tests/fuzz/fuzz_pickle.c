@@ -9,25 +9,11 @@
  * pickles (GLOBAL os.system + REDUCE, REDUCE chains, deep nesting, huge lengths, memo
  * bombs), written by tests/fuzz/make_pickle_seeds.py.
  */
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
 #include "correlate/ev_memory.h"
-#include "parsers/parser.h"
+#include "fuzz_feed.h"
 #include "parsers/pickle.h"
 
 extern const struct parser parser_tracemalloc;
-
-static volatile unsigned sink_sum;
-
-static void touch(ev_str s)
-{
-    unsigned h = 0;
-    for (uint32_t i = 0; i < s.len; i++)
-        h = h * 31 + (unsigned char)s.ptr[i];
-    sink_sum += h;
-}
 
 static int sink(void *ctx, const struct event *ev)
 {
@@ -36,23 +22,13 @@ static int sink(void *ctx, const struct event *ev)
     if (s == NULL)
         return 0;
     for (uint32_t i = 0; i < s->nsites; i++) {
-        touch(s->sites[i].file);
-        sink_sum += (unsigned)s->sites[i].size;
+        fuzz_touch(s->sites[i].file);
+        fuzz_sum += (unsigned)s->sites[i].size;
         for (uint32_t k = 0; k < s->sites[i].ntb; k++)
-            touch(s->sites[i].tb[k].file);
+            fuzz_touch(s->sites[i].tb[k].file);
     }
     return 0;
 }
-
-static void diag(void *ctx, const char *stream, uint64_t line, const char *reason)
-{
-    (void)ctx;
-    (void)stream;
-    (void)line;
-    sink_sum += (unsigned)strlen(reason);
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -77,23 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         return 0;
     }
-    struct parser_env env = {
-        .stream = "fuzz",
-        .emit = sink,
-        .diag = diag,
-        .limits = &parse_limits_default,
-    };
-    void *st = parser_tracemalloc.open(&env);
-    if (st == NULL)
-        return 0;
-    size_t chunk = (size_t)(mode & 0x0f) * 5 + 1;
-    if (mode & 0x40)
-        chunk = n ? n : 1;
-    int rc = 0;
-    for (size_t off = 0; off < n && rc == 0; off += chunk)
-        rc = parser_tracemalloc.feed(st, in + off, n - off < chunk ? n - off : chunk);
-    if (rc == 0)
-        parser_tracemalloc.finish(st);
-    parser_tracemalloc.close(st);
+    struct parser_env env = {.stream = "fuzz", .emit = sink, .diag = fuzz_diag, .limits = &parse_limits_default};
+    fuzz_feed(&parser_tracemalloc, &env, in, n, fuzz_chunk(mode, 5, n));
     return 0;
 }

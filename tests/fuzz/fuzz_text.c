@@ -7,19 +7,13 @@
  * repairs UTF-8 and walks every slice, so ASan sees one that points outside live
  * memory) and drops it. Nothing is checked but the absence of crashes and leaks.
  */
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <jansson.h>
 
-#include "correlate/ev_json.h"
-#include "parsers/parser.h"
+#include "fuzz_feed.h"
 
 extern const struct parser parser_text;
-
-static volatile size_t sink_sum;
 
 static int sink(void *ctx, const struct event *ev)
 {
@@ -28,22 +22,13 @@ static int sink(void *ctx, const struct event *ev)
     if (doc != NULL) {
         char *s = json_dumps(doc, JSON_COMPACT);
         if (s != NULL) {
-            sink_sum += strlen(s);
+            fuzz_sum += (unsigned)strlen(s);
             free(s);
         }
         json_decref(doc);
     }
     return 0;
 }
-
-static void diag(void *ctx, const char *stream, uint64_t line, const char *reason)
-{
-    (void)ctx;
-    (void)stream;
-    sink_sum += (size_t)line + strlen(reason);
-}
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -53,8 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *in = (const char *)data + 3;
     size_t n = size - 3;
 
-    parser_text.bid(in, n, true);
-    parser_text.bid(in, n / 2, false);
+    fuzz_bid(&parser_text, in, n);
 
     struct parse_limits lim = parse_limits_default;
     if (mode & 1) {
@@ -68,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct parser_env env = {
         .stream = "fuzz.log",
         .emit = sink,
-        .diag = diag,
+        .diag = fuzz_diag,
         .limits = &lim,
     };
     void *st = parser_text.open(&env);
