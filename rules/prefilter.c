@@ -14,13 +14,13 @@ static char fold(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
-size_t prefilter_literal(const char *p, bool caseless, char *out, size_t outsz)
+/* The first '|' at or after from that stands at the top level of pattern p (outside
+ * groups, classes and escapes), or n when there is none. from is at top level. */
+static size_t next_top_bar(const char *p, size_t n, size_t from)
 {
-    size_t n = strlen(p);
-    /* Top-level alternation: the literal could be in any branch. */
     int depth = 0;
     bool in_class = false;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = from; i < n; i++) {
         char c = p[i];
         if (c == '\\') {
             i++;
@@ -38,8 +38,17 @@ size_t prefilter_literal(const char *p, bool caseless, char *out, size_t outsz)
         else if (c == ')')
             depth--;
         else if (c == '|' && depth == 0)
-            return 0;
+            return i;
     }
+    return n;
+}
+
+size_t prefilter_literal(const char *p, bool caseless, char *out, size_t outsz)
+{
+    size_t n = strlen(p);
+    /* Top-level alternation: the literal could be in any branch. */
+    if (next_top_bar(p, n, 0) < n)
+        return 0;
     if (n >= 4 && strncmp(p, "(?i)", 4) == 0) {
         caseless = true;
         p += 4;
@@ -151,44 +160,27 @@ size_t prefilter_literals(const char *p, bool caseless, char out[][PREFILTER_LIT
         p += 4;
         n -= 4;
     }
-    /* Split at top-level '|' (outside groups, classes and escapes). */
+    /* One literal per top-level branch; none at all when a branch has none. */
     size_t k = 0, start = 0;
-    int depth = 0;
-    bool in_class = false;
     char *branch = malloc(n + 1);
     if (branch == NULL)
         return 0;
-    for (size_t i = 0; i <= n; i++) {
-        char c = i < n ? p[i] : '|';
-        if (i < n && c == '\\') {
-            i++;
-            continue;
+    for (;;) {
+        size_t bar = next_top_bar(p, n, start);
+        if (k == max) {
+            k = 0;
+            break;
         }
-        if (in_class) {
-            if (c == ']')
-                in_class = false;
-            continue;
+        memcpy(branch, p + start, bar - start);
+        branch[bar - start] = '\0';
+        if (prefilter_literal(branch, caseless, out[k], PREFILTER_LIT_MAX) == 0) {
+            k = 0;
+            break;
         }
-        if (c == '[')
-            in_class = true;
-        else if (c == '(')
-            depth++;
-        else if (c == ')')
-            depth--;
-        else if (c == '|' && depth == 0) {
-            if (k == max) {
-                k = 0;
-                break;
-            }
-            memcpy(branch, p + start, i - start);
-            branch[i - start] = '\0';
-            if (prefilter_literal(branch, caseless, out[k], PREFILTER_LIT_MAX) == 0) {
-                k = 0;
-                break;
-            }
-            k++;
-            start = i + 1;
-        }
+        k++;
+        if (bar == n)
+            break;
+        start = bar + 1;
     }
     free(branch);
     return k;

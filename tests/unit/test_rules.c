@@ -136,6 +136,24 @@ static void test_literals(void **state)
     assert_string_equal(lit, "a.b.c");
 }
 
+/* One literal per top-level branch, or none when a branch has none. */
+static void test_prefilter_literals_per_branch(void **state)
+{
+    (void)state;
+    char out[4][PREFILTER_LIT_MAX];
+    assert_int_equal(prefilter_literals("pool exhausted|PoolTimeout|pool (full|gone)", false, out, 4), 3);
+    assert_string_equal(out[0], "pool exhausted");
+    assert_string_equal(out[1], "PoolTimeout");
+    assert_string_equal(out[2], "pool ");
+    assert_int_equal(prefilter_literals("(?i)Deadlock found|lock wait", false, out, 4), 2);
+    assert_string_equal(out[0], "deadlock found");
+    assert_string_equal(out[1], "lock wait");
+    assert_int_equal(prefilter_literals("timeout [a|b] here", false, out, 4), 1); /* '|' in a class */
+    assert_string_equal(out[0], "timeout ");
+    assert_int_equal(prefilter_literals("refused|\\d+", false, out, 4), 0);  /* a branch without one */
+    assert_int_equal(prefilter_literals("aaa|bbb|ccc", false, out, 2), 0);     /* more branches than room */
+}
+
 static struct ruleset *load(const char *text, char *err, size_t errsz)
 {
     struct ruleset *rs = ruleset_create();
@@ -322,6 +340,7 @@ static void test_shipped_catalog_loads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prefilter_literals_per_branch),
         cmocka_unit_test(test_expr_semantics),
         cmocka_unit_test(test_expr_lists_any),
         cmocka_unit_test(test_expr_errors),
