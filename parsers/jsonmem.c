@@ -331,54 +331,37 @@ static bool is_key_field(ev_str k)
     return in_names(k, names);
 }
 
-/* The top-level keys a memory, gc, counter or training record is known by. Every
- * JSON log record's keys pass through here: dispatch on length first. */
+/* The top-level keys a memory, gc, counter or training record is known by. jsonlog
+ * asks about every top-level key it does not know itself. */
 enum key_kind {
     JK_NONE = 0, JK_STATS, JK_TYPESTATS, JK_GC_COUNT, JK_GC_STATS, JK_OBJECTS, JK_THREADS, JK_RSS_KB, JK_RSS,
     JK_FDS, JK_STEP_MAIN, JK_STEP, JK_MESSAGE
 };
 
+#define MK(s, k) {s, sizeof(s) - 1, k}
+static const struct {
+    const char *name;
+    unsigned char len;
+    unsigned char kind;
+} mem_keys[] = {
+    MK("stats", JK_STATS),         MK("top_stats", JK_STATS),      MK("statistics", JK_STATS),
+    MK("typestats", JK_TYPESTATS), MK("gc_count", JK_GC_COUNT),    MK("gc_stats", JK_GC_STATS),
+    MK("objects", JK_OBJECTS),     MK("gc_objects", JK_OBJECTS),   MK("threads", JK_THREADS),
+    MK("num_threads", JK_THREADS), MK("vm_rss_kb", JK_RSS_KB),     MK("rss_kb", JK_RSS_KB),
+    MK("rss_bytes", JK_RSS),       MK("rss", JK_RSS),              MK("fds", JK_FDS),
+    MK("num_fds", JK_FDS),         MK("open_fds", JK_FDS),         MK("step", JK_STEP_MAIN),
+    MK("global_step", JK_STEP_MAIN), MK("iteration", JK_STEP),     MK("epoch", JK_STEP),
+    MK("message", JK_MESSAGE),     MK("msg", JK_MESSAGE),          MK("event", JK_MESSAGE),
+    MK("exc_type", JK_MESSAGE),    MK("traceback", JK_MESSAGE),    MK("exception", JK_MESSAGE),
+};
+#undef MK
+
 static enum key_kind key_kind(ev_str n)
 {
-    switch (n.len) {
-    case 3:
-        return ev_str_eq(n, "rss") ? JK_RSS : ev_str_eq(n, "fds") ? JK_FDS : ev_str_eq(n, "msg") ? JK_MESSAGE : JK_NONE;
-    case 4:
-        return ev_str_eq(n, "step") ? JK_STEP_MAIN : JK_NONE;
-    case 5:
-        return ev_str_eq(n, "stats")   ? JK_STATS
-               : ev_str_eq(n, "epoch") ? JK_STEP
-               : ev_str_eq(n, "event") ? JK_MESSAGE
-                                       : JK_NONE;
-    case 6:
-        return ev_str_eq(n, "rss_kb") ? JK_RSS_KB : JK_NONE;
-    case 7:
-        return ev_str_eq(n, "message")   ? JK_MESSAGE
-               : ev_str_eq(n, "objects") ? JK_OBJECTS
-               : ev_str_eq(n, "threads") ? JK_THREADS
-               : ev_str_eq(n, "num_fds") ? JK_FDS
-                                         : JK_NONE;
-    case 8:
-        return ev_str_eq(n, "gc_count")   ? JK_GC_COUNT
-               : ev_str_eq(n, "gc_stats") ? JK_GC_STATS
-               : ev_str_eq(n, "open_fds") ? JK_FDS
-               : ev_str_eq(n, "exc_type") ? JK_MESSAGE
-                                          : JK_NONE;
-    case 9:
-        return ev_str_eq(n, "top_stats")   ? JK_STATS
-               : ev_str_eq(n, "typestats") ? JK_TYPESTATS
-               : ev_str_eq(n, "vm_rss_kb") ? JK_RSS_KB
-               : ev_str_eq(n, "rss_bytes") ? JK_RSS
-               : ev_str_eq(n, "iteration") ? JK_STEP
-               : (ev_str_eq(n, "traceback") || ev_str_eq(n, "exception")) ? JK_MESSAGE
-                                                                            : JK_NONE;
-    case 10:
-        return ev_str_eq(n, "statistics") ? JK_STATS : ev_str_eq(n, "gc_objects") ? JK_OBJECTS : JK_NONE;
-    case 11:
-        return ev_str_eq(n, "num_threads") ? JK_THREADS : ev_str_eq(n, "global_step") ? JK_STEP_MAIN : JK_NONE;
-    default:
-        return JK_NONE;
-    }
+    for (size_t i = 0; i < sizeof(mem_keys) / sizeof(mem_keys[0]); i++)
+        if (mem_keys[i].len == n.len && memcmp(mem_keys[i].name, n.ptr, n.len) == 0)
+            return (enum key_kind)mem_keys[i].kind;
+    return JK_NONE;
 }
 
 bool jsonmem_wants_key(const char *name, size_t n)
