@@ -20,6 +20,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "testfile.h"
 #include <jansson.h>
 
 #include "correlate/ev_dump.h"
@@ -111,20 +113,9 @@ static char *slurp(const char *rel, size_t *n)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", DATA_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    size_t cap = 1 << 16, len = 0;
-    char *buf = malloc(cap);
-    size_t k;
-    while (buf != NULL && (k = fread(buf + len, 1, cap - len, f)) > 0) {
-        len += k;
-        if (len == cap)
-            buf = realloc(buf, cap *= 2);
-    }
-    fclose(f);
-    assert_non_null(buf);
-    *n = len;
+    char *buf = test_read_file(path, n);
+    if (buf == NULL)
+        fail_msg("cannot read %s", path);
     return buf;
 }
 

@@ -12,6 +12,8 @@
 #include <time.h>
 
 #include <cmocka.h>
+
+#include "testfile.h"
 #include <jansson.h>
 
 #include "correlate/arena.h"
@@ -128,18 +130,9 @@ static char *slurp(const char *name, size_t *len)
 {
     char path[512];
     data_path(path, sizeof(path), name);
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    assert_non_null(buf);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    buf[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
+    char *buf = test_read_file(path, len);
+    if (buf == NULL)
+        fail_msg("cannot read %s", path);
     return buf;
 }
 

@@ -18,6 +18,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "testfile.h"
 #include <jansson.h>
 
 #include "correlate/ev_memory.h"
@@ -93,26 +95,11 @@ static void run_init(struct run *r)
     assert_int_equal(r->n, 4);
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-    *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)n + 1);
-    *len = fread(buf, 1, (size_t)n, f);
-    fclose(f);
-    return buf;
-}
-
 /* Parse one file into sink(ctx) with the parser that wins the bid; returns its name. */
 static const char *feed_file(const char *path, ev_sink_fn fn, void *ctx, diag_fn dg)
 {
     size_t len;
-    char *buf = slurp(path, &len);
+    char *buf = test_read_file(path, &len);
     if (buf == NULL)
         fail_msg("cannot read %s", path);
     int bid;

@@ -20,6 +20,8 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+
+#include "testfile.h"
 #include <jansson.h>
 
 #include "cmd/gate.h"
@@ -83,19 +85,10 @@ static void parse(struct run *r, const char *name, const char *text, size_t len,
 
 static char *slurp(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *p = malloc((size_t)n + 1);
-    assert_non_null(p);
-    assert_int_equal(fread(p, 1, (size_t)n, f), (size_t)n);
-    p[n] = '\0';
-    fclose(f);
-    *len = (size_t)n;
-    return p;
+    char *buf = test_read_file(path, len);
+    if (buf == NULL)
+        fail_msg("cannot read %s", path);
+    return buf;
 }
 
 static void parse_file(struct run *r, const char *path)

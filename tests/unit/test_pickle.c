@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "testfile.h"
 #include <jansson.h>
 
 #include "correlate/ev_json.h"
@@ -25,26 +27,6 @@ extern const struct parser parser_tracemalloc;
 
 #define STATS "tests/data/memory/pickle_stats.json"
 #define SEEDS "tests/fuzz/seeds/pickle"
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (n == cap)
-            buf = realloc(buf, cap *= 2);
-        size_t r = fread(buf + n, 1, cap - n, f);
-        if (r == 0)
-            break;
-        n += r;
-    }
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 /* ---- running the parser ------------------------------------------------------------ */
 
@@ -95,7 +77,7 @@ static void run_parser(struct run *r, const char *buf, size_t len, size_t chunk)
 static void check_against_python(const char *path, const json_t *exp, size_t chunk)
 {
     size_t len;
-    char *buf = slurp(path, &len);
+    char *buf = test_read_file(path, &len);
     if (buf == NULL)
         fail_msg("cannot read %s", path);
     struct run r;
@@ -220,7 +202,7 @@ static void test_hostile_refused(void **state)
         char path[1200];
         snprintf(path, sizeof(path), SEEDS "/%s", line);
         size_t len;
-        char *buf = slurp(path, &len);
+        char *buf = test_read_file(path, &len);
         if (buf == NULL)
             fail_msg("cannot read %s", path);
         for (size_t chunk = 1; chunk <= 1 << 16; chunk <<= 8) {
@@ -316,7 +298,7 @@ static void test_bid(void **state)
 {
     (void)state;
     size_t len;
-    char *buf = slurp(SEEDS "/valid_p4_tb4.pickle", &len);
+    char *buf = test_read_file(SEEDS "/valid_p4_tb4.pickle", &len);
     assert_non_null(buf);
     int bid;
     const struct parser *p = parser_detect(buf, len, true, &bid);
@@ -324,7 +306,7 @@ static void test_bid(void **state)
     assert_string_equal(p->name, "tracemalloc");
     assert_true(bid >= 40);
     free(buf);
-    buf = slurp(SEEDS "/hostile_global_os_system.pickle", &len);
+    buf = test_read_file(SEEDS "/hostile_global_os_system.pickle", &len);
     p = parser_detect(buf, len, true, &bid);
     assert_non_null(p);
     assert_string_equal(p->name, "tracemalloc");

@@ -12,6 +12,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+
+#include "testfile.h"
 #include <jansson.h>
 
 #include "correlate/arena.h"
@@ -762,12 +764,9 @@ static char *slurp(const char *rel, size_t *n)
 {
     char path[512];
     snprintf(path, sizeof(path), "%s/%s", DATA_DIR, rel);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    char *buf = malloc(1 << 20);
-    assert_non_null(buf);
-    *n = fread(buf, 1, 1 << 20, f);
-    fclose(f);
+    char *buf = test_read_file(path, n);
+    if (buf == NULL)
+        fail_msg("cannot read %s", path);
     return buf;
 }
 
