@@ -39,6 +39,12 @@ void handoff_close(struct handoff *h);
  * *diag_* set (a diagnostic), 0 at the end. The item is valid until the next call. */
 int handoff_next(struct handoff *h, const struct event **ev, int *diag_kind, const char **diag_stream,
                  uint64_t *diag_line, const char **diag_text);
+/* Either side, before the producer starts: work to do instead of waiting. When a
+ * side finds nothing to take (or no room to give), it calls help(ctx) until that
+ * returns 0 (nothing to do) or its wait is over. help runs on both threads, one
+ * call at a time or at once: it keeps its own state safe. */
+void handoff_set_help(struct handoff *h, int (*help)(void *ctx), void *ctx);
+
 /* Consumer: stop early; the producer's next handoff_event returns -1. */
 void handoff_cancel(struct handoff *h);
 

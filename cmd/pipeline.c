@@ -43,8 +43,15 @@ struct input {
     _Atomic uint64_t raw_seen;     /* that thread's progress, for the progress line */
     struct pipeline *pl;
     bool opened, finished;
-    bool no_readahead;             /* decompress on the parsing thread (see run_single) */
+    bool coop;                     /* read ahead by whichever thread is idle (see run_single) */
+    /* The stream the analysis thread may help with (read ahead, note chunks), and
+     * the lock that keeps its help and the stream's closing apart. */
+    pthread_mutex_t help_mu;
+    struct src_stream *help_stream;
 };
+
+#define COOP_CHUNK ((size_t)64 << 10) /* a unit of help: about 50 us of work */
+#define COOP_SLOTS 16
 
 static double now_s(void)
 {
@@ -228,11 +235,36 @@ static void report_unreadable(struct pipeline *pl, const char *msg)
 
 /* ---- one input ---- */
 
+/* The analysis thread's help (handoff_set_help): read the stream ahead, or note a
+ * chunk. It never waits for the lock: the parsing thread may be closing the stream. */
+static int input_help(void *ctx)
+{
+    struct input *in = ctx;
+    if (pthread_mutex_trylock(&in->help_mu) != 0)
+        return 0;
+    int did = in->help_stream != NULL ? src_stream_help(in->help_stream) : 0;
+    pthread_mutex_unlock(&in->help_mu);
+    return did;
+}
+
+/* From the parsing thread: which stream help goes to (NULL: none, before closing
+ * it). Waits for a help call in progress. */
+static void set_help_stream(struct input *in, struct src_stream *s)
+{
+    if (!in->coop)
+        return;
+    pthread_mutex_lock(&in->help_mu);
+    in->help_stream = s;
+    pthread_mutex_unlock(&in->help_mu);
+}
+
 static void close_stream(struct input *in)
 {
     struct pipeline *pl = in->pl;
     if (in->stream == NULL)
         return;
+    if (in->ho != NULL)
+        set_help_stream(in, NULL);
     if (in->pst != NULL) {
         int rc = in->p->finish(in->pst);
         if (rc < 0) {
@@ -268,7 +300,9 @@ static int next_stream(struct input *in)
         in->opened = true;
         /* Reading a plain file from the page cache costs little next to parsing it;
          * only decompression earns a reading thread, unless run_single said no. */
-        struct src_options opt = {.readahead = !in->no_readahead, .readahead_decoded_only = true};
+        struct src_options opt = {.readahead = true, .readahead_decoded_only = true};
+        if (in->coop)
+            opt = (struct src_options){.readahead_coop = true, .chunk_size = COOP_CHUNK, .readahead_slots = COOP_SLOTS};
         in->walk = src_walk_open(in->path, &opt, err);
         if (in->walk == NULL) {
             report_unreadable_in(in, err);
@@ -325,8 +359,13 @@ static int next_stream(struct input *in)
         }
         in->p = p;
         in->stream = s;
-        if (in->ho != NULL)
+        /* Notes are made only when someone helps: without a ring they are not. */
+        if (in->coop && p->note != NULL)
+            src_stream_set_note(s, p->note, 2 * COOP_CHUNK);
+        if (in->ho != NULL) {
             handoff_stream(in->ho, name);
+            set_help_stream(in, s);
+        }
         in->diags = 0;
         in->chunk_len = 0;
         pl->stats.inputs++;
@@ -369,6 +408,11 @@ static int feed_some(struct run *r, struct input *in, size_t max)
                 continue;
             }
             in->chunk_len = (size_t)n;
+            if (in->p->take_note != NULL) {
+                const char *base = NULL;
+                const void *note = src_stream_note(in->stream, &base);
+                in->p->take_note(in->pst, note, base);
+            }
         }
         if (in->ho != NULL) {
             uint64_t d, t;
@@ -442,10 +486,17 @@ static int run_threaded(struct run *r, struct input *in)
     struct pipeline *pl = r->pl;
     if ((in->ho = handoff_create()) == NULL)
         return -1;
-    if (in->stream != NULL)
+    if (in->coop) {
+        pthread_mutex_init(&in->help_mu, NULL);
+        handoff_set_help(in->ho, input_help, in);
+    }
+    if (in->stream != NULL) {
         handoff_stream(in->ho, src_stream_name(in->stream));
+        set_help_stream(in, in->stream);
+    }
     pthread_t th;
     if (pthread_create(&th, NULL, parse_thread, r) != 0) {
+        set_help_stream(in, NULL);
         handoff_destroy(in->ho);
         in->ho = NULL;
         return -1;
@@ -475,6 +526,8 @@ static int run_threaded(struct run *r, struct input *in)
         pl->stopped = true;
     handoff_destroy(in->ho);
     in->ho = NULL;
+    if (in->coop)
+        pthread_mutex_destroy(&in->help_mu);
     return 0;
 }
 
@@ -487,10 +540,12 @@ static int run_single(struct run *r, struct input *in)
     bool threads = ncpu > 1 && !(env != NULL && strcmp(env, "1") == 0);
     /* On two CPUs, parsing and analysis already fill both: a third thread that
      * decompresses only takes turns with them (measured on 256 MB of .zst JSON
-     * lines, best of 9: 0.62 s with it, 0.59 s without). It is decided before the
-     * parser is known, so a .zst of a parser that stays on this thread (a memory
-     * dump) also reads inline. */
-    in->no_readahead = threads && ncpu <= 2;
+     * lines, best of 9: 0.62 s with it, 0.59 s without). Instead the stream is
+     * read ahead cooperatively: by the parsing thread when it needs a chunk, and
+     * by the analysis thread whenever it would wait. It is decided before the
+     * parser is known, so a parser that stays on this thread (a memory dump) reads
+     * through the ring too, with nobody helping. */
+    in->coop = threads && ncpu <= 2;
     /* The first stream decides: a parser whose records cost more to parse than to
      * copy gets a thread of its own (its events go through the handoff from then
      * on; the input's later streams, archive members, stay on it). */

@@ -96,6 +96,15 @@ struct parser {
      * it, a partial line -- or 0 when none is. A Kafka consumer commits an offset only
      * when the lines up to it are out (at-least-once). */
     uint64_t (*held_from)(void *st);
+    /* Optional, both or neither: work that needs nothing but one chunk's bytes (where
+     * its lines start, what their prefixes say), which the pipeline has any idle
+     * thread do ahead of feed. note is a src_note_fn: it writes at most cap bytes
+     * about chunk[0..len) to out, touching nothing else. take_note gives the parser
+     * the note of the chunk that the bytes fed next come from (NULL when there is
+     * none), base being where that chunk starts; it stays valid until the next
+     * take_note. The parser must come to the same events with or without notes. */
+    void (*note)(const char *chunk, size_t len, void *out, size_t cap);
+    void (*take_note)(void *st, const void *note, const char *base);
 };
 
 /* NULL-terminated, cheap bidders first. */

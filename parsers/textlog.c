@@ -70,6 +70,10 @@ struct textlog {
     size_t dbuf_cap;
     int stop;              /* sink's stop request */
     bool oom;
+    /* the note of the chunk being fed (see "notes" below), and how far it is used */
+    const struct tl_note *note;
+    const char *note_base;
+    uint32_t note_at;
     /* the line being processed (for the block callback's key) */
     uint8_t cur_key;
     bool cur_has_tts;
@@ -77,6 +81,111 @@ struct textlog {
 };
 
 static const char *const key_names[NKEYS] = {NULL, "stdout", "stderr"};
+
+/* ---- notes ----
+ * A line's logging prefix depends on nothing but the line, so an idle thread can
+ * read the prefixes of a chunk ahead of the parser (parser.h, "note"). A note
+ * lists the chunk's complete lines from its first byte, each as linesplit hands it
+ * out, with its prefix as logprefix_parse reads it. The parser uses an entry only
+ * for the very bytes it describes (same start in the chunk, same length), so
+ * whatever framing, joining or truncation happens to a line, the result is the same
+ * as without the note. */
+
+struct tl_note_line {
+    uint32_t off, len;     /* in the chunk, without "\n" or "\r" */
+    int64_t ts_ns;
+    int64_t pid;
+    uint32_t logger_off, logger_len, thread_off, thread_len, msg_off;
+    uint8_t prefixed;      /* logprefix_parse said yes */
+    uint8_t has_ts;
+    uint8_t level;
+    uint8_t plain;         /* prefixed, below WARNING, and introduces nothing */
+};
+
+struct tl_note {
+    uint32_t chunk_len;
+    uint32_t n;
+    struct tl_note_line line[];
+};
+
+static bool may_introduce(const char *msg, size_t n);
+
+static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
+{
+    struct tl_note *note = out;
+    note->n = 0;
+    note->chunk_len = 0;
+    if (cap < sizeof(*note) || len > UINT32_MAX)
+        return;
+    size_t max = (cap - sizeof(*note)) / sizeof(note->line[0]);
+    const char *p = chunk, *end = chunk + len;
+    while (p < end && note->n < max) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            break;
+        size_t n = (size_t)(nl - p);
+        if (n > 0 && p[n - 1] == '\r')
+            n--;
+        struct tl_note_line *e = &note->line[note->n++];
+        struct logprefix lp;
+        memset(e, 0, sizeof(*e));
+        e->off = (uint32_t)(p - chunk);
+        e->len = (uint32_t)n;
+        e->prefixed = n > 0 && logprefix_parse(p, n, &lp);
+        if (e->prefixed) {
+            e->ts_ns = lp.ts_ns;
+            e->pid = lp.pid;
+            e->has_ts = lp.has_ts;
+            e->level = (uint8_t)lp.level;
+            e->logger_off = (uint32_t)lp.logger_off;
+            e->logger_len = (uint32_t)lp.logger_len;
+            e->thread_off = (uint32_t)lp.thread_off;
+            e->thread_len = (uint32_t)lp.thread_len;
+            e->msg_off = (uint32_t)lp.msg_off;
+            e->plain = lp.level != EV_LVL_UNKNOWN && lp.level < EV_LVL_WARNING &&
+                       !may_introduce(p + lp.msg_off, n - lp.msg_off);
+        }
+        p = nl + 1;
+    }
+    note->chunk_len = (uint32_t)len;
+}
+
+static void textlog_take_note(void *st, const void *note, const char *base)
+{
+    struct textlog *t = st;
+    t->note = note;
+    t->note_base = base;
+    t->note_at = 0;
+}
+
+/* The note's entry for the line p[0..n), or NULL. Lines come in order, so the
+ * search goes on from where the last one ended. */
+static const struct tl_note_line *noted(struct textlog *t, const char *p, size_t n)
+{
+    const struct tl_note *note = t->note;
+    if (note == NULL || p < t->note_base || p >= t->note_base + note->chunk_len)
+        return NULL;
+    uint32_t off = (uint32_t)(p - t->note_base);
+    while (t->note_at < note->n && note->line[t->note_at].off < off)
+        t->note_at++;
+    if (t->note_at == note->n)
+        return NULL;
+    const struct tl_note_line *e = &note->line[t->note_at];
+    return e->off == off && e->len == n ? e : NULL;
+}
+
+static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
+{
+    lp->has_ts = e->has_ts;
+    lp->ts_ns = e->ts_ns;
+    lp->level = (enum ev_level)e->level;
+    lp->pid = e->pid;
+    lp->logger_off = e->logger_off;
+    lp->logger_len = e->logger_len;
+    lp->thread_off = e->thread_off;
+    lp->thread_len = e->thread_len;
+    lp->msg_off = e->msg_off;
+}
 
 /* ---- the queue ---- */
 
@@ -399,13 +508,23 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     if (as == NULL)
         return -1;
     struct logprefix lp;
-    bool prefixed = n > 0 && logprefix_parse(p, n, &lp);
+    bool prefixed, plain;
+    const struct tl_note_line *e = noted(t, p, n);
+    if (e != NULL) {
+        prefixed = e->prefixed;
+        plain = e->plain;
+        if (prefixed)
+            prefix_from_note(e, &lp);
+    } else {
+        prefixed = n > 0 && logprefix_parse(p, n, &lp);
+        plain = prefixed && lp.level != EV_LVL_UNKNOWN && lp.level < EV_LVL_WARNING &&
+                !may_introduce(p + lp.msg_off, n - lp.msg_off);
+    }
     enum tb_claim claim;
     int rc = tb_asm_line(as, p, n, lineno, prefixed, &claim);
     if (rc != 0)
         return rc < 0 ? -1 : rc;
-    if (claim == TB_FOREIGN && prefixed && lp.level != EV_LVL_UNKNOWN && lp.level < EV_LVL_WARNING &&
-        !may_introduce(p + lp.msg_off, n - lp.msg_off)) {
+    if (claim == TB_FOREIGN && plain) {
         /* The common case: a plain record. Nothing before it can be absorbed by a
          * traceback any more (only the line just before one is, or the two of an
          * asyncio report), and it introduces nothing itself: what waits goes out
@@ -846,4 +965,6 @@ const struct parser parser_text = {
     .finish = textlog_finish,
     .close = textlog_close,
     .held_from = textlog_held_from,
+    .note = textlog_note,
+    .take_note = textlog_take_note,
 };

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 static long fd_read(struct src_reader *r, const char **data, char err[SRC_ERRSZ]);
+static long fd_read_into(struct src_reader *r, char *buf, size_t cap, char err[SRC_ERRSZ]);
 static void fd_close(struct src_reader *r);
 
 struct src_fd *src_fd_new(int fd, size_t chunk, char err[SRC_ERRSZ])
@@ -29,6 +30,7 @@ struct src_fd *src_fd_new(int fd, size_t chunk, char err[SRC_ERRSZ])
         return NULL;
     }
     f->base.read = fd_read;
+    f->base.read_into = fd_read_into;
     f->base.close = fd_close;
     f->fd = fd;
     f->close_fd = fd != STDIN_FILENO;
@@ -45,13 +47,13 @@ struct src_fd *src_fd_new(int fd, size_t chunk, char err[SRC_ERRSZ])
     return f;
 }
 
-/* One read(2) into buf[len..cap); 0 at end of file. */
-static long fd_fill(struct src_fd *f, char err[SRC_ERRSZ])
+/* One read(2) into to[0..cap), again when a signal interrupts it; 0 at end of
+ * file. The file offset moves on by what was read. */
+static long fd_read_raw(struct src_fd *f, char *to, size_t cap, char err[SRC_ERRSZ])
 {
     for (;;) {
-        ssize_t n = read(f->fd, f->buf + f->len, f->cap - f->len);
+        ssize_t n = read(f->fd, to, cap);
         if (n >= 0) {
-            f->len += (size_t)n;
             f->off += (uint64_t)n;
             return (long)n;
         }
@@ -60,6 +62,15 @@ static long fd_fill(struct src_fd *f, char err[SRC_ERRSZ])
             return -1;
         }
     }
+}
+
+/* One read(2) into buf[len..cap); 0 at end of file. */
+static long fd_fill(struct src_fd *f, char err[SRC_ERRSZ])
+{
+    long n = fd_read_raw(f, f->buf + f->len, f->cap - f->len, err);
+    if (n > 0)
+        f->len += (size_t)n;
+    return n;
 }
 
 long src_fd_peek(struct src_fd *f, size_t want, const char **data, char err[SRC_ERRSZ])
@@ -104,6 +115,26 @@ static long fd_read(struct src_reader *r, const char **data, char err[SRC_ERRSZ]
     f->pos = f->len;
     f->done += n;
     return (long)n;
+}
+
+static long fd_read_into(struct src_reader *r, char *buf, size_t cap, char err[SRC_ERRSZ])
+{
+    struct src_fd *f = (struct src_fd *)r;
+    if (f->pos < f->len) {
+        /* What a peek buffered goes first. */
+        size_t n = f->len - f->pos;
+        if (n > cap)
+            n = cap;
+        memcpy(buf, f->buf + f->pos, n);
+        f->pos += n;
+        f->done += n;
+        return (long)n;
+    }
+    f->pos = f->len = 0;
+    long n = fd_read_raw(f, buf, cap, err);
+    if (n > 0)
+        f->done += (uint64_t)n;
+    return n;
 }
 
 int64_t src_fd_seek(struct src_fd *f, int64_t offset, int whence)

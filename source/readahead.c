@@ -1,14 +1,22 @@
-/* readahead.c -- run a chain on a second thread so decoding and parsing overlap.
+/* readahead.c -- a ring of chunks read ahead of the consumer, filled by a thread of
+ * its own or by whichever thread has nothing better to do.
  *
- * The thread reads the chain and copies each chunk into a ring of SRC_RA_SLOTS
- * buffers; the consumer takes them in order. The copy decouples lifetimes: a chain's
- * chunk is only valid until its next read, but the consumer may still hold one slot
- * while the thread fills the others. Memory stays bounded by slots times chunk size.
+ * The ring holds nslots chunks. In thread mode a reading thread runs the chain and
+ * fills free slots as they come back. In cooperative mode there is no such thread:
+ * the consumer fills the slot it needs when it finds none ready, and any other
+ * thread may call src_ra_help to fill one ahead. On two CPUs both already parse and
+ * analyze; a third thread that decompresses only takes turns with them, while a
+ * thread that would otherwise wait can decompress in that time instead.
  *
- * Ownership: slots [head, head + count) belong to the consumer side (the first may be
- * the one it is reading), the others to the thread; head and count change only under
- * the mutex, so a slot is never written and read at the same time. The thread owns
- * the whole chain until it is joined.
+ * A slot may also carry a note: what a parser works out from a chunk's bytes alone
+ * (where its lines start, what their prefixes say), computed by src_ra_help ahead of
+ * the consumer, so that work too moves to whichever thread is idle.
+ *
+ * Ownership, all under mu: slots [head, head + count) are filled, the first of them
+ * held by the consumer when holding is set; the others are free. Only the thread
+ * that set `reading` touches the chain (and the slot at the tail). A note marked
+ * busy is being written by a helper; its slot is not filled again until the helper
+ * is done.
  */
 #include "src_private.h"
 
@@ -17,88 +25,141 @@
 #include <stdlib.h>
 #include <string.h>
 
+enum note_state { NOTE_NONE = 0, NOTE_BUSY, NOTE_DONE };
+
 struct ra_slot {
     char *buf;
-    long len;       /* > 0 data, 0 end, -1 error (the last slot the thread fills) */
-    uint64_t done;  /* raw progress when this chunk was produced */
+    long len;              /* > 0 data, 0 end, -1 error (the last slot filled) */
+    uint64_t done;         /* raw progress when this chunk was produced */
+    void *note;            /* note_cap bytes, when notes were asked for */
+    enum note_state note_state;
 };
 
 struct src_ra {
     pthread_t thread;
+    bool has_thread;
     pthread_mutex_t mu;
-    pthread_cond_t not_empty;
-    pthread_cond_t not_full;
+    pthread_cond_t not_empty; /* a slot was filled */
+    pthread_cond_t not_full;  /* a slot was freed, or the chain was let go */
+    pthread_cond_t note_idle; /* a helper finished a note */
     struct src_reader *top;
     const struct src_fd *raw;
     size_t chunk;
-    struct ra_slot slots[SRC_RA_SLOTS];
+    unsigned nslots;
+    struct ra_slot *slots;
     unsigned head, count; /* under mu */
-    bool stop;            /* under mu: the consumer is closing */
-    char err[SRC_ERRSZ];  /* written by the thread before it publishes the -1 slot */
+    bool holding;         /* under mu: slots[head] is the consumer's */
+    bool reading;         /* under mu: a thread is in the chain */
+    bool at_end;          /* under mu: the end (or error) slot is filled: no more reads */
+    bool stop;            /* under mu: closing */
+    char err[SRC_ERRSZ];  /* written by the reader before it publishes the -1 slot */
+
+    /* What the chain last handed out and did not fit in one slot; the reader's. */
+    const char *pend;
+    size_t pend_len;
+
+    src_note_fn note_fn; /* under mu */
+    size_t note_cap;
 
     /* Consumer side only. */
-    bool holding;         /* slots[head] was handed out and is released next call */
     bool finished;
     long final;
 };
 
-/* Wait for a free slot; false when the consumer is closing. */
-static bool wait_free(struct src_ra *ra)
+/* Fill slot sl from the chain; called by the one thread that set `reading`. */
+static void produce(struct src_ra *ra, struct ra_slot *sl)
 {
-    pthread_mutex_lock(&ra->mu);
-    while (ra->count == SRC_RA_SLOTS && !ra->stop)
-        pthread_cond_wait(&ra->not_full, &ra->mu);
-    bool go = !ra->stop;
-    pthread_mutex_unlock(&ra->mu);
-    return go;
+    char why[SRC_ERRSZ] = "";
+    long n;
+    if (ra->pend_len == 0 && ra->top->read_into != NULL) {
+        /* Straight into the slot: no copy. */
+        n = ra->top->read_into(ra->top, sl->buf, ra->chunk, why);
+    } else {
+        if (ra->pend_len == 0) {
+            const char *p = NULL;
+            n = ra->top->read(ra->top, &p, why);
+            if (n > 0) {
+                ra->pend = p;
+                ra->pend_len = (size_t)n;
+            }
+        } else {
+            n = 1;
+        }
+        if (n > 0) {
+            /* A chunk larger than a slot (libarchive hands out its own block
+             * sizes) is spread over several. */
+            size_t piece = ra->pend_len < ra->chunk ? ra->pend_len : ra->chunk;
+            memcpy(sl->buf, ra->pend, piece);
+            ra->pend += piece;
+            ra->pend_len -= piece;
+            n = (long)piece;
+        }
+    }
+    sl->len = n;
+    if (n < 0)
+        memcpy(ra->err, why, sizeof ra->err);
+    sl->done = ra->raw != NULL ? ra->raw->done : 0;
 }
 
-static void publish(struct src_ra *ra)
+/* Under mu: take the chain to fill the tail slot, if it is free and nobody is in
+ * the chain. Returns the slot, with mu released, or NULL with mu still held. */
+static struct ra_slot *claim_tail(struct src_ra *ra)
+{
+    if (ra->reading || ra->at_end || ra->stop || ra->count == ra->nslots)
+        return NULL;
+    struct ra_slot *sl = &ra->slots[(ra->head + ra->count) % ra->nslots];
+    if (sl->note_state == NOTE_BUSY)
+        return NULL; /* freed while a helper noted it: not yet */
+    sl->note_state = NOTE_NONE; /* a note of what the slot held before */
+    ra->reading = true;
+    pthread_mutex_unlock(&ra->mu);
+    return sl;
+}
+
+/* After produce: publish the slot (takes mu, leaves it held). */
+static void publish(struct src_ra *ra, struct ra_slot *sl)
 {
     pthread_mutex_lock(&ra->mu);
+    ra->reading = false;
     ra->count++;
-    pthread_cond_signal(&ra->not_empty);
-    pthread_mutex_unlock(&ra->mu);
+    if (sl->len <= 0)
+        ra->at_end = true;
+    pthread_cond_broadcast(&ra->not_empty);
+    pthread_cond_broadcast(&ra->not_full);
 }
 
 static void *ra_main(void *arg)
 {
     struct src_ra *ra = arg;
-    unsigned tail = 0; /* always (head + count) % SRC_RA_SLOTS: the next free slot */
+    pthread_mutex_lock(&ra->mu);
     for (;;) {
-        const char *p = NULL;
-        char why[SRC_ERRSZ] = "";
-        long n = ra->top->read(ra->top, &p, why);
-        uint64_t done = ra->raw != NULL ? ra->raw->done : 0;
-        size_t off = 0;
-        /* A chunk larger than a slot (libarchive hands out its own block sizes) is
-         * split over several slots; end and error take one slot each. */
-        do {
-            if (!wait_free(ra))
-                return NULL;
-            struct ra_slot *sl = &ra->slots[tail];
-            if (n > 0) {
-                size_t piece = (size_t)n - off;
-                if (piece > ra->chunk)
-                    piece = ra->chunk;
-                memcpy(sl->buf, p + off, piece);
-                sl->len = (long)piece;
-                off += piece;
-            } else {
-                sl->len = n;
-                if (n < 0)
-                    memcpy(ra->err, why, sizeof ra->err);
-            }
-            sl->done = done;
-            publish(ra);
-            tail = (tail + 1) % SRC_RA_SLOTS;
-        } while (n > 0 && off < (size_t)n);
-        if (n <= 0)
-            return NULL;
+        struct ra_slot *sl = claim_tail(ra);
+        if (sl == NULL) {
+            if (ra->stop || ra->at_end)
+                break;
+            pthread_cond_wait(&ra->not_full, &ra->mu);
+            continue;
+        }
+        produce(ra, sl);
+        publish(ra, sl);
     }
+    pthread_mutex_unlock(&ra->mu);
+    return NULL;
 }
 
-struct src_ra *src_ra_start(struct src_reader *top, const struct src_fd *raw, size_t chunk)
+static void ra_free(struct src_ra *ra)
+{
+    if (ra->slots != NULL)
+        for (unsigned i = 0; i < ra->nslots; i++) {
+            free(ra->slots[i].buf);
+            free(ra->slots[i].note);
+        }
+    free(ra->slots);
+    free(ra);
+}
+
+struct src_ra *src_ra_start(struct src_reader *top, const struct src_fd *raw, size_t chunk, unsigned nslots,
+                            bool coop)
 {
     struct src_ra *ra = calloc(1, sizeof *ra);
     if (ra == NULL)
@@ -106,44 +167,104 @@ struct src_ra *src_ra_start(struct src_reader *top, const struct src_fd *raw, si
     ra->top = top;
     ra->raw = raw;
     ra->chunk = chunk;
-    for (int i = 0; i < SRC_RA_SLOTS; i++) {
-        if ((ra->slots[i].buf = malloc(chunk)) == NULL)
-            goto fail;
+    ra->nslots = nslots < 2 ? 2 : nslots;
+    if ((ra->slots = calloc(ra->nslots, sizeof *ra->slots)) == NULL) {
+        ra_free(ra);
+        return NULL;
     }
-    if (pthread_mutex_init(&ra->mu, NULL) != 0)
-        goto fail;
-    if (pthread_cond_init(&ra->not_empty, NULL) != 0) {
-        pthread_mutex_destroy(&ra->mu);
-        goto fail;
-    }
-    if (pthread_cond_init(&ra->not_full, NULL) != 0) {
-        pthread_cond_destroy(&ra->not_empty);
-        pthread_mutex_destroy(&ra->mu);
-        goto fail;
-    }
-    /* Signals belong to the main thread, which polls the flags their handlers set:
-     * the reader is started with every signal blocked. */
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&ra->thread, NULL, ra_main, ra);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        pthread_cond_destroy(&ra->not_full);
-        pthread_cond_destroy(&ra->not_empty);
-        pthread_mutex_destroy(&ra->mu);
-        goto fail;
+    for (unsigned i = 0; i < ra->nslots; i++)
+        if ((ra->slots[i].buf = malloc(chunk)) == NULL) {
+            ra_free(ra);
+            return NULL;
+        }
+    pthread_mutex_init(&ra->mu, NULL);
+    pthread_cond_init(&ra->not_empty, NULL);
+    pthread_cond_init(&ra->not_full, NULL);
+    pthread_cond_init(&ra->note_idle, NULL);
+    if (!coop) {
+        /* Signals belong to the main thread, which polls the flags their handlers
+         * set: the reader is started with every signal blocked. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int rc = pthread_create(&ra->thread, NULL, ra_main, ra);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc != 0) {
+            pthread_cond_destroy(&ra->note_idle);
+            pthread_cond_destroy(&ra->not_full);
+            pthread_cond_destroy(&ra->not_empty);
+            pthread_mutex_destroy(&ra->mu);
+            ra_free(ra);
+            return NULL;
+        }
+        ra->has_thread = true;
     }
     return ra;
-fail:
-    for (int i = 0; i < SRC_RA_SLOTS; i++)
-        free(ra->slots[i].buf);
-    free(ra);
-    return NULL;
 }
 
-long src_ra_next(struct src_ra *ra, const char **data, uint64_t *done, char err[SRC_ERRSZ])
+int src_ra_set_note(struct src_ra *ra, src_note_fn fn, size_t cap)
 {
+    void **bufs = calloc(ra->nslots, sizeof *bufs);
+    if (bufs == NULL)
+        return -1;
+    for (unsigned i = 0; i < ra->nslots; i++)
+        if ((bufs[i] = malloc(cap)) == NULL) {
+            for (unsigned k = 0; k < i; k++)
+                free(bufs[k]);
+            free(bufs);
+            return -1;
+        }
+    pthread_mutex_lock(&ra->mu);
+    /* No note can be busy: none was asked for before. */
+    for (unsigned i = 0; i < ra->nslots; i++) {
+        free(ra->slots[i].note);
+        ra->slots[i].note = bufs[i];
+        ra->slots[i].note_state = NOTE_NONE;
+    }
+    ra->note_fn = fn;
+    ra->note_cap = cap;
+    pthread_mutex_unlock(&ra->mu);
+    free(bufs);
+    return 0;
+}
+
+int src_ra_help(struct src_ra *ra)
+{
+    pthread_mutex_lock(&ra->mu);
+    /* Reading ahead first: the consumer needs every chunk, a note only speeds one. */
+    if (!ra->has_thread) {
+        struct ra_slot *sl = claim_tail(ra);
+        if (sl != NULL) {
+            produce(ra, sl);
+            publish(ra, sl);
+            pthread_mutex_unlock(&ra->mu);
+            return 1;
+        }
+    }
+    if (ra->note_fn != NULL && !ra->stop) {
+        for (unsigned k = ra->holding ? 1 : 0; k < ra->count; k++) {
+            struct ra_slot *sl = &ra->slots[(ra->head + k) % ra->nslots];
+            if (sl->len <= 0 || sl->note_state != NOTE_NONE)
+                continue;
+            sl->note_state = NOTE_BUSY;
+            src_note_fn fn = ra->note_fn;
+            size_t cap = ra->note_cap;
+            pthread_mutex_unlock(&ra->mu);
+            fn(sl->buf, (size_t)sl->len, sl->note, cap);
+            pthread_mutex_lock(&ra->mu);
+            sl->note_state = NOTE_DONE;
+            pthread_cond_broadcast(&ra->note_idle);
+            pthread_mutex_unlock(&ra->mu);
+            return 1;
+        }
+    }
+    pthread_mutex_unlock(&ra->mu);
+    return 0;
+}
+
+long src_ra_next(struct src_ra *ra, const char **data, const void **note, uint64_t *done, char err[SRC_ERRSZ])
+{
+    *note = NULL;
     if (ra->finished) {
         if (ra->final < 0)
             memcpy(err, ra->err, SRC_ERRSZ);
@@ -151,18 +272,35 @@ long src_ra_next(struct src_ra *ra, const char **data, uint64_t *done, char err[
     }
     pthread_mutex_lock(&ra->mu);
     if (ra->holding) {
-        ra->head = (ra->head + 1) % SRC_RA_SLOTS;
+        /* Freed even while a helper still notes it (it was taken without the
+         * note): claim_tail waits for that note before the slot is filled again. */
+        ra->head = (ra->head + 1) % ra->nslots;
         ra->count--;
         ra->holding = false;
-        pthread_cond_signal(&ra->not_full);
+        pthread_cond_broadcast(&ra->not_full);
     }
-    while (ra->count == 0)
-        pthread_cond_wait(&ra->not_empty, &ra->mu);
+    while (ra->count == 0) {
+        struct ra_slot *sl = ra->has_thread ? NULL : claim_tail(ra);
+        if (sl != NULL) {
+            /* Nothing read ahead: read it here. */
+            produce(ra, sl);
+            publish(ra, sl);
+            continue;
+        }
+        /* The thread or a helper is reading, or (the ring went round) a helper
+         * still notes the slot to fill next. */
+        if (!ra->has_thread && !ra->reading)
+            pthread_cond_wait(&ra->note_idle, &ra->mu);
+        else
+            pthread_cond_wait(&ra->not_empty, &ra->mu);
+    }
     struct ra_slot *sl = &ra->slots[ra->head];
+    ra->holding = true;
+    if (sl->note_state == NOTE_DONE)
+        *note = sl->note;
     pthread_mutex_unlock(&ra->mu);
     *done = sl->done;
     if (sl->len > 0) {
-        ra->holding = true;
         *data = sl->buf;
         return sl->len;
     }
@@ -180,14 +318,23 @@ void src_ra_stop(struct src_ra *ra)
     pthread_mutex_lock(&ra->mu);
     ra->stop = true;
     pthread_cond_broadcast(&ra->not_full);
+    /* A helper inside the chain or a note finishes that first. */
+    for (;;) {
+        bool busy = ra->reading && !ra->has_thread;
+        for (unsigned i = 0; i < ra->nslots && !busy; i++)
+            busy = ra->slots[i].note_state == NOTE_BUSY;
+        if (!busy)
+            break;
+        pthread_cond_wait(ra->reading ? &ra->not_empty : &ra->note_idle, &ra->mu);
+    }
     pthread_mutex_unlock(&ra->mu);
     /* A thread inside a read(2) finishes that read first; for files that is short.
      * On a pipe it waits for the writer, as a synchronous read would have. */
-    pthread_join(ra->thread, NULL);
+    if (ra->has_thread)
+        pthread_join(ra->thread, NULL);
+    pthread_cond_destroy(&ra->note_idle);
     pthread_cond_destroy(&ra->not_full);
     pthread_cond_destroy(&ra->not_empty);
     pthread_mutex_destroy(&ra->mu);
-    for (int i = 0; i < SRC_RA_SLOTS; i++)
-        free(ra->slots[i].buf);
-    free(ra);
+    ra_free(ra);
 }

@@ -27,8 +27,10 @@
  * With readahead, reading and decompressing run on a second thread, a few chunks
  * ahead of the caller; the bytes are the same. Closing a stream midway (the next
  * src_walk_next, src_walk_close) stops that thread; on a pipe it first waits for the
- * read(2) in flight. The functions of one walk and its streams are called from one
- * thread at a time; different walks are independent.
+ * read(2) in flight. With readahead_coop there is no such thread: the reader reads
+ * what it needs, and another thread may read ahead in its idle time through
+ * src_stream_help. The functions of one walk and its streams are called from one
+ * thread at a time (src_stream_help excepted); different walks are independent.
  *
  * Errors are returned, never printed: a path that cannot be opened fails
  * src_walk_open/src_walk_next with a message; a stream that fails midway returns -1
@@ -48,7 +50,14 @@ struct src_options {
     uint64_t ratio_grace;   /* output allowed before the ratio applies; 0 = 64 MiB */
     bool readahead;         /* read/decompress on a second thread */
     bool readahead_decoded_only; /* ...but only when the stream is decompressed */
+    bool readahead_coop;    /* read ahead with no thread of its own: src_stream_help */
+    unsigned readahead_slots; /* chunks read ahead; 0 = 4 */
 };
+
+/* What a parser works out from one chunk's bytes alone, on whichever thread is idle
+ * (src_stream_help): fn writes at most cap bytes to note. It must read nothing but
+ * chunk[0..len) and note, and keep no pointer to either. */
+typedef void (*src_note_fn)(const char *chunk, size_t len, void *note, size_t cap);
 
 struct src_walk;
 struct src_stream;
@@ -87,6 +96,22 @@ long src_stream_peek(struct src_stream *s, size_t want, const char **data);
  * next call on the stream), 0 at end of stream, -1 on error. Errors stick: later
  * calls return -1 again (bytes already peeked are still returned first). */
 long src_stream_read(struct src_stream *s, const char **data);
+
+/* The note of the chunk the last src_stream_read returned from, or NULL when it has
+ * none (notes asked for too late, not made in time, bytes gathered by a peek); *base
+ * is then the start of the noted chunk, which holds the bytes returned. */
+const void *src_stream_note(const struct src_stream *s, const char **base);
+
+/* Ask for notes (see src_note_fn) of the chunks read ahead. Only streams read ahead
+ * (options readahead or readahead_coop) make them. Called by the stream's reader. 0,
+ * or -1 when out of memory (the stream reads on, without notes). */
+int src_stream_set_note(struct src_stream *s, src_note_fn fn, size_t cap);
+
+/* From a thread other than the stream's reader: read a chunk ahead (readahead_coop)
+ * or note one. 1 when it did, 0 when there was nothing to do. Safe against the
+ * reader's src_stream_read/peek, not against closing the stream: the caller keeps
+ * the two apart. */
+int src_stream_help(struct src_stream *s);
 
 /* The error of the last failed call, or "" when none. */
 const char *src_stream_error(const struct src_stream *s);

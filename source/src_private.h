@@ -33,6 +33,10 @@
  * whoever built a chain closes it top-down. */
 struct src_reader {
     long (*read)(struct src_reader *r, const char **data, char err[SRC_ERRSZ]);
+    /* Optional: the same bytes as read, up to cap of them written to buf instead of
+     * handed out, so a read-ahead slot is filled without a copy. The two may be
+     * mixed: each returns the bytes that follow the last either returned. */
+    long (*read_into)(struct src_reader *r, char *buf, size_t cap, char err[SRC_ERRSZ]);
     void (*close)(struct src_reader *r);
 };
 
@@ -161,21 +165,34 @@ void src_stream_release(void *stream);
 /* Stop readahead, close owned links, free. Accepts NULL. */
 void src_stream_free(struct src_stream *s);
 
-/* ---- readahead.c: the chain run on a second thread ---- */
+/* ---- readahead.c: a ring of chunks read ahead ---- */
 
 struct src_ra;
 
-/* Start a thread reading top into a queue of SRC_RA_SLOTS chunks of chunk bytes. The
- * thread owns the chain (top down to raw) until src_ra_stop returns. NULL when the
- * thread cannot start: the caller then reads synchronously. */
+/* A ring of nslots chunks of chunk bytes read ahead from top. Without coop a thread
+ * of its own fills it and owns the chain (top down to raw) until src_ra_stop
+ * returns; with coop the consumer reads what it needs itself and src_ra_help lets
+ * any other thread read ahead. NULL when out of memory or the thread cannot start:
+ * the caller then reads synchronously. */
 #define SRC_RA_SLOTS 4
-struct src_ra *src_ra_start(struct src_reader *top, const struct src_fd *raw, size_t chunk);
+struct src_ra *src_ra_start(struct src_reader *top, const struct src_fd *raw, size_t chunk, unsigned nslots,
+                            bool coop);
 
 /* The next chunk in order, as src_reader.read; *done is the raw progress at the time
- * the chunk was produced. Blocks until the thread delivers. */
-long src_ra_next(struct src_ra *ra, const char **data, uint64_t *done, char err[SRC_ERRSZ]);
+ * the chunk was produced, *note the chunk's note when one was made in time (NULL
+ * otherwise). Blocks until the chunk is there (reading it here in coop mode). */
+long src_ra_next(struct src_ra *ra, const char **data, const void **note, uint64_t *done, char err[SRC_ERRSZ]);
 
-/* Cancel the thread, wait for it, free the queue. Accepts NULL. */
+/* Have fn note each chunk read ahead from now on (cap bytes of note per chunk).
+ * Called by the consumer. -1 when out of memory (no notes then). */
+int src_ra_set_note(struct src_ra *ra, src_note_fn fn, size_t cap);
+
+/* From any thread but the consumer's: read one chunk ahead (coop mode) or note one.
+ * 1 when it did, 0 when there was nothing to do. Safe against the consumer's calls,
+ * not against src_ra_stop. */
+int src_ra_help(struct src_ra *ra);
+
+/* Cancel the thread or wait for a helper, free the ring. Accepts NULL. */
 void src_ra_stop(struct src_ra *ra);
 
 #endif

@@ -25,6 +25,10 @@ struct src_stream {
     int nowned;
     struct src_ra *ra;
     bool ra_tried;
+    src_note_fn note_fn;   /* asked for before the ring existed */
+    size_t note_cap;
+    const void *note;      /* of the chunk in cur */
+    bool note_from_pb;     /* the last read came from pb: no note */
 
     /* The chunk last fetched from the chain, cur[cur_pos..cur_len) not yet read. */
     const char *cur;
@@ -153,16 +157,20 @@ static long fetch(struct src_stream *s)
         return s->state == 1 ? 0 : -1;
     /* readahead_decoded_only: a plain file is read in place by the caller's thread;
      * only decompression earns a thread of its own. */
-    if (s->opt->readahead && !s->ra_tried &&
-        !(s->opt->readahead_decoded_only && (const void *)s->top == (const void *)s->raw)) {
+    if (!s->ra_tried && (s->opt->readahead_coop || (s->opt->readahead && !(s->opt->readahead_decoded_only &&
+                                                                          (const void *)s->top == (const void *)s->raw)))) {
         s->ra_tried = true;
-        s->ra = src_ra_start(s->top, s->raw, s->opt->chunk_size);
+        unsigned slots = s->opt->readahead_slots ? s->opt->readahead_slots : SRC_RA_SLOTS;
+        s->ra = src_ra_start(s->top, s->raw, s->opt->chunk_size, slots, s->opt->readahead_coop);
+        if (s->ra != NULL && s->note_fn != NULL && src_ra_set_note(s->ra, s->note_fn, s->note_cap) != 0)
+            s->note_fn = NULL;
     }
     char why[SRC_ERRSZ] = "";
     const char *p = NULL;
     long n;
+    s->note = NULL;
     if (s->ra != NULL) {
-        n = src_ra_next(s->ra, &p, &s->done, why);
+        n = src_ra_next(s->ra, &p, &s->note, &s->done, why);
     } else {
         n = s->top->read(s->top, &p, why);
         if (s->raw != NULL)
@@ -183,6 +191,30 @@ static long fetch(struct src_stream *s)
     return n;
 }
 
+const void *src_stream_note(const struct src_stream *s, const char **base)
+{
+    if (s->note_from_pb || s->note == NULL)
+        return NULL;
+    *base = s->cur;
+    return s->note;
+}
+
+int src_stream_set_note(struct src_stream *s, src_note_fn fn, size_t cap)
+{
+    if (s->ra == NULL) {
+        /* Not read ahead (yet): the ring takes it when it starts. */
+        s->note_fn = fn;
+        s->note_cap = cap;
+        return 0;
+    }
+    return src_ra_set_note(s->ra, fn, cap);
+}
+
+int src_stream_help(struct src_stream *s)
+{
+    return s->ra != NULL ? src_ra_help(s->ra) : 0;
+}
+
 long src_stream_read(struct src_stream *s, const char **data)
 {
     /* What peek gathered comes first, then the rest of the chunk it came from. */
@@ -190,8 +222,10 @@ long src_stream_read(struct src_stream *s, const char **data)
         *data = s->pb + s->pb_pos;
         long n = (long)(s->pb_len - s->pb_pos);
         s->pb_pos = s->pb_len = 0;
+        s->note_from_pb = true;
         return n;
     }
+    s->note_from_pb = false;
     if (s->cur_pos == s->cur_len) {
         long n = fetch(s);
         if (n <= 0)

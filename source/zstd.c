@@ -28,10 +28,10 @@ struct zst {
     uint64_t produced;
 };
 
-static long zst_read(struct src_reader *r, const char **data, char err[SRC_ERRSZ])
+/* Decode into out[0..cap): the number of bytes, 0 at the end, -1 with err. */
+static long zst_decode(struct zst *z, char *out, size_t cap, char err[SRC_ERRSZ])
 {
-    struct zst *z = (struct zst *)r;
-    ZSTD_outBuffer zout = {z->out, z->cap, 0};
+    ZSTD_outBuffer zout = {out, cap, 0};
     while (zout.pos == 0) {
         if (z->zin.pos == z->zin.size && !z->out_was_full) {
             const char *p;
@@ -69,8 +69,21 @@ static long zst_read(struct src_reader *r, const char **data, char err[SRC_ERRSZ
     z->produced += zout.pos;
     if (src_ratio_exceeded(z->opt, z->consumed, z->produced, err))
         return -1;
-    *data = z->out;
     return (long)zout.pos;
+}
+
+static long zst_read(struct src_reader *r, const char **data, char err[SRC_ERRSZ])
+{
+    struct zst *z = (struct zst *)r;
+    long n = zst_decode(z, z->out, z->cap, err);
+    if (n > 0)
+        *data = z->out;
+    return n;
+}
+
+static long zst_read_into(struct src_reader *r, char *buf, size_t cap, char err[SRC_ERRSZ])
+{
+    return zst_decode((struct zst *)r, buf, cap, err);
 }
 
 static void zst_close(struct src_reader *r)
@@ -95,6 +108,7 @@ struct src_reader *src_zstd_new(struct src_reader *in, const struct src_options 
     if (z->out == NULL || z->dctx == NULL)
         goto nomem;
     z->base.read = zst_read;
+    z->base.read_into = zst_read_into;
     z->base.close = zst_close;
     z->in = in;
     z->opt = opt;

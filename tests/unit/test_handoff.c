@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -83,6 +85,7 @@ static void str_equal(ev_str got, ev_str want)
 struct producer {
     struct handoff *h;
     int upto;
+    bool slow; /* pause now and then, so the consumer waits */
 };
 
 static void *produce(void *arg)
@@ -108,6 +111,8 @@ static void *produce(void *arg)
         }
         if (rc != 0)
             break; /* cancelled */
+        if (p->slow && i % 2000 == 1999)
+            usleep(2000);
     }
     handoff_close(p->h);
     return NULL;
@@ -198,6 +203,49 @@ static void test_cancel_releases_the_producer(void **state)
     handoff_destroy(h);
 }
 
+/* Help work (handoff_set_help) is done by a side that waits: a consumer whose
+ * producer pauses takes every unit there is, and the events still cross unchanged. */
+static atomic_int help_left;
+static atomic_int help_done;
+
+static int help_unit(void *ctx)
+{
+    (void)ctx;
+    if (atomic_fetch_sub(&help_left, 1) <= 0) {
+        atomic_fetch_add(&help_left, 1);
+        return 0;
+    }
+    atomic_fetch_add(&help_done, 1);
+    return 1;
+}
+
+static void test_waiting_side_helps(void **state)
+{
+    (void)state;
+    atomic_store(&help_left, 300);
+    atomic_store(&help_done, 0);
+    struct handoff *h = handoff_create();
+    assert_non_null(h);
+    handoff_set_help(h, help_unit, NULL);
+    struct producer p = {h, NITEMS, true};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, produce, &p), 0);
+    const struct event *ev;
+    int kind, n = 0, got;
+    const char *stream, *text;
+    uint64_t line;
+    while ((got = handoff_next(h, &ev, &kind, &stream, &line, &text)) != 0) {
+        if (got == 1)
+            assert_int_equal(ev->src.line, (uint64_t)n + 1);
+        n++;
+    }
+    assert_int_equal(n, NITEMS);
+    pthread_join(th, NULL);
+    handoff_destroy(h);
+    assert_int_equal(atomic_load(&help_done), 300);
+    assert_int_equal(atomic_load(&help_left), 0);
+}
+
 int main(void)
 {
     big_text = malloc(BIG);
@@ -208,6 +256,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_events_cross_unchanged),
         cmocka_unit_test(test_cancel_releases_the_producer),
+        cmocka_unit_test(test_waiting_side_helps),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(big_text);

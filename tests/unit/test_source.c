@@ -18,6 +18,8 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1026,6 +1028,144 @@ static void test_readahead_same_bytes(void **state)
     free(text);
 }
 
+/* ---- cooperative read-ahead: a helper reads and notes chunks ahead ---- */
+
+/* The note the test asks for: the chunk's length and a hash of its bytes, so the
+ * reader can check that a note describes exactly the chunk it came with. */
+struct test_note {
+    uint64_t len, hash;
+};
+
+static uint64_t fnv(const char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
+    return h;
+}
+
+static void note_hash(const char *chunk, size_t len, void *note, size_t cap)
+{
+    assert_true(cap >= sizeof(struct test_note));
+    struct test_note *t = note;
+    t->len = len;
+    t->hash = fnv(chunk, len);
+}
+
+struct helper {
+    pthread_mutex_t mu;         /* keeps help and closing apart, as the pipeline does */
+    struct src_stream *s;
+    atomic_bool quit;
+    unsigned long helped;
+};
+
+static void *help_main(void *arg)
+{
+    struct helper *h = arg;
+    while (!atomic_load(&h->quit)) {
+        pthread_mutex_lock(&h->mu);
+        if (h->s != NULL && src_stream_help(h->s))
+            h->helped++;
+        pthread_mutex_unlock(&h->mu);
+    }
+    return NULL;
+}
+
+static void set_helped(struct helper *h, struct src_stream *s)
+{
+    pthread_mutex_lock(&h->mu);
+    h->s = s;
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void test_readahead_coop(void **state)
+{
+    (void)state;
+    char *text = make_text(700000);
+    mkdirs("coop/sub");
+    write_file("coop/a.log", text, 700000);
+    const char *parts[] = {text, text + 1000};
+    size_t lens[] = {300000, 400000};
+    write_zstd("coop/b.zst", parts, lens, 2, false);
+    write_filtered("coop/c.xz", archive_write_add_filter_xz, text, 700000);
+    const struct member m[] = {{"x/1.log", text, 700000}, {"x/2.log", "two\n", 4}};
+    write_archive("coop/sub/d.tar.zst", archive_write_set_format_pax_restricted,
+                  archive_write_add_filter_zstd, m, 2);
+    struct buf base = {0};
+    walk_all("coop", &(struct src_options){0}, &base);
+    assert_null(strstr(base.p, "ERR"));
+
+    /* Without a helper the reader reads every chunk itself: the same bytes. */
+    size_t sizes[] = {4096, 100000, 0};
+    for (int i = 0; i < 3; i++) {
+        struct buf on = {0};
+        walk_all("coop", &(struct src_options){.readahead_coop = true, .chunk_size = sizes[i], .readahead_slots = 3},
+                 &on);
+        assert_int_equal(on.len, base.len);
+        assert_memory_equal(on.p, base.p, base.len);
+        free(on.p);
+    }
+
+    /* With a helper thread reading and noting ahead: the same bytes again, and
+     * every note that comes with a chunk describes that chunk. */
+    struct helper h = {.s = NULL};
+    pthread_mutex_init(&h.mu, NULL);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, help_main, &h), 0);
+    char err[SRC_ERRSZ];
+    struct src_options opt = {.readahead_coop = true, .chunk_size = 8192, .readahead_slots = 8};
+    struct src_walk *w = src_walk_open("coop", &opt, err);
+    assert_non_null(w);
+    struct buf got = {0};
+    struct src_stream *s;
+    int r;
+    unsigned long noted = 0, chunks = 0;
+    while ((r = src_walk_next(w, &s, err)) == 1) {
+        const char *peeked;
+        assert_true(src_stream_peek(s, 100, &peeked) >= 0); /* as detection does */
+        assert_int_equal(src_stream_set_note(s, note_hash, sizeof(struct test_note)), 0);
+        set_helped(&h, s);
+        struct buf b = {0};
+        const char *d;
+        long n;
+        while ((n = src_stream_read(s, &d)) > 0) {
+            chunks++;
+            const char *nbase = NULL;
+            const struct test_note *note = src_stream_note(s, &nbase);
+            if (note != NULL) {
+                noted++;
+                assert_true(d >= nbase && d + n <= nbase + note->len);
+                assert_true(note->hash == fnv(nbase, note->len));
+            }
+            buf_add(&b, d, (size_t)n);
+            if (chunks % 4 == 0)
+                usleep(2000); /* a slow reader: the helper gets ahead */
+        }
+        assert_int_equal(n, 0);
+        set_helped(&h, NULL); /* before the walk frees the stream */
+        char head[64];
+        buf_add(&got, src_stream_name(s), strlen(src_stream_name(s)));
+        snprintf(head, sizeof head, "\n%zu\n", b.len);
+        buf_add(&got, head, strlen(head));
+        if (b.len)
+            buf_add(&got, b.p, b.len);
+        buf_add(&got, "\n", 1);
+        free(b.p);
+    }
+    assert_int_equal(r, 0);
+    src_walk_close(w);
+    atomic_store(&h.quit, true);
+    pthread_join(th, NULL);
+    pthread_mutex_destroy(&h.mu);
+    assert_int_equal(got.len, base.len);
+    assert_memory_equal(got.p, base.p, base.len);
+    assert_true(h.helped > 0);
+    assert_true(noted > 0);
+    free(got.p);
+    free(base.p);
+    free(text);
+}
+
 static void test_stdin(void **state)
 {
     (void)state;
@@ -1113,6 +1253,7 @@ int main(void)
         cmocka_unit_test(test_peek),
         cmocka_unit_test(test_bomb_guard),
         cmocka_unit_test(test_readahead_same_bytes),
+        cmocka_unit_test(test_readahead_coop),
         cmocka_unit_test(test_stdin),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
