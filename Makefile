@@ -66,13 +66,15 @@ tools: $(TOOL_BINS)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
 
-e2e: pycorr tools
+# The tests run $(BUILD)/pycorr, never ./pycorr: `make sanitize` must not leave a
+# sanitizer build where users and `make bench` run pycorr.
+e2e: $(BUILD)/pycorr tools
 	@PYCORR=$(abspath $(BUILD)/pycorr) TOOLS=$(abspath $(BUILD)/tools) sh tests/e2e/run.sh
 
 test: unit e2e
 
 # Everything the tests run, so it can be built in parallel before the serial test run.
-check-build: pycorr tools $(UNIT_BINS)
+check-build: $(BUILD)/pycorr tools $(UNIT_BINS)
 
 # The whole suite again under AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS = -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -41,6 +41,13 @@ static int carry(struct linesplit *ls, const char *p, size_t n)
     return 0;
 }
 
+int linesplit_line(struct linesplit *ls, const char *p, size_t n, line_fn fn, void *ctx)
+{
+    if (n > ls->max_line)
+        return deliver(ls, p, ls->max_line, true, fn, ctx);
+    return deliver(ls, p, n, false, fn, ctx);
+}
+
 int linesplit_feed(struct linesplit *ls, const char *data, size_t n, line_fn fn, void *ctx)
 {
     const char *p = data, *end = data + n;
@@ -59,10 +66,8 @@ int linesplit_feed(struct linesplit *ls, const char *data, size_t n, line_fn fn,
             ls->len = 0;
             ls->skipping = false;
             ls->carried_truncated = false;
-        } else if ((size_t)(nl - p) > ls->max_line) {
-            rc = deliver(ls, p, ls->max_line, true, fn, ctx);
         } else {
-            rc = deliver(ls, p, (size_t)(nl - p), false, fn, ctx);
+            rc = linesplit_line(ls, p, (size_t)(nl - p), fn, ctx);
         }
         if (rc != 0)
             return rc;

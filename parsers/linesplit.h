@@ -27,6 +27,16 @@ struct linesplit {
 void linesplit_init(struct linesplit *ls, size_t max_line);
 /* 0, the callback's non-zero value, or -1 when memory ran out. */
 int linesplit_feed(struct linesplit *ls, const char *data, size_t n, line_fn fn, void *ctx);
+/* Deliver one line known to be complete: p[0..n) with p[n] == '\n' (not passed),
+ * exactly as linesplit_feed would deliver it. Only when nothing is carried
+ * (linesplit_idle). Returns what linesplit_feed would. */
+int linesplit_line(struct linesplit *ls, const char *p, size_t n, line_fn fn, void *ctx);
+/* True when no partial line is carried or being skipped: the next byte fed starts a
+ * line. */
+static inline bool linesplit_idle(const struct linesplit *ls)
+{
+    return ls->len == 0 && !ls->skipping;
+}
 /* Deliver a final line without a newline, if any. */
 int linesplit_finish(struct linesplit *ls, line_fn fn, void *ctx);
 void linesplit_free(struct linesplit *ls);

@@ -93,6 +93,7 @@ static const char *const key_names[NKEYS] = {NULL, "stdout", "stderr"};
 
 struct tl_note_line {
     uint32_t off, len;     /* in the chunk, without "\n" or "\r" */
+    uint32_t raw;          /* up to the "\n": len, or len + 1 before "\r\n" */
     int64_t ts_ns;
     int64_t pid;
     uint32_t logger_off, logger_len, thread_off, thread_len, msg_off;
@@ -131,6 +132,7 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
         memset(e, 0, sizeof(*e));
         e->off = (uint32_t)(p - chunk);
         e->len = (uint32_t)n;
+        e->raw = (uint32_t)(nl - p);
         e->prefixed = n > 0 && logprefix_parse(p, n, &lp);
         if (e->prefixed) {
             e->ts_ns = lp.ts_ns;
@@ -158,9 +160,9 @@ static void textlog_take_note(void *st, const void *note, const char *base)
     t->note_at = 0;
 }
 
-/* The note's entry for the line p[0..n), or NULL. Lines come in order, so the
- * search goes on from where the last one ended. */
-static const struct tl_note_line *noted(struct textlog *t, const char *p, size_t n)
+/* The note's entry of the line that starts at p, or NULL. Lines come in order,
+ * so the search goes on from where the last one ended. */
+static const struct tl_note_line *noted_at(struct textlog *t, const char *p)
 {
     const struct tl_note *note = t->note;
     if (note == NULL || p < t->note_base || p >= t->note_base + note->chunk_len)
@@ -171,7 +173,14 @@ static const struct tl_note_line *noted(struct textlog *t, const char *p, size_t
     if (t->note_at == note->n)
         return NULL;
     const struct tl_note_line *e = &note->line[t->note_at];
-    return e->off == off && e->len == n ? e : NULL;
+    return e->off == off ? e : NULL;
+}
+
+/* The entry for the line p[0..n): the same start and the same length. */
+static const struct tl_note_line *noted(struct textlog *t, const char *p, size_t n)
+{
+    const struct tl_note_line *e = noted_at(t, p);
+    return e != NULL && e->len == n ? e : NULL;
 }
 
 static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
@@ -840,10 +849,34 @@ static void *textlog_open(const struct parser_env *env)
     return t;
 }
 
+/* Feed with the chunk's note: the lines it lists are delivered where it says they
+ * end, without searching for their newlines again. What it does not cover (a line
+ * carried from the chunk before, the tail after its last line) goes through the
+ * splitter as usual. */
+static int feed_noted(struct textlog *t, const char *p, const char *end)
+{
+    int rc;
+    if (!linesplit_idle(&t->ls)) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (nl == NULL)
+            return linesplit_feed(&t->ls, p, (size_t)(end - p), on_line, t);
+        if ((rc = linesplit_feed(&t->ls, p, (size_t)(nl + 1 - p), on_line, t)) != 0)
+            return rc;
+        p = nl + 1;
+    }
+    const struct tl_note_line *e;
+    while (p < end && (e = noted_at(t, p)) != NULL && (size_t)(end - p) > e->raw) {
+        if ((rc = linesplit_line(&t->ls, p, e->raw, on_line, t)) != 0)
+            return rc;
+        p += e->raw + 1;
+    }
+    return p < end ? linesplit_feed(&t->ls, p, (size_t)(end - p), on_line, t) : 0;
+}
+
 static int textlog_feed(void *st, const char *buf, size_t len)
 {
     struct textlog *t = st;
-    int rc = linesplit_feed(&t->ls, buf, len, on_line, t);
+    int rc = t->note != NULL ? feed_noted(t, buf, buf + len) : linesplit_feed(&t->ls, buf, len, on_line, t);
     return t->oom ? -1 : rc;
 }
 
