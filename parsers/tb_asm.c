@@ -647,10 +647,9 @@ int tb_asm_line(struct tb_asm *as, const char *p, size_t n, uint64_t lineno, boo
     return foreign(as, p, n, false, lineno);
 }
 
-void tb_asm_attach(struct tb_asm *as, const struct tb_meta *meta)
+struct tb_meta *tb_asm_started_meta(struct tb_asm *as)
 {
-    if (as->started != NULL && as->started->open)
-        as->started->meta = *meta;
+    return as->started != NULL && as->started->open ? &as->started->meta : NULL;
 }
 
 int tb_asm_flush(struct tb_asm *as)

@@ -67,8 +67,9 @@ void tb_asm_destroy(struct tb_asm *as);
 int tb_asm_line(struct tb_asm *as, const char *p, size_t n, uint64_t lineno, bool is_record,
                 enum tb_claim *claim);
 
-/* Give the block started by the last line (TB_STARTED) what is known of its record. */
-void tb_asm_attach(struct tb_asm *as, const struct tb_meta *meta);
+/* The record of the block started by the last line (TB_STARTED), to fill in with
+ * what is known of it: zeroed but for pid = -1. NULL when no block was started. */
+struct tb_meta *tb_asm_started_meta(struct tb_asm *as);
 
 /* First line of the block started by the last line: usually that line, but the line
  * before it when that line turned out to carry a quoted remote traceback. */

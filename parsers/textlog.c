@@ -375,14 +375,15 @@ static bool may_introduce(const char *msg, size_t n)
 /* A traceback started at line ln: absorb the record or introducer just before it. */
 static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
 {
-    struct tb_meta m;
-    memset(&m, 0, sizeof(m));
-    m.present = true;
-    m.pid = -1;
-    m.origin = EV_TB_PLAIN;
+    /* Filled in place: the record is over a kilobyte, and the block zeroed it. */
+    struct tb_meta *m = tb_asm_started_meta(as);
+    if (m == NULL)
+        return;
+    m->present = true;
+    m->origin = EV_TB_PLAIN;
     if (t->cur_has_tts) {
-        m.has_ts = true;
-        m.ts_ns = t->cur_tts;
+        m->has_ts = true;
+        m->ts_ns = t->cur_tts;
     }
     struct qent *prev = ln > 1 ? queued_line(t, ln - 1) : NULL;
     if (prev != NULL) {
@@ -390,29 +391,28 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
         struct qent *prev2 = ln > 2 ? queued_line(t, ln - 2) : NULL;
         if (str_starts(msg, "future: <Task") && prev2 != NULL &&
             str_starts(entry_message(t, prev2), "Task exception was never retrieved")) {
-            meta_from_record(&m, t, prev2);
-            m.origin = EV_TB_ASYNCIO;
+            meta_from_record(m, t, prev2);
+            m->origin = EV_TB_ASYNCIO;
             prev2->absorbed = true;
             prev->absorbed = true;
         } else if (str_starts(msg, "Exception in thread ") && msg.len > 21 &&
                    msg.ptr[msg.len - 1] == ':') {
-            meta_from_record(&m, t, prev);
-            m.origin = EV_TB_THREAD;
-            copy_cstr(m.thread, sizeof(m.thread), msg.ptr + 20, msg.len - 21);
+            meta_from_record(m, t, prev);
+            m->origin = EV_TB_THREAD;
+            copy_cstr(m->thread, sizeof(m->thread), msg.ptr + 20, msg.len - 21);
             prev->absorbed = true;
         } else if (str_starts(msg, "Exception ignored in: ")) {
-            meta_from_record(&m, t, prev);
-            m.origin = EV_TB_UNRAISABLE;
+            meta_from_record(m, t, prev);
+            m->origin = EV_TB_UNRAISABLE;
             prev->absorbed = true;
         } else if (prev->prefixed && (prev->lp.level >= EV_LVL_WARNING || prev->lp.level == EV_LVL_UNKNOWN)) {
             /* logger.exception() logs at ERROR; an INFO record just before a
              * traceback is more likely another process's line than its owner. */
-            meta_from_record(&m, t, prev);
-            m.origin = EV_TB_LOGGED;
+            meta_from_record(m, t, prev);
+            m->origin = EV_TB_LOGGED;
             prev->absorbed = true;
         }
     }
-    tb_asm_attach(as, &m);
 }
 
 /* ---- traceback blocks ---- */

@@ -1092,16 +1092,18 @@ static void test_asm_meta_and_started_line(void **state)
     feed(&r, "@2024-05-01 10:00:00,000 ERROR a.b failed");
     assert_int_equal(feed(&r, "Traceback (most recent call last):"), TB_STARTED);
     assert_int_equal(tb_asm_started_line(r.as), 2);
-    struct tb_meta m;
-    memset(&m, 0, sizeof(m));
-    m.present = true;
-    m.level = EV_LVL_ERROR;
-    m.origin = EV_TB_THREAD;
-    m.record_line = 1;
-    m.pid = 77;
-    snprintf(m.thread, sizeof(m.thread), "Thread-3 (worker)");
-    tb_asm_attach(r.as, &m);
+    struct tb_meta *m = tb_asm_started_meta(r.as);
+    assert_non_null(m);
+    assert_false(m->present); /* a new block's record starts empty, pid unknown */
+    assert_int_equal(m->pid, -1);
+    m->present = true;
+    m->level = EV_LVL_ERROR;
+    m->origin = EV_TB_THREAD;
+    m->record_line = 1;
+    m->pid = 77;
+    snprintf(m->thread, sizeof(m->thread), "Thread-3 (worker)");
     feed(&r, "  File \"a.py\", line 1, in f");
+    assert_null(tb_asm_started_meta(r.as)); /* that line started nothing */
     feed(&r, "OSError: [Errno 5] I/O error");
     assert_int_equal(tb_asm_flush(r.as), 0);
     assert_int_equal(r.nblk, 1);
