@@ -7,6 +7,13 @@
 #if defined(__SSE2__) && !defined(PF_PORTABLE)
 #include <emmintrin.h>
 #define PF_SSE2 1
+/* Teddy needs SSSE3's pshufb; only its scan function is compiled for it (the
+ * target attribute), the rest of the file stays baseline x86-64, and ac_build
+ * asks the CPU before it picks Teddy. */
+#if (defined(__x86_64__) || defined(__i386__)) && (defined(__GNUC__) || defined(__clang__))
+#include <tmmintrin.h>
+#define PF_TEDDY 1
+#endif
 #endif
 
 static char fold(char c)
@@ -186,18 +193,22 @@ size_t prefilter_literals(const char *p, bool caseless, char out[][PREFILTER_LIT
     return k;
 }
 
-/* ---- literal scanners: byte pairs, Shift-And, Aho-Corasick ---- */
+/* ---- literal scanners: Teddy, byte pairs, Shift-And, Aho-Corasick ---- */
 
-/* A few literals: each is found by a rare pair of adjacent bytes in it, sixteen
- * positions at a time, and checked where its pair occurs. Log text rarely holds a
- * rule's rarest pair, so most blocks cost a few vector compares and no branch. */
-#define PAIR_LITS_MAX 16
+/* A few literals (Teddy, byte pairs): each is found by a rare anchor in it,
+ * sixteen positions at a time, and checked where its anchor occurs. Log text
+ * rarely holds a rule's rarest bytes, so most blocks cost a few vector operations
+ * and no branch. */
+#define FEW_LITS_MAX 16
 
-struct pair_lit {
+/* Teddy sorts the literals into up to 8 buckets, one bit of a byte each. */
+#define TEDDY_BUCKETS 8
+
+struct anchored_lit {
     char *text;         /* folded when caseless */
     uint32_t len;
-    uint32_t anchor;    /* offset of the pair in the literal */
-    uint8_t a, b;       /* the pair */
+    uint32_t anchor;    /* offset of the anchor (pair or Teddy's 3 bytes) in the literal */
+    uint8_t a, b;       /* AC_PAIRS: the pair */
 };
 
 struct ac {
@@ -205,11 +216,19 @@ struct ac {
     bool caseless;
     uint32_t nlits;
 
+    /* AC_PAIRS and AC_TEDDY */
+    struct anchored_lit pl[FEW_LITS_MAX];
+
     /* AC_PAIRS */
-    struct pair_lit pl[PAIR_LITS_MAX];
-    uint8_t pair_a[PAIR_LITS_MAX], pair_b[PAIR_LITS_MAX]; /* distinct pairs */
-    uint8_t pair_va[PAIR_LITS_MAX][16], pair_vb[PAIR_LITS_MAX][16]; /* the same, broadcast */
+    uint8_t pair_a[FEW_LITS_MAX], pair_b[FEW_LITS_MAX]; /* distinct pairs */
+    uint8_t pair_va[FEW_LITS_MAX][16], pair_vb[FEW_LITS_MAX][16]; /* the same, broadcast */
     uint32_t npairs;
+
+    /* AC_TEDDY: for anchor byte j, the buckets whose byte j may have low nibble x
+     * (teddy_lo[j][x]) and high nibble x (teddy_hi[j][x]); a byte of bucket bits
+     * -> the literals in those buckets, as bits. */
+    uint8_t teddy_lo[3][16], teddy_hi[3][16];
+    uint16_t teddy_lits[256];
 
     /* AC_SHIFT_AND: few short literals (64 bytes in all): bit-parallel, one
      * register step per byte and no dependent table walk. */
@@ -232,7 +251,7 @@ void ac_free(struct ac *a)
 {
     if (a == NULL)
         return;
-    for (uint32_t i = 0; i < a->nlits && a->kind == AC_PAIRS; i++)
+    for (uint32_t i = 0; i < a->nlits && (a->kind == AC_PAIRS || a->kind == AC_TEDDY); i++)
         free(a->pl[i].text);
     for (uint32_t i = 0; i < a->nstates && a->out; i++)
         free(a->out[i]);
@@ -302,15 +321,19 @@ static unsigned byte_rank(unsigned char c)
     return 3;
 }
 
-static struct ac *build_pairs(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+/* A scanner of the few-literal kinds with its literals copied (folded when
+ * caseless), each anchored on its rarest window of width bytes; NULL when out of
+ * memory. */
+static struct ac *new_anchored(enum ac_kind kind, const char *const *lits, const size_t *lens, size_t n,
+                               bool caseless, uint32_t width)
 {
     struct ac *a = calloc(1, sizeof(*a));
     if (a == NULL)
         return NULL;
-    a->kind = AC_PAIRS;
+    a->kind = kind;
     a->caseless = caseless;
     for (size_t i = 0; i < n; i++) {
-        struct pair_lit *l = &a->pl[i];
+        struct anchored_lit *l = &a->pl[i];
         if ((l->text = malloc(lens[i])) == NULL) {
             ac_free(a);
             return NULL;
@@ -320,13 +343,26 @@ static struct ac *build_pairs(const char *const *lits, const size_t *lens, size_
         for (size_t k = 0; k < lens[i]; k++)
             l->text[k] = caseless ? fold(lits[i][k]) : lits[i][k];
         unsigned best = ~0u;
-        for (uint32_t k = 0; k + 1 < l->len; k++) {
-            unsigned r = byte_rank((unsigned char)l->text[k]) + byte_rank((unsigned char)l->text[k + 1]);
+        for (uint32_t k = 0; k + width <= l->len; k++) {
+            unsigned r = 0;
+            for (uint32_t j = 0; j < width; j++)
+                r += byte_rank((unsigned char)l->text[k + j]);
             if (r < best) {
                 best = r;
                 l->anchor = k;
             }
         }
+    }
+    return a;
+}
+
+static struct ac *build_pairs(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+{
+    struct ac *a = new_anchored(AC_PAIRS, lits, lens, n, caseless, 2);
+    if (a == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        struct anchored_lit *l = &a->pl[i];
         l->a = (uint8_t)l->text[l->anchor];
         l->b = (uint8_t)l->text[l->anchor + 1];
         uint32_t p = 0;
@@ -340,6 +376,114 @@ static struct ac *build_pairs(const char *const *lits, const size_t *lens, size_
             a->npairs++;
         }
     }
+    return a;
+}
+
+/* Teddy's buckets while they are formed: the literals in one, and for each of
+ * the three anchor bytes the low and high nibbles its literals have there. The
+ * tables cannot tell which low nibble went with which high one, so a bucket
+ * admits every byte that pairs one of its low nibbles with one of its high ones. */
+struct teddy_group {
+    uint16_t lits;
+    uint16_t lo[3], hi[3];
+};
+
+/* How often a group's anchor would pass in log text: the product, over the three
+ * anchor bytes, of the byte_rank of the bytes it admits there. */
+static double teddy_cost(const struct teddy_group *g)
+{
+    double cost = 1;
+    for (int j = 0; j < 3; j++) {
+        unsigned sum = 0;
+        for (unsigned lo = 0; lo < 16; lo++) {
+            if (!(g->lo[j] >> lo & 1))
+                continue;
+            for (unsigned hi = 0; hi < 16; hi++)
+                if (g->hi[j] >> hi & 1)
+                    sum += byte_rank((unsigned char)(hi << 4 | lo));
+        }
+        cost *= sum;
+    }
+    return cost;
+}
+
+static bool teddy_cpu_ok(void)
+{
+#ifdef PF_TEDDY
+    /* libgcc asks CPUID once at startup; this reads its answer. */
+    return __builtin_cpu_supports("ssse3");
+#else
+    return false;
+#endif
+}
+
+static struct ac *build_teddy(const char *const *lits, const size_t *lens, size_t n, bool caseless)
+{
+    struct ac *a = new_anchored(AC_TEDDY, lits, lens, n, caseless, 3);
+    if (a == NULL)
+        return NULL;
+    /* One group per literal, then while there are more groups than buckets, merge
+     * the two whose union adds the least to the false candidates (literals with
+     * the same anchor first: that adds nothing). */
+    struct teddy_group g[FEW_LITS_MAX];
+    size_t ng = n;
+    for (size_t i = 0; i < n; i++) {
+        const struct anchored_lit *l = &a->pl[i];
+        memset(&g[i], 0, sizeof(g[i]));
+        g[i].lits = (uint16_t)(1u << i);
+        for (int j = 0; j < 3; j++) {
+            unsigned char c = (unsigned char)l->text[l->anchor + (uint32_t)j];
+            g[i].lo[j] = (uint16_t)(1u << (c & 15));
+            g[i].hi[j] = (uint16_t)(1u << (c >> 4));
+            /* A caseless letter stands for its capital too: 0x4_/0x6_, 0x5_/0x7_. */
+            if (caseless && c >= 'a' && c <= 'z')
+                g[i].hi[j] |= (uint16_t)(1u << ((c - 32) >> 4));
+        }
+    }
+    double cost[FEW_LITS_MAX];
+    for (size_t i = 0; i < n; i++)
+        cost[i] = teddy_cost(&g[i]);
+    while (ng > TEDDY_BUCKETS) {
+        size_t bx = 0, by = 1;
+        double best = 0, best_cost = 0;
+        for (size_t x = 0; x < ng; x++)
+            for (size_t y = x + 1; y < ng; y++) {
+                struct teddy_group u = g[x];
+                u.lits |= g[y].lits;
+                for (int j = 0; j < 3; j++) {
+                    u.lo[j] |= g[y].lo[j];
+                    u.hi[j] |= g[y].hi[j];
+                }
+                double c = teddy_cost(&u), d = c - cost[x] - cost[y];
+                if ((x == 0 && y == 1) || d < best) {
+                    best = d;
+                    best_cost = c;
+                    bx = x;
+                    by = y;
+                }
+            }
+        g[bx].lits |= g[by].lits;
+        for (int j = 0; j < 3; j++) {
+            g[bx].lo[j] |= g[by].lo[j];
+            g[bx].hi[j] |= g[by].hi[j];
+        }
+        cost[bx] = best_cost;
+        ng--;
+        g[by] = g[ng];
+        cost[by] = cost[ng];
+    }
+    for (size_t b = 0; b < ng; b++)
+        for (int j = 0; j < 3; j++)
+            for (unsigned x = 0; x < 16; x++) {
+                if (g[b].lo[j] >> x & 1)
+                    a->teddy_lo[j][x] |= (uint8_t)(1u << b);
+                if (g[b].hi[j] >> x & 1)
+                    a->teddy_hi[j][x] |= (uint8_t)(1u << b);
+            }
+    for (unsigned v = 0; v < 256; v++)
+        for (size_t b = 0; b < ng; b++)
+            if (v >> b & 1)
+                a->teddy_lits[v] |= g[b].lits;
     return a;
 }
 
@@ -357,16 +501,28 @@ struct ac *ac_build_kind(const char *const *lits, const size_t *lens, size_t n, 
     }
     if (shortest == 0)
         return NULL;
+    bool few = n <= FEW_LITS_MAX;
+    bool teddy = few && shortest >= 3 && teddy_cpu_ok();
     if (kind == AC_AUTO)
-        kind = n <= PAIR_LITS_MAX && shortest >= 2 ? AC_PAIRS : bytes <= 64 && n <= 64 ? AC_SHIFT_AND : AC_DFA;
+        kind = teddy                     ? AC_TEDDY
+               : few && shortest >= 2    ? AC_PAIRS
+               : bytes <= 64 && n <= 64 ? AC_SHIFT_AND
+                                         : AC_DFA;
     switch (kind) {
+    case AC_TEDDY:
+        return teddy ? build_teddy(lits, lens, n, caseless) : NULL;
     case AC_PAIRS:
-        return n <= PAIR_LITS_MAX && shortest >= 2 ? build_pairs(lits, lens, n, caseless) : NULL;
+        return few && shortest >= 2 ? build_pairs(lits, lens, n, caseless) : NULL;
     case AC_SHIFT_AND:
         return bytes <= 64 && n <= 64 ? build_shift_and(lits, lens, n, caseless) : NULL;
     default:
         return build_dfa(lits, lens, n, caseless);
     }
+}
+
+enum ac_kind ac_kind_of(const struct ac *a)
+{
+    return a->kind;
 }
 
 struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless)
@@ -466,7 +622,7 @@ oom:
 }
 
 /* Literal l at text + s? */
-static bool pair_verify(const struct ac *a, const struct pair_lit *l, const char *text, size_t n, size_t s)
+static bool lit_verify(const struct ac *a, const struct anchored_lit *l, const char *text, size_t n, size_t s)
 {
     if (s + l->len > n)
         return false;
@@ -478,24 +634,57 @@ static bool pair_verify(const struct ac *a, const struct pair_lit *l, const char
     return true;
 }
 
-/* The pair (x, y) stands at text + q: record each literal anchored on it that is
- * there, with where it ends. */
-static uint32_t pair_check(const struct ac *a, const char *text, size_t n, size_t q, uint8_t x, uint8_t y,
-                           uint32_t *found_end, bool *found)
+/* An anchor may start at text + q for the literals in cand (bits): record each
+ * of them not yet found that is there (bit in *found), with where it ends. */
+static void lit_check(const struct ac *a, const char *text, size_t n, size_t q, uint32_t cand, uint32_t *found,
+                      uint32_t *found_end)
 {
-    uint32_t got = 0;
-    for (uint32_t i = 0; i < a->nlits; i++) {
-        const struct pair_lit *l = &a->pl[i];
-        if (found[i] || l->a != x || l->b != y || q < l->anchor)
+    for (cand &= ~*found; cand != 0; cand &= cand - 1) {
+        unsigned i = (unsigned)__builtin_ctz(cand);
+        const struct anchored_lit *l = &a->pl[i];
+        if (q < l->anchor)
             continue;
         size_t s = q - l->anchor;
-        if (pair_verify(a, l, text, n, s)) {
-            found[i] = true;
+        if (lit_verify(a, l, text, n, s)) {
+            *found |= 1u << i;
             found_end[i] = (uint32_t)(s + l->len);
-            got++;
         }
     }
-    return got;
+}
+
+/* Report the literals found (bits, each ending at found_end[]) in the order the
+ * other scanners do: by end position, then by id. */
+static size_t report_by_end(uint32_t found, const uint32_t *found_end, uint8_t *seen, uint32_t base, uint32_t *hits,
+                            size_t nhits, size_t max)
+{
+    while (found != 0) {
+        unsigned pick = (unsigned)__builtin_ctz(found);
+        for (uint32_t f = found & (found - 1); f != 0; f &= f - 1) {
+            unsigned i = (unsigned)__builtin_ctz(f);
+            if (found_end[i] < found_end[pick])
+                pick = i;
+        }
+        found &= ~(1u << pick);
+        uint32_t id = pick + base;
+        if (!seen[id]) {
+            seen[id] = 1;
+            if (nhits < max)
+                hits[nhits++] = id;
+        }
+    }
+    return nhits;
+}
+
+/* The pair (x, y) stands at text + q: record each literal anchored on it that is
+ * there. */
+static void pair_check(const struct ac *a, const char *text, size_t n, size_t q, uint8_t x, uint8_t y,
+                       uint32_t *found, uint32_t *found_end)
+{
+    uint32_t cand = 0;
+    for (uint32_t i = 0; i < a->nlits; i++)
+        if (a->pl[i].a == x && a->pl[i].b == y)
+            cand |= 1u << i;
+    lit_check(a, text, n, q, cand, found, found_end);
 }
 
 #ifdef PF_SSE2
@@ -529,10 +718,7 @@ static inline unsigned pair_block(const struct ac *a, const char *t)
 static size_t scan_pairs(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
                          size_t nhits, size_t max)
 {
-    bool found[PAIR_LITS_MAX];
-    uint32_t found_end[PAIR_LITS_MAX];
-    uint32_t nfound = 0;
-    memset(found, 0, a->nlits);
+    uint32_t found = 0, found_end[FEW_LITS_MAX];
     size_t q = 0;
 #ifdef PF_SSE2
     while (q + 17 <= n || (q + 1 < n && n >= 17)) {
@@ -555,7 +741,7 @@ static size_t scan_pairs(const struct ac *a, const char *text, size_t n, uint8_t
                 x = (uint8_t)fold((char)x);
                 y = (uint8_t)fold((char)y);
             }
-            nfound += pair_check(a, text, n, at, x, y, found_end, found);
+            pair_check(a, text, n, at, x, y, &found, found_end);
         }
         q = at0 + 16;
     }
@@ -569,30 +755,166 @@ static size_t scan_pairs(const struct ac *a, const char *text, size_t n, uint8_t
         }
         for (uint32_t p = 0; p < a->npairs; p++)
             if (a->pair_a[p] == x && a->pair_b[p] == y) {
-                nfound += pair_check(a, text, n, q, x, y, found_end, found);
+                pair_check(a, text, n, q, x, y, &found, found_end);
                 break;
             }
     }
-    /* Report in the order the other scanners do: by end position, then by id. */
-    while (nfound-- > 0) {
-        uint32_t pick = UINT32_MAX;
-        for (uint32_t i = 0; i < a->nlits; i++)
-            if (found[i] && (pick == UINT32_MAX || found_end[i] < found_end[pick]))
-                pick = i;
-        found[pick] = false;
-        uint32_t id = pick + base;
-        if (!seen[id]) {
-            seen[id] = 1;
-            if (nhits < max)
-                hits[nhits++] = id;
+    return report_by_end(found, found_end, seen, base, hits, nhits, max);
+}
+
+#ifdef PF_TEDDY
+/* Teddy, after Hyperscan's: sixteen positions a step, each byte looked up by its
+ * two nibbles in 16-entry tables of bucket bits (pshufb), for the three anchor
+ * bytes; a position whose three lookups share a bucket is a candidate. Caseless
+ * letters were entered in both cases, so the text is not folded. */
+struct teddy_tables {
+    __m128i lo[3], hi[3];
+};
+
+/* The buckets that admit each byte of v, by its two nibbles. */
+__attribute__((target("ssse3"))) static inline __m128i teddy_nibbles(__m128i lo, __m128i hi, __m128i v)
+{
+    const __m128i nib = _mm_set1_epi8(0x0f);
+    return _mm_and_si128(_mm_shuffle_epi8(lo, _mm_and_si128(v, nib)),
+                         _mm_shuffle_epi8(hi, _mm_and_si128(_mm_srli_epi16(v, 4), nib)));
+}
+
+/* The buckets whose anchor may start at positions 0 .. 15 of v0, a byte each,
+ * where v1 and v2 are the text one and two bytes further on. (By hand, not a
+ * loop over j: compilers keep a loop's vectors in memory.) */
+__attribute__((target("ssse3"))) static inline __m128i teddy_match(struct teddy_tables tt, __m128i v0,
+                                                                  __m128i v1, __m128i v2)
+{
+    return _mm_and_si128(_mm_and_si128(teddy_nibbles(tt.lo[0], tt.hi[0], v0), teddy_nibbles(tt.lo[1], tt.hi[1], v1)),
+                         teddy_nibbles(tt.lo[2], tt.hi[2], v2));
+}
+
+/* The same for the text at t .. t+17. */
+__attribute__((target("ssse3"))) static inline __m128i teddy_block(struct teddy_tables tt, const char *t)
+{
+    return teddy_match(tt, _mm_loadu_si128((const __m128i *)(const void *)t),
+                       _mm_loadu_si128((const __m128i *)(const void *)(t + 1)),
+                       _mm_loadu_si128((const __m128i *)(const void *)(t + 2)));
+}
+
+/* text[0 .. n-1] in the low lanes of a vector, zeros above (3 <= n <= 16),
+ * reading nothing outside the text: a load of h bytes at the start and one at
+ * the end moved up into place by pshufb (where the two overlap they hold the
+ * same bytes). Unlike a padded copy, no load waits on the copy's stores. */
+__attribute__((target("ssse3"))) static inline __m128i teddy_load_short(const char *text, size_t n)
+{
+    /* loadu(shift_up + 16 - k) moves lane i to lane i + k, zeros below. */
+    static const int8_t shift_up[32] = {
+        -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1,
+        0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15,
+    };
+    __m128i head, tail;
+    size_t h;
+    if (n == 16)
+        return _mm_loadu_si128((const __m128i *)(const void *)text);
+    if (n >= 8) {
+        h = 8;
+        head = _mm_loadl_epi64((const __m128i *)(const void *)text);
+        tail = _mm_loadl_epi64((const __m128i *)(const void *)(text + n - 8));
+    } else if (n >= 4) {
+        uint32_t x, y;
+        h = 4;
+        memcpy(&x, text, 4);
+        memcpy(&y, text + n - 4, 4);
+        head = _mm_cvtsi32_si128((int)x);
+        tail = _mm_cvtsi32_si128((int)y);
+    } else {
+        uint16_t x, y;
+        h = 2;
+        memcpy(&x, text, 2);
+        memcpy(&y, text + n - 2, 2);
+        head = _mm_cvtsi32_si128(x);
+        tail = _mm_cvtsi32_si128(y);
+    }
+    __m128i up = _mm_loadu_si128((const __m128i *)(const void *)(shift_up + 16 - (n - h)));
+    return _mm_or_si128(head, _mm_shuffle_epi8(tail, up));
+}
+
+/* The rare case: anchors start at at0 + i for the bits i of bits, in the buckets
+ * rb[i]; record the literals of those buckets that are there. Out of line, so
+ * the scan loop keeps its registers. */
+__attribute__((noinline)) static void teddy_verify(const struct ac *a, const char *text, size_t n, size_t at0,
+                                                   const uint8_t *rb, unsigned bits, uint32_t *found,
+                                                   uint32_t *found_end)
+{
+    for (; bits != 0; bits &= bits - 1) {
+        unsigned i = (unsigned)__builtin_ctz(bits);
+        lit_check(a, text, n, at0 + i, a->teddy_lits[rb[i]], found, found_end);
+    }
+}
+
+/* Check the candidates of a block at text + at0: bit i of keep allows position
+ * at0 + i. */
+__attribute__((target("ssse3"))) static inline void teddy_candidates(const struct ac *a, const char *text, size_t n,
+                                                                   size_t at0, __m128i r, unsigned keep,
+                                                                   uint32_t *found, uint32_t *found_end)
+{
+    unsigned bits = ((unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(r, _mm_setzero_si128())) ^ 0xffffu) & keep;
+    if (__builtin_expect(bits != 0, 0)) {
+        uint8_t rb[16];
+        _mm_storeu_si128((__m128i *)(void *)rb, r);
+        teddy_verify(a, text, n, at0, rb, bits, found, found_end);
+    }
+}
+
+__attribute__((target("ssse3"))) static size_t scan_teddy(const struct ac *a, const char *text, size_t n,
+                                                          uint8_t *seen, uint32_t base, uint32_t *hits, size_t nhits,
+                                                          size_t max)
+{
+    if (n < 3) /* every literal has 3 bytes or more */
+        return nhits;
+    const struct teddy_tables tt = {
+        .lo = {_mm_loadu_si128((const __m128i *)(const void *)a->teddy_lo[0]),
+               _mm_loadu_si128((const __m128i *)(const void *)a->teddy_lo[1]),
+               _mm_loadu_si128((const __m128i *)(const void *)a->teddy_lo[2])},
+        .hi = {_mm_loadu_si128((const __m128i *)(const void *)a->teddy_hi[0]),
+               _mm_loadu_si128((const __m128i *)(const void *)a->teddy_hi[1]),
+               _mm_loadu_si128((const __m128i *)(const void *)a->teddy_hi[2])},
+    };
+    uint32_t found = 0, found_end[FEW_LITS_MAX];
+    if (n < 18) {
+        /* Too short for the loads at +1 and +2: the text in one or two vectors,
+         * with the positions whose anchor would run past the end masked off. */
+        __m128i v0, v1;
+        if (n <= 16) {
+            v0 = teddy_load_short(text, n);
+            v1 = _mm_srli_si128(v0, 1);
+        } else {
+            v0 = _mm_loadu_si128((const __m128i *)(const void *)text);
+            v1 = _mm_loadu_si128((const __m128i *)(const void *)(text + 1));
+        }
+        __m128i r = teddy_match(tt, v0, v1, _mm_srli_si128(v1, 1));
+        teddy_candidates(a, text, n, 0, r, (1u << (n - 2)) - 1, &found, found_end);
+    } else {
+        for (size_t q = 0; q + 2 < n;) {
+            size_t at0 = q;
+            unsigned keep = 0xffff;
+            if (q + 18 > n) {
+                /* The last positions: the block ending at the end of the text,
+                 * the positions already scanned masked off. */
+                at0 = n - 18;
+                keep &= ~((1u << (q - at0)) - 1);
+            }
+            teddy_candidates(a, text, n, at0, teddy_block(tt, text + at0), keep, &found, found_end);
+            q = at0 + 16;
         }
     }
-    return nhits;
+    return report_by_end(found, found_end, seen, base, hits, nhits, max);
 }
+#endif
 
 size_t ac_scan(const struct ac *a, const char *text, size_t n, uint8_t *seen, uint32_t base, uint32_t *hits,
                size_t nhits, size_t max)
 {
+#ifdef PF_TEDDY
+    if (a->kind == AC_TEDDY)
+        return scan_teddy(a, text, n, seen, base, hits, nhits, max);
+#endif
     if (a->kind == AC_PAIRS)
         return scan_pairs(a, text, n, seen, base, hits, nhits, max);
     if (a->kind == AC_SHIFT_AND) {

@@ -33,17 +33,24 @@ struct ac;
 
 /* Build a scanner over n literals (ids 0..n-1). caseless folds ASCII case in the
  * input as the literals were folded. NULL on allocation failure, when n is 0, or
- * when a literal is empty. The kind is chosen by the set: up to 16 literals are
- * found by a rare byte pair each (SSE2, sixteen positions a step); few short ones
- * by Shift-And; the rest by an Aho-Corasick DFA. All report the same hits. */
+ * when a literal is empty. The kind is chosen by the set: up to 16 literals of 3
+ * bytes or more are found by Teddy when the CPU has SSSE3 (a rare 3-byte anchor
+ * each, looked up by nibbles sixteen positions a step); otherwise up to 16
+ * literals of 2 bytes or more by a rare byte pair each (SSE2, sixteen positions a
+ * step); few short ones by Shift-And; the rest by an Aho-Corasick DFA. All report
+ * the same hits. */
 struct ac *ac_build(const char *const *lits, const size_t *lens, size_t n, bool caseless);
 
 /* The same with the kind forced (tests compare the kinds); NULL also when the set
  * does not suit the kind (AC_PAIRS: at most 16 literals of 2 bytes or more;
- * AC_SHIFT_AND: 64 bytes in all). */
-enum ac_kind { AC_AUTO = 0, AC_PAIRS, AC_SHIFT_AND, AC_DFA };
+ * AC_SHIFT_AND: 64 bytes in all; AC_TEDDY: at most 16 literals of 3 bytes or
+ * more, an x86 CPU with SSSE3, and a build without PF_PORTABLE). */
+enum ac_kind { AC_AUTO = 0, AC_PAIRS, AC_SHIFT_AND, AC_DFA, AC_TEDDY };
 struct ac *ac_build_kind(const char *const *lits, const size_t *lens, size_t n, bool caseless, enum ac_kind kind);
 void ac_free(struct ac *a);
+
+/* The kind ac_build chose (never AC_AUTO); this function can't fail. */
+enum ac_kind ac_kind_of(const struct ac *a);
 
 /* Scan text; set seen[id + base] for every literal found and append id + base to
  * hits (up to max) the first time it is seen, in the order the literals end in the
