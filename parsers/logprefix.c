@@ -109,10 +109,16 @@ static bool parse_colon_layout(const char *p, size_t n, struct logprefix *out)
     return true;
 }
 
-bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
+/* The parse. *ts_end is set to where the timestamp ended when one was read (0 if
+ * not); *cacheable to true when the result depends on nothing past msg_off but
+ * the checks logprefix_cached repeats (see there). */
+static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
 {
     memset(out, 0, sizeof(*out));
     out->pid = -1;
+    *ts_end = 0;
+    *cacheable = false;
+    bool zoned = false, logger_marked = false;
     if (n < 4)
         return false;
     char c = p[0];
@@ -135,9 +141,11 @@ bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
     } else {
         out->has_ts = true;
         i += used;
+        *ts_end = i;
         /* "2024-05-01 10:00:00 +0000" (gunicorn) */
         if (i + 6 <= n && p[i] == ' ' && (p[i + 1] == '+' || p[i + 1] == '-') && is_digit(p[i + 2]) &&
             is_digit(p[i + 3]) && is_digit(p[i + 4]) && is_digit(p[i + 5])) {
+            zoned = true;
             int64_t off = ((p[i + 2] - '0') * 10 + (p[i + 3] - '0')) * 3600 +
                           ((p[i + 4] - '0') * 10 + (p[i + 5] - '0')) * 60;
             out->ts_ns -= (p[i + 1] == '-' ? -off : off) * 1000000000LL;
@@ -257,6 +265,8 @@ bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
                 out->logger_off = i;
                 out->logger_len = k;
                 have_logger = true;
+                /* dash and brk look past the word, maybe into the message */
+                logger_marked = dotted || colon;
                 i += k;
                 if (colon)
                     i++;
@@ -271,5 +281,90 @@ bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
     if (i + 1 < n && p[i] == '-' && p[i + 1] == ' ')
         i += 2;
     out->msg_off = i;
+    /* A message not set off by a blank may continue the last token's word. */
+    *cacheable = out->has_ts && p[0] != '[' && !zoned && out->level != EV_LVL_UNKNOWN && logger_marked &&
+                 i + 4 < n && i > 0 && (p[i - 1] == ' ' || p[i - 1] == '\t');
     return out->has_ts || out->level != EV_LVL_UNKNOWN;
+}
+
+bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
+{
+    size_t ts_end;
+    bool cacheable;
+    return parse(p, n, out, &ts_end, &cacheable);
+}
+
+/* ---- the cache ----
+ * After its timestamp, a prefix is read token by token, and with the level and the
+ * logger known (the logger marked by a dot or a colon, within its own bytes) and a
+ * blank before the message, the parse stops at the message's first word, looking
+ * at no more of it than its first bytes (a separator, a bracket, "pid="). So a line
+ * with the same bytes from the end of its timestamp to the message, and a message
+ * that starts with none of those, has the same prefix but for the time: a compare
+ * instead of a parse. test_logprefix_cache_agrees and fuzz_text hold it to that. */
+
+/* The set of a line by up to 16 bytes after its timestamp: the level and most of
+ * the logger name. */
+static unsigned cache_set(const char *p, size_t len)
+{
+    uint64_t a = 0, b = 0;
+    memcpy(&a, p, len < 8 ? len : 8);
+    if (len > 8)
+        memcpy(&b, p + 8, len < 16 ? len - 8 : 8);
+    uint64_t h = (a ^ (b * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull;
+    return (unsigned)(h >> 59) & (LOGPREFIX_CACHE_SETS - 1);
+}
+
+void logprefix_cache_init(struct logprefix_cache *c)
+{
+    for (unsigned i = 0; i < LOGPREFIX_CACHE_SETS; i++) {
+        c->set[i].e[0].ts_end = c->set[i].e[1].ts_end = 0;
+        c->set[i].last = 0;
+    }
+    c->hits = 0;
+}
+
+bool logprefix_equal(const struct logprefix *a, const struct logprefix *b)
+{
+    return a->has_ts == b->has_ts && (!a->has_ts || a->ts_ns == b->ts_ns) && a->level == b->level &&
+           a->pid == b->pid && a->logger_off == b->logger_off && a->logger_len == b->logger_len &&
+           a->thread_off == b->thread_off && a->thread_len == b->thread_len && a->msg_off == b->msg_off;
+}
+
+bool logprefix_cached(struct logprefix_cache *c, const char *p, size_t n, struct logprefix *out)
+{
+    if (n > 20 && is_digit(p[0])) {
+        int64_t ts;
+        size_t t = evtime_parse_prefix(p, n, &ts);
+        if (t > 0 && t + 8 <= n) {
+            struct logprefix_cache_set *set = &c->set[cache_set(p + t, n - t)];
+            for (unsigned w = 0; w < 2; w++) {
+                const struct logprefix_cache_entry *e = &set->e[w];
+                size_t m = e->res.msg_off;
+                if (e->ts_end != t || m + 4 >= n || memcmp(p + t, e->bytes, m - t) != 0)
+                    continue;
+                char c0 = p[m];
+                if (c0 == ' ' || c0 == '\t' || c0 == '-' || c0 == '|' || c0 == '[' || c0 == '(' ||
+                    memcmp(p + m, "pid=", 4) == 0)
+                    break; /* the parse would look further: parse */
+                *out = e->res;
+                out->ts_ns = ts;
+                set->last = (uint8_t)w;
+                c->hits++;
+                return true;
+            }
+        }
+    }
+    size_t ts_end;
+    bool cacheable;
+    bool rec = parse(p, n, out, &ts_end, &cacheable);
+    if (rec && cacheable && out->msg_off - ts_end <= LOGPREFIX_CACHE_BYTES && ts_end + 8 <= n) {
+        struct logprefix_cache_set *set = &c->set[cache_set(p + ts_end, n - ts_end)];
+        set->last ^= 1; /* the way not used last */
+        struct logprefix_cache_entry *e = &set->e[set->last];
+        e->ts_end = (uint32_t)ts_end;
+        e->res = *out;
+        memcpy(e->bytes, p + ts_end, out->msg_off - ts_end);
+    }
+    return rec;
 }

@@ -29,4 +29,28 @@ struct logprefix {
 /* True when p starts with a log-record prefix; *out describes it. Never allocates. */
 bool logprefix_parse(const char *p, size_t n, struct logprefix *out);
 
+/* Prefixes seen lately, so that the next line with the same prefix (but for its
+ * time) is read by a compare. One per thread of reading; logprefix_cache_init before
+ * use. */
+#define LOGPREFIX_CACHE_SETS 32 /* of two entries each */
+#define LOGPREFIX_CACHE_BYTES 96
+struct logprefix_cache_entry {
+    uint32_t ts_end;                   /* 0: empty */
+    struct logprefix res;
+    char bytes[LOGPREFIX_CACHE_BYTES]; /* the line from ts_end to res.msg_off */
+};
+struct logprefix_cache_set {
+    struct logprefix_cache_entry e[2];
+    uint8_t last;                      /* the entry used last */
+};
+struct logprefix_cache {
+    struct logprefix_cache_set set[LOGPREFIX_CACHE_SETS];
+    uint64_t hits; /* lines read by a compare */
+};
+void logprefix_cache_init(struct logprefix_cache *c);
+
+/* logprefix_parse through the cache: always the same result. */
+bool logprefix_equal(const struct logprefix *a, const struct logprefix *b);
+bool logprefix_cached(struct logprefix_cache *c, const char *p, size_t n, struct logprefix *out);
+
 #endif

@@ -70,6 +70,7 @@ struct textlog {
     size_t dbuf_cap;
     int stop;              /* sink's stop request */
     bool oom;
+    struct logprefix_cache lpc;
     /* the note of the chunk being fed (see "notes" below), and how far it is used */
     const struct tl_note *note;
     const char *note_base;
@@ -119,6 +120,8 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
     if (cap < sizeof(*note) || len > UINT32_MAX)
         return;
     size_t max = (cap - sizeof(*note)) / sizeof(note->line[0]);
+    struct logprefix_cache lpc;
+    logprefix_cache_init(&lpc);
     const char *p = chunk, *end = chunk + len;
     while (p < end && note->n < max) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -133,7 +136,7 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
         e->off = (uint32_t)(p - chunk);
         e->len = (uint32_t)n;
         e->raw = (uint32_t)(nl - p);
-        e->prefixed = n > 0 && logprefix_parse(p, n, &lp);
+        e->prefixed = n > 0 && logprefix_cached(&lpc, p, n, &lp);
         if (e->prefixed) {
             e->ts_ns = lp.ts_ns;
             e->pid = lp.pid;
@@ -525,7 +528,7 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         if (prefixed)
             prefix_from_note(e, &lp);
     } else {
-        prefixed = n > 0 && logprefix_parse(p, n, &lp);
+        prefixed = n > 0 && logprefix_cached(&t->lpc, p, n, &lp);
         plain = prefixed && lp.level != EV_LVL_UNKNOWN && lp.level < EV_LVL_WARNING &&
                 !may_introduce(p + lp.msg_off, n - lp.msg_off);
     }
@@ -846,6 +849,7 @@ static void *textlog_open(const struct parser_env *env)
     if (t->env.limits == NULL)
         t->env.limits = &parse_limits_default;
     linesplit_init(&t->ls, t->env.limits->max_line);
+    logprefix_cache_init(&t->lpc);
     return t;
 }
 

@@ -10,12 +10,16 @@
  * Every input is parsed twice: without notes, and with a note (parser.h) made for
  * each chunk -- in a buffer of exactly the capacity given, sometimes too small for
  * all its lines. The two runs must give the same events: a difference traps.
+ * Every line is also read by logprefix_parse and through a prefix cache kept over
+ * the lines: the two must agree (each line, and the prefix of the line before
+ * with each line as its message, so the cache sees prefixes again).
  */
 #include <stdlib.h>
 
 #include <jansson.h>
 
 #include "fuzz_feed.h"
+#include "parsers/logprefix.h"
 
 extern const struct parser parser_text;
 
@@ -72,6 +76,41 @@ static uint64_t parse(const struct parse_limits *lim, const char *in, const size
     return hash;
 }
 
+static void check_prefix(struct logprefix_cache *c, const char *p, size_t n)
+{
+    struct logprefix want, got;
+    bool w = logprefix_parse(p, n, &want);
+    bool g = logprefix_cached(c, p, n, &got);
+    if (w != g || (w && !logprefix_equal(&want, &got)))
+        __builtin_trap(); /* the cache read a prefix otherwise */
+}
+
+/* Each line, and each line's prefix before the next line's text: what a log does
+ * (one prefix, many messages), with whatever the fuzzer makes of the message. */
+static void check_prefixes(const char *in, size_t n)
+{
+    static struct logprefix_cache c;
+    logprefix_cache_init(&c);
+    const char *prev = NULL;
+    size_t prev_n = 0;
+    for (const char *p = in, *end = in + n; p < end;) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t len = nl ? (size_t)(nl - p) : (size_t)(end - p);
+        check_prefix(&c, p, len);
+        struct logprefix lp;
+        if (prev != NULL && logprefix_parse(prev, prev_n, &lp) && lp.msg_off <= 256) {
+            char mix[512];
+            size_t b = len < 255 ? len : 255;
+            memcpy(mix, prev, lp.msg_off);
+            memcpy(mix + lp.msg_off, p, b);
+            check_prefix(&c, mix, lp.msg_off + b);
+        }
+        prev = p;
+        prev_n = len;
+        p += len + 1;
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 3)
@@ -81,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n = size - 3;
 
     fuzz_bid(&parser_text, in, n);
+    check_prefixes(in, n);
 
     struct parse_limits lim = parse_limits_default;
     if (mode & 1) {

@@ -233,6 +233,91 @@ static void test_logprefix_table(void **state)
 }
 
 /* The same table through the parser: one log event per line with those fields. */
+/* The prefix cache reads every line as logprefix_parse does: lines built from a
+ * grammar of timestamps, levels, loggers, pids, threads and separators, with
+ * messages that start with what the parse looks at (brackets, separators,
+ * "pid=", spaces, level words), so that lines share prefixes and most lookups are
+ * hits that must still agree. */
+static uint32_t lp_rand(uint32_t *s)
+{
+    *s = *s * 1103515245u + 12345u;
+    return *s >> 8;
+}
+
+static void test_logprefix_cache_agrees(void **state)
+{
+    (void)state;
+    static const char *const ts[] = {"2024-05-01 10:00:00,123", "2024-05-01 10:00:01,9", "2024-05-01T10:00:00.123456Z",
+                                     "2024-05-01 10:00:00", "[2024-05-01 10:00:00,123]",
+                                     "2024-05-01 10:00:00 +0200", "2024-05-01 10:00:00,123+01:00", ""};
+    static const char *const sep[] = {" ", "  ", " - ", " | ", "\t", ""};
+    static const char *const tok[] = {"INFO",     "ERROR",    "warning",  "[WARNING]", "ERROR:", "app.web",
+                                      "app",      "svc:",     "x.y.z",    "a.",        "[pid=12]", "[345]",
+                                      "pid=7",    "[MainThread]", "(worker-1)", "-", "db.pool:", "CRITICAL"};
+    static const char *const msg[] = {"request ok", "[x] y", "(p) q", "- dash", "-x", "| bar", "|x", "pid=9 rest",
+                                      " lead", "\ttab", "INFO again", "a.b: c", ":colon", "", "x", "xy", "xyzw",
+                                      "[pid=3] z", "error while x", "- ", "ok", "[", "[unclosed bracket"};
+    struct logprefix_cache c;
+    logprefix_cache_init(&c);
+    /* Found by this test: a message that abuts the logger (no blank between) may
+     * continue the logger's word. */
+    static const char *const pairs[][2] = {
+        {"2024-05-01 10:00:01,900 WARNING [pid=12] app.webERROR:colon and more",
+         "2024-05-01 10:00:01,900 WARNING [pid=12] app.webERRORerror while x"},
+        {"2024-05-01 10:00:01,900 WARNING app.web - first message here",
+         "2024-05-01 10:00:01,900 WARNING app.web - - second"},
+        {"2024-05-01 10:00:01,900 INFO app [x] first", "2024-05-01 10:00:01,900 INFO app xyz second"},
+    };
+    for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+        for (int k = 0; k < 2; k++) {
+            struct logprefix want, got;
+            bool w = logprefix_parse(pairs[i][k], strlen(pairs[i][k]), &want);
+            bool g = logprefix_cached(&c, pairs[i][k], strlen(pairs[i][k]), &got);
+            if (w != g || (w && !logprefix_equal(&want, &got)))
+                fail_msg("the cache reads '%s' otherwise", pairs[i][k]);
+        }
+    uint32_t seed = 7;
+    char line[256];
+    unsigned records = 0;
+    uint32_t shape = 0;
+    for (int round = 0; round < 200000; round++) {
+        /* Few prefixes, many messages: prefixes repeat as they do in a log. */
+        if (lp_rand(&seed) % 4 == 0)
+            shape = lp_rand(&seed) % 64;
+        uint32_t s2 = shape * 2654435761u + 1;
+        size_t len = (size_t)snprintf(line, sizeof(line), "%s", ts[lp_rand(&s2) % 8]);
+        if (shape < 24) {
+            /* The common layouts: "%(asctime)s %(levelname)s %(name)s [pid] ..." */
+            static const char *const lv[] = {"INFO", "ERROR", "WARNING", "DEBUG"};
+            static const char *const lg[] = {"app.web", "db.pool:", "x.y.z", "svc.a:"};
+            static const char *const tail[] = {"", " [pid=12]", " [MainThread]", " pid=7"};
+            len += (size_t)snprintf(line + len, sizeof(line) - len, " %s %s%s", lv[lp_rand(&s2) % 4],
+                                    lg[lp_rand(&s2) % 4], tail[lp_rand(&s2) % 4]);
+        }
+        int ntok = shape < 24 ? 0 : (int)(lp_rand(&s2) % 5);
+        for (int k = 0; k < ntok; k++)
+            len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", sep[lp_rand(&s2) % 6],
+                                    tok[lp_rand(&s2) % 18]);
+        /* Half the messages start with a word, half with what the parse looks at. */
+        static const char *const plain_msg[] = {"request ok", "order 12 created", "a.b: c", "error while x"};
+        const char *mtext = lp_rand(&seed) % 2 ? plain_msg[lp_rand(&seed) % 4] : msg[lp_rand(&seed) % 23];
+        len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s", shape < 24 ? " " : sep[lp_rand(&seed) % 6],
+                                mtext);
+        if (lp_rand(&seed) % 4 == 0) /* now and then the seconds change */
+            line[18] = (char)('0' + lp_rand(&seed) % 10);
+        struct logprefix want, got;
+        bool w = logprefix_parse(line, len, &want);
+        bool g = logprefix_cached(&c, line, len, &got);
+        if (w != g || (w && !logprefix_equal(&want, &got)))
+            fail_msg("the cache reads '%s' otherwise (record %d/%d, msg_off %zu/%zu, logger %zu/%zu, level %d/%d)",
+                     line, w, g, want.msg_off, got.msg_off, want.logger_len, got.logger_len, want.level, got.level);
+        records += w;
+    }
+    assert_true(records > 100000);
+    print_message("prefix cache: %llu hits of %u records\n", (unsigned long long)c.hits, records);
+    assert_true(c.hits > 10000); /* the compare path was taken, and agreed */
+}
+
 static void test_logprefix_through_parser(void **state)
 {
     (void)state;
@@ -879,6 +964,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_logprefix_table),
+        cmocka_unit_test(test_logprefix_cache_agrees),
         cmocka_unit_test(test_logprefix_through_parser),
         cmocka_unit_test(test_error_record_absorbed),
         cmocka_unit_test(test_info_record_not_absorbed),
