@@ -305,14 +305,33 @@ bool logprefix_parse(const char *p, size_t n, struct logprefix *out)
 
 /* The set of a line by up to 16 bytes after its timestamp: the level and most of
  * the logger name. */
-static unsigned cache_set(const char *p, size_t len)
+static inline unsigned cache_set(const char *p, size_t len)
 {
-    uint64_t a = 0, b = 0;
-    memcpy(&a, p, len < 8 ? len : 8);
-    if (len > 8)
-        memcpy(&b, p + 8, len < 16 ? len - 8 : 8);
+    /* len >= 8: fixed-size loads, which compile to a move each */
+    uint64_t a, b = 0;
+    memcpy(&a, p, 8);
+    if (len >= 16)
+        memcpy(&b, p + 8, 8);
     uint64_t h = (a ^ (b * 0xC2B2AE3D27D4EB4Full)) * 0x9E3779B97F4A7C15ull;
     return (unsigned)(h >> 59) & (LOGPREFIX_CACHE_SETS - 1);
+}
+
+/* p[0..k) == q[0..k), sixteen bytes a step, the last step ending at k (reading
+ * nothing past either). */
+static inline bool same_bytes(const char *p, const char *q, size_t k)
+{
+#if defined(__SSE2__) && !defined(LOGPREFIX_PORTABLE)
+    if (k >= 16) {
+        size_t i = 0;
+        for (; i + 16 < k; i += 16)
+            if (_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + i)),
+                                                 _mm_loadu_si128((const __m128i *)(const void *)(q + i)))) != 0xffff)
+                return false;
+        return _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *)(const void *)(p + k - 16)),
+                                                _mm_loadu_si128((const __m128i *)(const void *)(q + k - 16)))) == 0xffff;
+    }
+#endif
+    return memcmp(p, q, k) == 0;
 }
 
 void logprefix_cache_init(struct logprefix_cache *c)
@@ -341,7 +360,7 @@ bool logprefix_cached(struct logprefix_cache *c, const char *p, size_t n, struct
             for (unsigned w = 0; w < 2; w++) {
                 const struct logprefix_cache_entry *e = &set->e[w];
                 size_t m = e->res.msg_off;
-                if (e->ts_end != t || m + 4 >= n || memcmp(p + t, e->bytes, m - t) != 0)
+                if (e->ts_end != t || m + 4 >= n || !same_bytes(p + t, e->bytes, m - t))
                     continue;
                 char c0 = p[m];
                 if (c0 == ' ' || c0 == '\t' || c0 == '-' || c0 == '|' || c0 == '[' || c0 == '(' ||
