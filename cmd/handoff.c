@@ -117,6 +117,8 @@ struct handoff {
     const char *take_buf;                  /* taking->buf and ->len, read once */
     size_t take_len;
     struct event unpacked;                 /* the consumer's event of a packed record */
+    bool unpacked_ready;                   /* unpacked holds ev_init's defaults but for
+                                              the fields a packed record sets */
     /* Set before the threads start, read-only after. */
     int (*help)(void *ctx);
     void *help_ctx;
@@ -467,7 +469,12 @@ static const struct event *unpack_log(struct handoff *h, const char *p)
     struct rec_log r;
     memcpy(&r, p, sizeof(r));
     struct event *ev = &h->unpacked;
-    ev_init(ev, EV_LOG);
+    /* Every packed record sets the same fields (absent strings too), and nobody
+     * else writes this event: zeroed once, not per record. */
+    if (!h->unpacked_ready) {
+        ev_init(ev, EV_LOG);
+        h->unpacked_ready = true;
+    }
     ev->level = (enum ev_level)r.level;
     ev->has_ts = r.has_ts;
     ev->ts_ns = r.ts_ns;
@@ -484,6 +491,8 @@ static const struct event *unpack_log(struct handoff *h, const char *p)
             o += sizeof(n);
             *s[i] = ev_str_make(o, n);
             o += n + 1;
+        } else {
+            *s[i] = EV_STR_NULL;
         }
     return ev;
 }

@@ -75,6 +75,11 @@ struct correlator {
      * without any time wait in their own list. */
     struct bucket *buckets;   /* NBUCKETS ring + 1 untimed list at [NBUCKETS] */
     int64_t gran_ns;
+    /* corr_expire's bound for the watermark it last saw: a division per event
+     * otherwise, and most events do not move the watermark. */
+    int64_t exp_watermark;
+    int64_t exp_horizon, exp_last_full;
+    bool exp_valid;
     int64_t base;             /* absolute number of the oldest bucket in use */
     bool have_base;
     struct proc *procs;   /* direct-mapped: a collision replaces the older process */
@@ -522,8 +527,14 @@ void corr_expire(struct correlator *c)
 {
     if (!c->have_watermark || !c->have_base)
         return;
-    int64_t horizon = c->watermark - c->cfg.lateness_ns - c->cfg.idle_ns;
-    int64_t last_full = horizon / c->gran_ns - 1;
+    if (!c->exp_valid || c->exp_watermark != c->watermark) {
+        c->exp_watermark = c->watermark;
+        c->exp_horizon = c->watermark - c->cfg.lateness_ns - c->cfg.idle_ns;
+        c->exp_last_full = c->exp_horizon / c->gran_ns - 1;
+        c->exp_valid = true;
+    }
+    int64_t horizon = c->exp_horizon;
+    int64_t last_full = c->exp_last_full;
     if (last_full - c->base >= NBUCKETS) {
         /* The watermark jumped past the whole ring: the ring starts anew there. */
         struct trace *all = NULL;
