@@ -17,12 +17,17 @@ const char *pyframe_class_name(enum pyframe_class c)
 
 static const char *find(const char *p, size_t n, const char *needle)
 {
+    /* Every needle starts with a separator, and a path has few: jump from one to
+     * the next (a compare at every byte was a tenth of a text log's analysis). */
     size_t k = strlen(needle);
-    if (k > n)
-        return NULL;
-    for (size_t i = 0; i + k <= n; i++)
-        if (memcmp(p + i, needle, k) == 0)
-            return p + i;
+    const char *end = p + n;
+    for (const char *q = p; (size_t)(end - q) >= k; q++) {
+        q = memchr(q, needle[0], (size_t)(end - q) - k + 1);
+        if (q == NULL)
+            return NULL;
+        if (memcmp(q, needle, k) == 0)
+            return q;
+    }
     return NULL;
 }
 

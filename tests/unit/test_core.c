@@ -597,6 +597,11 @@ static void test_pyframe(void **state)
         {"C:\\Python311\\Lib\\json\\decoder.py", PYFRAME_STDLIB, "json.decoder"},
         {"C:\\Python311\\Lib\\json\\__init__.py", PYFRAME_STDLIB, "json"},
         {"C:\\app\\venv\\Lib\\site-packages\\requests\\api.py", PYFRAME_THIRD_PARTY, "requests.api"},
+        /* markers cut short at the end, or after a run of separators */
+        {"/srv/a/site-packages", PYFRAME_APP, "site-packages"},
+        {"/srv/lib/python", PYFRAME_APP, "python"},
+        {"//srv//site-packages/pkg/m.py", PYFRAME_THIRD_PARTY, "pkg.m"},
+        {"/usr/lib/lib/python3.11/os.py", PYFRAME_STDLIB, "os"},
     };
     for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
         ev_str f = ev_str_make(t[i].file, strlen(t[i].file));
