@@ -22,6 +22,8 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +50,7 @@ struct src_ra {
     unsigned nslots;
     struct ra_slot *slots;
     unsigned head, count; /* under mu */
+    atomic_uint filled;   /* slots published so far, readable without mu */
     bool holding;         /* under mu: slots[head] is the consumer's */
     bool reading;         /* under mu: a thread is in the chain */
     bool at_end;          /* under mu: the end (or error) slot is filled: no more reads */
@@ -122,6 +125,7 @@ static void publish(struct src_ra *ra, struct ra_slot *sl)
     pthread_mutex_lock(&ra->mu);
     ra->reading = false;
     ra->count++;
+    atomic_fetch_add_explicit(&ra->filled, 1, memory_order_release);
     if (sl->len <= 0)
         ra->at_end = true;
     pthread_cond_broadcast(&ra->not_empty);
@@ -262,6 +266,31 @@ int src_ra_help(struct src_ra *ra)
     return 0;
 }
 
+/* Under mu, a helper reading the next chunk: wait for it without sleeping, a
+ * while (a chunk takes tens of microseconds to decode, and in a VM waking a
+ * sleeping thread costs as much: a .zst run slept and woke some 400 times).
+ * mu is released meanwhile and held again on return. */
+static void wait_briefly(struct src_ra *ra)
+{
+    unsigned seen = atomic_load_explicit(&ra->filled, memory_order_acquire);
+    pthread_mutex_unlock(&ra->mu);
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    bool got = false;
+    for (unsigned i = 1; !got; i++) {
+        got = atomic_load_explicit(&ra->filled, memory_order_acquire) != seen;
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+        if (!got && (i & 255) == 0) {
+            clock_gettime(CLOCK_MONOTONIC, &t);
+            if ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) > 300000)
+                break;
+        }
+    }
+    pthread_mutex_lock(&ra->mu);
+}
+
 long src_ra_next(struct src_ra *ra, const char **data, const void **note, uint64_t *done, char err[SRC_ERRSZ])
 {
     *note = NULL;
@@ -279,6 +308,7 @@ long src_ra_next(struct src_ra *ra, const char **data, const void **note, uint64
         ra->holding = false;
         pthread_cond_broadcast(&ra->not_full);
     }
+    bool spun = false;
     while (ra->count == 0) {
         struct ra_slot *sl = ra->has_thread ? NULL : claim_tail(ra);
         if (sl != NULL) {
@@ -288,10 +318,15 @@ long src_ra_next(struct src_ra *ra, const char **data, const void **note, uint64
             continue;
         }
         /* The thread or a helper is reading, or (the ring went round) a helper
-         * still notes the slot to fill next. */
+         * still notes the slot to fill next. A helper's chunk comes soon: wait
+         * for it awake once, then asleep (the loop checks again under mu before
+         * it sleeps, so no wake-up is lost). */
         if (!ra->has_thread && !ra->reading)
             pthread_cond_wait(&ra->note_idle, &ra->mu);
-        else
+        else if (!ra->has_thread && !spun) {
+            spun = true;
+            wait_briefly(ra);
+        } else
             pthread_cond_wait(&ra->not_empty, &ra->mu);
     }
     struct ra_slot *sl = &ra->slots[ra->head];
