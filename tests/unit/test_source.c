@@ -210,6 +210,18 @@ static long drain(struct src_stream *s, struct buf *b)
     return n;
 }
 
+/* One stream of a walk as text: "name\n<len>\n<bytes>\n". */
+static void add_stream_record(struct buf *out, const struct src_stream *s, const struct buf *b)
+{
+    char head[64];
+    buf_add(out, src_stream_name(s), strlen(src_stream_name(s)));
+    snprintf(head, sizeof head, "\n%zu\n", b->len);
+    buf_add(out, head, strlen(head));
+    if (b->len)
+        buf_add(out, b->p, b->len);
+    buf_add(out, "\n", 1);
+}
+
 /* A whole walk as text: "name\n<len>\n<bytes>\n" per stream and "ERR err\n" per error.
  * Readahead on and off must give the same text. */
 static void walk_all(const char *path, const struct src_options *opt, struct buf *out)
@@ -228,13 +240,7 @@ static void walk_all(const char *path, const struct src_options *opt, struct buf
         }
         struct buf b = {0};
         long last = drain(s, &b);
-        char head[64];
-        buf_add(out, src_stream_name(s), strlen(src_stream_name(s)));
-        snprintf(head, sizeof head, "\n%zu\n", b.len);
-        buf_add(out, head, strlen(head));
-        if (b.len)
-            buf_add(out, b.p, b.len);
-        buf_add(out, "\n", 1);
+        add_stream_record(out, s, &b);
         if (last < 0) {
             buf_add(out, "READERR ", 8);
             buf_add(out, src_stream_error(s), strlen(src_stream_error(s)));
@@ -979,20 +985,34 @@ static void test_bomb_guard(void **state)
     free(zeros);
 }
 
+/* A tree of every kind of stream over 700000 bytes of text, for the read-ahead
+ * tests: a plain file, a two-frame zstd, an xz, and below sub/ a tar.zst and a zip
+ * of two members each. */
+static void write_ra_tree(const char *dir, const char *text)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/sub", dir);
+    mkdirs(path);
+    snprintf(path, sizeof path, "%s/a.log", dir);
+    write_file(path, text, 700000);
+    const char *parts[] = {text, text + 1000};
+    size_t lens[] = {300000, 400000};
+    snprintf(path, sizeof path, "%s/b.zst", dir);
+    write_zstd(path, parts, lens, 2, false);
+    snprintf(path, sizeof path, "%s/c.xz", dir);
+    write_filtered(path, archive_write_add_filter_xz, text, 700000);
+    const struct member m[] = {{"x/1.log", text, 700000}, {"x/2.log", "two\n", 4}};
+    snprintf(path, sizeof path, "%s/sub/d.tar.zst", dir);
+    write_archive(path, archive_write_set_format_pax_restricted, archive_write_add_filter_zstd, m, 2);
+    snprintf(path, sizeof path, "%s/sub/e.zip", dir);
+    write_archive(path, archive_write_set_format_zip, NULL, m, 2);
+}
+
 static void test_readahead_same_bytes(void **state)
 {
     (void)state;
     char *text = make_text(700000);
-    mkdirs("ra/sub");
-    write_file("ra/a.log", text, 700000);
-    const char *parts[] = {text, text + 1000};
-    size_t lens[] = {300000, 400000};
-    write_zstd("ra/b.zst", parts, lens, 2, false);
-    write_filtered("ra/c.xz", archive_write_add_filter_xz, text, 700000);
-    const struct member m[] = {{"x/1.log", text, 700000}, {"x/2.log", "two\n", 4}};
-    write_archive("ra/sub/d.tar.zst", archive_write_set_format_pax_restricted,
-                  archive_write_add_filter_zstd, m, 2);
-    write_archive("ra/sub/e.zip", archive_write_set_format_zip, NULL, m, 2);
+    write_ra_tree("ra", text);
     size_t sizes[] = {4096, 100000, 0};
     struct buf base = {0};
     walk_all("ra", &(struct src_options){0}, &base);
@@ -1082,15 +1102,7 @@ static void test_readahead_coop(void **state)
 {
     (void)state;
     char *text = make_text(700000);
-    mkdirs("coop/sub");
-    write_file("coop/a.log", text, 700000);
-    const char *parts[] = {text, text + 1000};
-    size_t lens[] = {300000, 400000};
-    write_zstd("coop/b.zst", parts, lens, 2, false);
-    write_filtered("coop/c.xz", archive_write_add_filter_xz, text, 700000);
-    const struct member m[] = {{"x/1.log", text, 700000}, {"x/2.log", "two\n", 4}};
-    write_archive("coop/sub/d.tar.zst", archive_write_set_format_pax_restricted,
-                  archive_write_add_filter_zstd, m, 2);
+    write_ra_tree("coop", text);
     struct buf base = {0};
     walk_all("coop", &(struct src_options){0}, &base);
     assert_null(strstr(base.p, "ERR"));
@@ -1143,13 +1155,7 @@ static void test_readahead_coop(void **state)
         }
         assert_int_equal(n, 0);
         set_helped(&h, NULL); /* before the walk frees the stream */
-        char head[64];
-        buf_add(&got, src_stream_name(s), strlen(src_stream_name(s)));
-        snprintf(head, sizeof head, "\n%zu\n", b.len);
-        buf_add(&got, head, strlen(head));
-        if (b.len)
-            buf_add(&got, b.p, b.len);
-        buf_add(&got, "\n", 1);
+        add_stream_record(&got, s, &b);
         free(b.p);
     }
     assert_int_equal(r, 0);
