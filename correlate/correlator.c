@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "hash.h"
+#include "traceid.h"
 
 #define MAX_MARKS 16
 #define INTERN_MAX 8192
@@ -641,30 +642,11 @@ static const char *intern_service(struct correlator *c, ev_str s)
     return d;
 }
 
-static int hexv(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
 /* Low 64 bits of a normalized hex trace id; 0 when it is not one. */
 static uint64_t trace_key(ev_str id)
 {
-    if (id.ptr == NULL || id.len < 16)
-        return 0;
     uint64_t k = 0;
-    for (uint32_t i = id.len - 16; i < id.len; i++) {
-        int v = hexv(id.ptr[i]);
-        if (v < 0)
-            return 0;
-        k = k << 4 | (uint64_t)v;
-    }
-    return k;
+    return hex_tail64(id.ptr, id.len, &k) ? k : 0;
 }
 
 static void copy_name(char *dst, size_t dstsz, ev_str s)

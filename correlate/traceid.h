@@ -9,8 +9,40 @@
 #define PYCORR_TRACEID_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define TRACEID_BUFSZ 33
+
+/* Value of each byte as a hex digit (either case), or 0xFF. A table, not a chain of
+ * range tests: trace ids are random, so a digit-or-letter branch mispredicts on
+ * nearly every other byte. */
+extern const uint8_t hex_digit_value[256];
+
+static inline int hex_value(char c)
+{
+    uint8_t v = hex_digit_value[(unsigned char)c];
+    return v == 0xFF ? -1 : v;
+}
+
+/* The last 16 hex digits of p as a number, in *out; false when n < 16 or one of
+ * them is not a hex digit. */
+static inline int hex_tail64(const char *p, size_t n, uint64_t *out)
+{
+    if (p == NULL || n < 16)
+        return 0;
+    const unsigned char *q = (const unsigned char *)p + n - 16;
+    uint64_t k = 0;
+    unsigned bad = 0;
+    for (int i = 0; i < 16; i++) {
+        unsigned v = hex_digit_value[q[i]];
+        bad |= v;
+        k = k << 4 | (v & 15u);
+    }
+    if (bad & 0x80u)
+        return 0;
+    *out = k;
+    return 1;
+}
 
 /* Write the normalized trace id to out (NUL-terminated) and return its length
  * (32 or 16); return 0 when p is not a trace id in any known spelling. */

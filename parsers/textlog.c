@@ -31,6 +31,7 @@
 #include "tb_asm.h"
 #include "tb_lines.h"
 #include "../correlate/evtime.h"
+#include "../correlate/traceid.h"
 
 enum transport { TR_UNKNOWN = 0, TR_PLAIN, TR_CRI, TR_DOCKER };
 
@@ -663,17 +664,6 @@ static bool cri_prefix(const char *p, size_t n, int64_t *ts, uint8_t *key, bool 
     return true;
 }
 
-static int hexv(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static size_t put_utf8(char *o, uint32_t cp)
 {
     if (cp < 0x80) {
@@ -733,14 +723,14 @@ static size_t json_unescape(const char *p, size_t n, char *out, size_t *out_len)
                 return 0;
             int h[4];
             for (int k = 0; k < 4; k++)
-                if ((h[k] = hexv(p[i + (size_t)k])) < 0)
+                if ((h[k] = hex_value(p[i + (size_t)k])) < 0)
                     return 0;
             uint32_t cp = (uint32_t)(h[0] << 12 | h[1] << 8 | h[2] << 4 | h[3]);
             i += 4;
             if (cp >= 0xD800 && cp <= 0xDBFF && i + 6 <= n && p[i] == '\\' && p[i + 1] == 'u') {
                 int l[4], ok = 1;
                 for (int k = 0; k < 4; k++)
-                    if ((l[k] = hexv(p[i + 2 + (size_t)k])) < 0)
+                    if ((l[k] = hex_value(p[i + 2 + (size_t)k])) < 0)
                         ok = 0;
                 uint32_t lo = ok ? (uint32_t)(l[0] << 12 | l[1] << 8 | l[2] << 4 | l[3]) : 0;
                 if (ok && lo >= 0xDC00 && lo <= 0xDFFF) {

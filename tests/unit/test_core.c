@@ -390,6 +390,31 @@ static void test_traceid_invalid(void **state)
     assert_int_equal(spanid_normalize("", 0, out), 0);
 }
 
+/* Every byte against the definition, and the 64-bit tail the correlator keys on. */
+static void test_hex_digits(void **state)
+{
+    (void)state;
+    for (int b = 0; b < 256; b++) {
+        int want = b >= '0' && b <= '9' ? b - '0' : b >= 'a' && b <= 'f' ? b - 'a' + 10
+                 : b >= 'A' && b <= 'F' ? b - 'A' + 10 : -1;
+        assert_int_equal(hex_value((char)b), want);
+    }
+    uint64_t k = 0;
+    assert_true(hex_tail64(HEX32, 32, &k));
+    assert_true(k == 0xa3ce929d0e0e4736ull);
+    assert_true(hex_tail64("A3CE929D0E0E4736", 16, &k));
+    assert_true(k == 0xa3ce929d0e0e4736ull);
+    assert_true(hex_tail64("zz" "ffffffffffffffff", 18, &k)); /* only the tail counts */
+    assert_true(k == UINT64_MAX);
+    k = 7;
+    assert_false(hex_tail64("a3ce929d0e0e473", 15, &k));
+    assert_false(hex_tail64("a3ce929d0e0e473g", 16, &k));
+    assert_false(hex_tail64("g3ce929d0e0e4736", 16, &k));
+    assert_false(hex_tail64("a3ce929d" "\xff" "0e0e473", 16, &k));
+    assert_false(hex_tail64(NULL, 16, &k));
+    assert_true(k == 7); /* untouched on failure */
+}
+
 /* ---- levels ----------------------------------------------------------------------- */
 
 static void test_level_parse(void **state)
@@ -751,6 +776,7 @@ int main(void)
         cmocka_unit_test(test_evtime_format_roundtrip),
         cmocka_unit_test(test_traceid_spellings),
         cmocka_unit_test(test_traceid_invalid),
+        cmocka_unit_test(test_hex_digits),
         cmocka_unit_test(test_level_parse),
         cmocka_unit_test(test_ev_clone_deep),
         cmocka_unit_test(test_ev_clone_absent_stays_absent),
