@@ -30,7 +30,8 @@
 enum note_state { NOTE_NONE = 0, NOTE_BUSY, NOTE_DONE };
 
 struct ra_slot {
-    char *buf;
+    char *buf;             /* the slot's own bytes */
+    const char *data;      /* the chunk: buf, or bytes the chain lent */
     long len;              /* > 0 data, 0 end, -1 error (the last slot filled) */
     uint64_t done;         /* raw progress when this chunk was produced */
     void *note;            /* note_cap bytes, when notes were asked for */
@@ -48,6 +49,7 @@ struct src_ra {
     const struct src_fd *raw;
     size_t chunk;
     unsigned nslots;
+    bool borrow;          /* the chain lends: slots point into it, no copy */
     struct ra_slot *slots;
     unsigned head, count; /* under mu */
     atomic_uint filled;   /* slots published so far, readable without mu */
@@ -74,7 +76,11 @@ static void produce(struct src_ra *ra, struct ra_slot *sl)
 {
     char why[SRC_ERRSZ] = "";
     long n;
-    if (ra->pend_len == 0 && ra->top->read_into != NULL) {
+    sl->data = sl->buf;
+    if (ra->borrow) {
+        /* The decoder's own output, kept for us (SRC_LEND_KEEP): no copy. */
+        n = ra->top->lend(ra->top, &sl->data, ra->chunk, why);
+    } else if (ra->pend_len == 0 && ra->top->read_into != NULL) {
         /* Straight into the slot: no copy. */
         n = ra->top->read_into(ra->top, sl->buf, ra->chunk, why);
     } else {
@@ -172,11 +178,14 @@ struct src_ra *src_ra_start(struct src_reader *top, const struct src_fd *raw, si
     ra->raw = raw;
     ra->chunk = chunk;
     ra->nslots = nslots < 2 ? 2 : nslots;
+    /* The chunks alive at once (the slots, one of them being filled) must all be
+     * within what a lending chain keeps. */
+    ra->borrow = top->lend != NULL && (size_t)ra->nslots * chunk <= SRC_LEND_KEEP;
     if ((ra->slots = calloc(ra->nslots, sizeof *ra->slots)) == NULL) {
         ra_free(ra);
         return NULL;
     }
-    for (unsigned i = 0; i < ra->nslots; i++)
+    for (unsigned i = 0; i < ra->nslots && !ra->borrow; i++)
         if ((ra->slots[i].buf = malloc(chunk)) == NULL) {
             ra_free(ra);
             return NULL;
@@ -254,7 +263,7 @@ int src_ra_help(struct src_ra *ra)
             src_note_fn fn = ra->note_fn;
             size_t cap = ra->note_cap;
             pthread_mutex_unlock(&ra->mu);
-            fn(sl->buf, (size_t)sl->len, sl->note, cap);
+            fn(sl->data, (size_t)sl->len, sl->note, cap);
             pthread_mutex_lock(&ra->mu);
             sl->note_state = NOTE_DONE;
             pthread_cond_broadcast(&ra->note_idle);
@@ -336,7 +345,7 @@ long src_ra_next(struct src_ra *ra, const char **data, const void **note, uint64
     pthread_mutex_unlock(&ra->mu);
     *done = sl->done;
     if (sl->len > 0) {
-        *data = sl->buf;
+        *data = sl->data;
         return sl->len;
     }
     ra->finished = true;

@@ -37,8 +37,16 @@ struct src_reader {
      * handed out, so a read-ahead slot is filled without a copy. The two may be
      * mixed: each returns the bytes that follow the last either returned. */
     long (*read_into)(struct src_reader *r, char *buf, size_t cap, char err[SRC_ERRSZ]);
+    /* Optional: as read, at most max bytes, with a longer promise: the bytes stay
+     * unchanged until SRC_LEND_KEEP more have been handed out (by any of the three),
+     * so a read-ahead ring can keep pointing at them instead of copying them. */
+    long (*lend)(struct src_reader *r, const char **data, size_t max, char err[SRC_ERRSZ]);
     void (*close)(struct src_reader *r);
 };
+
+/* How many bytes a lent view outlives; a read-ahead ring of nslots chunks may
+ * borrow only if nslots * chunk stays within it. */
+#define SRC_LEND_KEEP ((size_t)2 << 20)
 
 /* Options with the zero defaults replaced; what every link sees. */
 void src_options_resolve(struct src_options *dst, const struct src_options *src);
@@ -93,7 +101,7 @@ enum src_magic src_sniff(const unsigned char *p, size_t n, bool at_eof);
  * blocks padded to a 64 KiB record). */
 #define SRC_SNIFF_BYTES ((size_t)64 << 10)
 
-/* ---- zstd.c: libzstd streaming decoder over any link ---- */
+/* ---- zstd.c: libzstd's block decoder over any link; it lends ---- */
 
 /* A decoder reading compressed bytes from in (not owned). NULL on failure. */
 struct src_reader *src_zstd_new(struct src_reader *in, const struct src_options *opt,

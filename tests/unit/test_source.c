@@ -29,6 +29,7 @@
 #include <zstd.h>
 
 #include "source/source.h"
+#include "source/src_private.h"
 
 static char tmpdir[PATH_MAX];
 static char oldcwd[PATH_MAX];
@@ -435,6 +436,118 @@ static void test_zstd_corrupt(void **state)
     expect_read_error("magic.zst", "magic.zst: ");
     free(z);
     free(text);
+}
+
+/* One frame of src with the window given and long-distance matching, so matches
+ * reach megabytes back: across the wrap of the decoder's round buffer. */
+static size_t zstd_frame_long(void *dst, size_t cap, const char *src, size_t len, int wlog)
+{
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    assert_non_null(c);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 3);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, wlog);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_enableLongDistanceMatching, 1);
+    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+    size_t n = ZSTD_compress2(c, dst, cap, src, len);
+    assert_false(ZSTD_isError(n));
+    ZSTD_freeCCtx(c);
+    return n;
+}
+
+static void fill_random(char *p, size_t n, uint64_t seed)
+{
+    for (size_t i = 0; i < n; i++) {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        p[i] = (char)(' ' + seed % 90);
+    }
+}
+
+struct lent_view {
+    const char *p;
+    size_t len, off;
+};
+
+/* The zstd link lends views into its round buffer; each must stay as decoded until
+ * SRC_LEND_KEEP more bytes are lent, through frames whose windows grow (the buffer
+ * is replaced while views into the old one live), skippable frames, and blocks that
+ * copy from megabytes back across the wrap. */
+static void test_zstd_lend_keeps(void **state)
+{
+    (void)state;
+    const size_t mb = (size_t)1 << 20;
+    size_t la = 3 * mb, lb = 11 * mb, lc = 1000;
+    char *want = malloc(la + lb + lc);
+    assert_non_null(want);
+    char *text = make_text(la + lb);
+    memcpy(want, text, la);                           /* frame A: window 1 MiB */
+    char *b = want + la;                              /* frame B: window 8 MiB */
+    fill_random(b, 3 * mb, 42);
+    memcpy(b + 3 * mb, text + la, 2 * mb);
+    memcpy(b + 5 * mb, b, 3 * mb);                    /* 5 MiB back */
+    memcpy(b + 8 * mb, text, 3 * mb);                 /* 8 MiB back */
+    memcpy(want + la + lb, text + 7, lc);             /* frame C: small */
+
+    size_t cap = ZSTD_compressBound(la) + ZSTD_compressBound(lb) + ZSTD_compressBound(lc) + 64;
+    char *z = malloc(cap);
+    assert_non_null(z);
+    size_t at = zstd_frame_long(z, cap, want, la, 20);
+    memcpy(z + at, "\x5E\x2A\x4D\x18\x03\x00\x00\x00" "abc", 11); /* skippable */
+    at += 11;
+    size_t zb = zstd_frame_long(z + at, cap - at, b, lb, 23);
+    at += zb;
+    at += zstd_frame(z + at, cap - at, want + la + lb, lc);
+    at += zstd_frame(z + at, cap - at, "", 0);             /* empty frame */
+    size_t big_only = zstd_frame_long(z + at, cap - at, b, lb, 20);
+    /* With the 8 MiB window the repeats cost next to nothing: matches span megabytes. */
+    assert_true(zb * 3 < big_only * 2);
+    write_file("lend.zst", z, at);
+
+    char err[SRC_ERRSZ] = "";
+    struct src_options opt;
+    src_options_resolve(&opt, &(struct src_options){.chunk_size = 65536});
+    int fd = open("lend.zst", O_RDONLY);
+    assert_true(fd >= 0);
+    struct src_fd *f = src_fd_new(fd, 65536, err);
+    assert_non_null(f);
+    struct src_reader *r = src_zstd_new(&f->base, &opt, err);
+    assert_non_null(r);
+    assert_non_null(r->lend);
+
+    static struct lent_view live[4096];
+    size_t nlive = 0, first = 0, total = 0, round = 0;
+    const size_t sizes[] = {65536, 4097, 131072, 1};
+    for (;;) {
+        const char *p;
+        long n = r->lend(r, &p, sizes[round++ % 4], err);
+        if (n < 0)
+            fail_msg("lend: %s", err);
+        if (n == 0)
+            break;
+        assert_true(total + (size_t)n <= la + lb + lc);
+        assert_memory_equal(p, want + total, (size_t)n);
+        assert_true(nlive < sizeof live / sizeof live[0]);
+        live[nlive++] = (struct lent_view){p, (size_t)n, total};
+        total += (size_t)n;
+        while (first < nlive && total - (live[first].off + live[first].len) >= SRC_LEND_KEEP)
+            first++;
+        for (size_t i = first; i < nlive; i++)
+            if (memcmp(live[i].p, want + live[i].off, live[i].len) != 0)
+                fail_msg("bytes %zu..%zu changed %zu bytes after they were lent", live[i].off,
+                         live[i].off + live[i].len, total - live[i].off - live[i].len);
+        if (first > 2048) {
+            memmove(live, live + first, (nlive - first) * sizeof live[0]);
+            nlive -= first;
+            first = 0;
+        }
+    }
+    assert_int_equal(total, la + lb + lc);
+    r->close(r);
+    f->base.close(&f->base);
+    free(z);
+    free(text);
+    free(want);
 }
 
 static void test_libarchive_filters(void **state)
@@ -1251,6 +1364,7 @@ int main(void)
         cmocka_unit_test(test_missing_path),
         cmocka_unit_test(test_zstd_multiframe),
         cmocka_unit_test(test_zstd_corrupt),
+        cmocka_unit_test(test_zstd_lend_keeps),
         cmocka_unit_test(test_libarchive_filters),
         cmocka_unit_test(test_archives),
         cmocka_unit_test(test_archive_details),
