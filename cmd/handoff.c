@@ -37,7 +37,7 @@
 #define BATCH_ARENA ((size_t)1 << 20) /* published early when its arena holds this much */
 #define SPIN_NS 500000                /* how long a waiting side spins before it sleeps */
 
-enum rec_tag { REC_LOG = 1, REC_EVENT, REC_DIAG };
+enum rec_tag { REC_LOG = 1, REC_LINE, REC_EVENT, REC_DIAG };
 
 /* The strings of an event, in packing order. */
 #define NSTR 8
@@ -66,6 +66,29 @@ struct rec_log {
     int64_t pid;
     uint64_t line;
     const char *stream; /* the batch's copy of the stream name */
+};
+
+/* A plain log line (struct ev_line): the part of the line from its first slice
+ * on follows, once, with the offsets rebased onto it; then the stream name (its
+ * pointer) when the line has one. Kept small: it is most of a text log's
+ * records, and every byte crosses to the other core. Lines this cannot describe
+ * (64 KiB and more, a pid beyond 32 bits) go as events. */
+struct rec_line {
+    uint8_t tag;
+    uint8_t level;
+    uint8_t has_ts;
+    uint8_t has_stream_name;
+    uint32_t size;
+    int64_t ts_ns;
+    uint64_t line;
+    const char *stream; /* the batch's copy of the stream name */
+    int32_t pid;
+    uint16_t len, logger_off, logger_len, thread_off, thread_len, msg_off;
+};
+
+struct rec_line_name {
+    const char *ptr; /* as the parser gave it: it outlives the run */
+    uint32_t len;
 };
 
 /* Any other event (deep-copied into the batch's arena), or a diagnostic. */
@@ -341,6 +364,74 @@ static const char *stream_copy(struct handoff *h, const char *stream)
     return b->stream_copy;
 }
 
+/* Write a record built at stage (size bytes, a multiple of 16) to p. */
+static void put_staged(char *p, const char *stage, size_t size)
+{
+#ifdef HO_STREAM
+    for (size_t k = 0; k < size; k += 16)
+        _mm_stream_si128((__m128i *)(void *)(p + k), _mm_load_si128((const __m128i *)(const void *)(stage + k)));
+#else
+    memcpy(p, stage, size);
+#endif
+}
+
+static int pack_log(struct handoff *h, const struct event *ev);
+
+int handoff_line(struct handoff *h, const struct ev_line *l)
+{
+    /* From the first slice on: the timestamp and level before it are in the
+     * fields already. */
+    uint32_t base = l->msg_off;
+    if (l->logger_len && l->logger_off < base)
+        base = l->logger_off;
+    if (l->thread_len && l->thread_off < base)
+        base = l->thread_off;
+    uint32_t n = l->len - base;
+    if (n > UINT16_MAX || l->pid < INT32_MIN || l->pid > INT32_MAX) {
+        struct event ev;
+        ev_init(&ev, EV_LOG);
+        ev_from_line(&ev, l);
+        return pack_log(h, &ev);
+    }
+    bool named = l->stream_name != NULL;
+    size_t head = sizeof(struct rec_line) + (named ? sizeof(struct rec_line_name) : 0);
+    size_t size = pad16(head + n);
+    char *p = reserve(h, size);
+    if (p == NULL)
+        return -1;
+    struct rec_line r = {
+        .tag = REC_LINE,
+        .level = l->level,
+        .has_ts = l->has_ts,
+        .has_stream_name = named,
+        .size = (uint32_t)size,
+        .ts_ns = l->ts_ns,
+        .line = l->lineno,
+        .stream = NULL,
+        .pid = (int32_t)l->pid,
+        .len = (uint16_t)n,
+        .logger_off = (uint16_t)(l->logger_len ? l->logger_off - base : 0),
+        .logger_len = (uint16_t)l->logger_len,
+        .thread_off = (uint16_t)(l->thread_len ? l->thread_off - base : 0),
+        .thread_len = (uint16_t)l->thread_len,
+        .msg_off = (uint16_t)(l->msg_off - base),
+    };
+    if (l->stream != NULL && (r.stream = stream_copy(h, l->stream)) == NULL)
+        return -1;
+    struct rec_line_name name = {l->stream_name, l->stream_name_len};
+    /* Built here and streamed out, as pack_log does (see there). */
+    _Alignas(16) char stage[512];
+    char *out = size <= sizeof(stage) ? stage : p;
+    memcpy(out, &r, sizeof(r));
+    if (named)
+        memcpy(out + sizeof(r), &name, sizeof(name));
+    memcpy(out + head, l->p + base, n);
+    if (out == stage)
+        put_staged(p, stage, size);
+    commit(h, size);
+    return 0;
+}
+
 static int pack_log(struct handoff *h, const struct event *ev)
 {
     ev_str *s[NSTR];
@@ -393,8 +484,7 @@ static int pack_log(struct handoff *h, const struct event *ev)
         }
 #ifdef HO_STREAM
     if (out == stage)
-        for (size_t k = 0; k < size; k += 16)
-            _mm_stream_si128((__m128i *)(void *)(p + k), _mm_load_si128((const __m128i *)(const void *)(stage + k)));
+        put_staged(p, stage, size);
 #endif
     commit(h, size);
     return 0;
@@ -464,17 +554,23 @@ void handoff_cancel(struct handoff *h)
     pthread_mutex_unlock(&h->mu);
 }
 
+/* The consumer's one event for packed records. Every packed record sets the same
+ * fields (absent strings too), and nobody else writes it: zeroed once, not per
+ * record. */
+static struct event *unpacked_event(struct handoff *h)
+{
+    if (!h->unpacked_ready) {
+        ev_init(&h->unpacked, EV_LOG);
+        h->unpacked_ready = true;
+    }
+    return &h->unpacked;
+}
+
 static const struct event *unpack_log(struct handoff *h, const char *p)
 {
     struct rec_log r;
     memcpy(&r, p, sizeof(r));
-    struct event *ev = &h->unpacked;
-    /* Every packed record sets the same fields (absent strings too), and nobody
-     * else writes this event: zeroed once, not per record. */
-    if (!h->unpacked_ready) {
-        ev_init(ev, EV_LOG);
-        h->unpacked_ready = true;
-    }
+    struct event *ev = unpacked_event(h);
     ev->level = (enum ev_level)r.level;
     ev->has_ts = r.has_ts;
     ev->ts_ns = r.ts_ns;
@@ -494,6 +590,37 @@ static const struct event *unpack_log(struct handoff *h, const char *p)
         } else {
             *s[i] = EV_STR_NULL;
         }
+    return ev;
+}
+
+static const struct event *unpack_line(struct handoff *h, const struct rec_line *r, const char *after)
+{
+    struct event *ev = unpacked_event(h);
+    struct rec_line_name name = {NULL, 0};
+    if (r->has_stream_name) {
+        memcpy(&name, after, sizeof(name));
+        after += sizeof(name);
+    }
+    struct ev_line l = {
+        .p = after,
+        .len = r->len,
+        .logger_off = r->logger_off,
+        .logger_len = r->logger_len,
+        .thread_off = r->thread_off,
+        .thread_len = r->thread_len,
+        .msg_off = r->msg_off,
+        .has_ts = r->has_ts,
+        .level = r->level,
+        .ts_ns = r->ts_ns,
+        .pid = r->pid,
+        .stream = r->stream,
+        .lineno = r->line,
+        .stream_name = name.ptr,
+        .stream_name_len = name.len,
+    };
+    ev_from_line(ev, &l);
+    /* What a line never has; a packed log before it may have set them. */
+    ev->service = ev->host = ev->trace_id = ev->span_id = EV_STR_NULL;
     return ev;
 }
 
@@ -534,6 +661,13 @@ int handoff_next(struct handoff *h, const struct event **ev, int *diag_kind, con
         pthread_mutex_unlock(&h->mu);
     }
     const char *p = h->take_buf + h->pos;
+    if ((uint8_t)p[0] == REC_LINE) {
+        struct rec_line r;
+        memcpy(&r, p, sizeof(r));
+        h->pos += r.size;
+        *ev = unpack_line(h, &r, p + sizeof(r));
+        return 1;
+    }
     if ((uint8_t)p[0] == REC_LOG) {
         struct rec_log r;
         memcpy(&r, p, sizeof(r));

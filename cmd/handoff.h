@@ -26,6 +26,9 @@ void handoff_destroy(struct handoff *h);
  * the queue is full). 0, or -1 when memory ran out (the event is lost) or the
  * consumer has stopped. */
 int handoff_event(struct handoff *h, const struct event *ev);
+/* Producer: a plain log line; the consumer gets it as the event ev_from_line
+ * makes of it. Same return values as handoff_event. */
+int handoff_line(struct handoff *h, const struct ev_line *line);
 /* Producer: the events that follow come from the stream with this name, which
  * stays valid until the next call (or the end). Optional: it spares a string
  * comparison per event. */

@@ -222,6 +222,22 @@ static int on_event_single(void *ctx, const struct event *ev)
     return 0;
 }
 
+/* A plain log line: packed as it is when a handoff carries it (no event is built
+ * on this side), else made into the event here. */
+static int on_line_single(void *ctx, const struct ev_line *l)
+{
+    struct input *in = ctx;
+    if (in->ho == NULL) {
+        struct event ev;
+        ev_init(&ev, EV_LOG);
+        ev_from_line(&ev, l);
+        return deliver(in->pl, &ev);
+    }
+    if (handoff_line(in->ho, l) != 0)
+        return 1;
+    return 0;
+}
+
 static void report_unreadable_in(struct input *in, const char *msg)
 {
     say(in, SAY_UNREADABLE, NULL, 0, msg);
@@ -345,6 +361,7 @@ static int next_stream(struct input *in)
         struct parser_env env = {
             .stream = name,
             .emit = in->mc != NULL ? on_event_merged : on_event_single,
+            .emit_line = in->mc != NULL ? NULL : on_line_single,
             .emit_ctx = in,
             .diag = on_diag,
             .diag_ctx = in,

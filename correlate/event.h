@@ -202,6 +202,42 @@ static inline void ev_init(struct event *ev, enum ev_kind k)
 #endif
 }
 
+/* A plain log line in parts, as the text parser finds it: all a plain EV_LOG
+ * event carries, without building the event. The parser hands it on as it is; the
+ * pipeline's handoff packs it with one copy of the line; ev_from_line makes the
+ * event wherever one is needed, so a line becomes the same event every way. */
+struct ev_line {
+    const char *p;        /* the line; every slice below is inside p[0..len) */
+    uint32_t len;
+    uint32_t logger_off, logger_len; /* len 0: absent */
+    uint32_t thread_off, thread_len;
+    uint32_t msg_off;     /* the message runs to the end of the line */
+    bool has_ts;
+    uint8_t level;        /* enum ev_level */
+    int64_t ts_ns;
+    int64_t pid;          /* -1 when unknown */
+    const char *stream;   /* src.stream */
+    uint64_t lineno;
+    const char *stream_name; /* NULL, or a name that outlives the run ("stderr") */
+    uint32_t stream_name_len;
+};
+
+/* Every field a line sets, set on ev: an EV_LOG event (ev_init'ed once; the fields
+ * a line never sets must still be as ev_init left them). */
+static inline void ev_from_line(struct event *ev, const struct ev_line *l)
+{
+    ev->level = (enum ev_level)l->level;
+    ev->has_ts = l->has_ts;
+    ev->ts_ns = l->ts_ns;
+    ev->pid = l->pid;
+    ev->logger = l->logger_len ? ev_str_make(l->p + l->logger_off, l->logger_len) : EV_STR_NULL;
+    ev->thread = l->thread_len ? ev_str_make(l->p + l->thread_off, l->thread_len) : EV_STR_NULL;
+    ev->message = ev_str_make(l->p + l->msg_off, l->len - l->msg_off);
+    ev->stream_name = l->stream_name ? ev_str_make(l->stream_name, l->stream_name_len) : EV_STR_NULL;
+    ev->src.stream = l->stream;
+    ev->src.line = l->lineno;
+}
+
 /* Deep-copy src into dst; every slice of dst points into arena a.
  * Returns 0, or -1 when the arena cannot grow (dst is then unusable). */
 int ev_clone(struct event *dst, const struct event *src, struct arena *a);

@@ -71,6 +71,9 @@ struct parser_env {
     void *diag_ctx;
     const struct field_map *map;  /* may be NULL */
     const struct parse_limits *limits; /* never NULL */
+    /* Optional: a plain log line goes here instead of to emit as an event (same
+     * context and return values as emit). A parser need not use it. */
+    int (*emit_line)(void *ctx, const struct ev_line *line);
 };
 
 struct parser {

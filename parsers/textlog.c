@@ -236,30 +236,42 @@ static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
 static int emit_line(struct textlog *t, const char *p, size_t len, uint64_t lineno, uint8_t key,
                      const struct logprefix *lp, bool has_tts, int64_t tts)
 {
-    struct event ev;
-    ev_init(&ev, EV_LOG);
-    ev.src.stream = t->env.stream;
-    ev.src.line = lineno;
-    if (key_names[key])
-        ev.stream_name = ev_str_make(key_names[key], strlen(key_names[key]));
+    struct ev_line l = {
+        .p = p,
+        .len = (uint32_t)len,
+        .level = EV_LVL_UNKNOWN,
+        .pid = -1,
+        .stream = t->env.stream,
+        .lineno = lineno,
+    };
+    if (key_names[key]) {
+        l.stream_name = key_names[key];
+        l.stream_name_len = (uint32_t)strlen(key_names[key]);
+    }
     if (lp != NULL) {
-        ev.has_ts = lp->has_ts;
-        ev.ts_ns = lp->ts_ns;
-        ev.level = lp->level;
-        ev.pid = lp->pid;
-        if (lp->logger_len)
-            ev.logger = ev_str_make(p + lp->logger_off, lp->logger_len);
-        if (lp->thread_len)
-            ev.thread = ev_str_make(p + lp->thread_off, lp->thread_len);
-        ev.message = ev_str_make(p + lp->msg_off, len - lp->msg_off);
+        l.has_ts = lp->has_ts;
+        l.ts_ns = lp->ts_ns;
+        l.level = (uint8_t)lp->level;
+        l.pid = lp->pid;
+        l.logger_off = (uint32_t)lp->logger_off;
+        l.logger_len = (uint32_t)lp->logger_len;
+        l.thread_off = (uint32_t)lp->thread_off;
+        l.thread_len = (uint32_t)lp->thread_len;
+        l.msg_off = (uint32_t)lp->msg_off;
+    }
+    if (!l.has_ts && has_tts) {
+        l.has_ts = true;
+        l.ts_ns = tts;
+    }
+    int rc;
+    if (t->env.emit_line != NULL) {
+        rc = t->env.emit_line(t->env.emit_ctx, &l);
     } else {
-        ev.message = ev_str_make(p, len);
+        struct event ev;
+        ev_init(&ev, EV_LOG);
+        ev_from_line(&ev, &l);
+        rc = t->env.emit(t->env.emit_ctx, &ev);
     }
-    if (!ev.has_ts && has_tts) {
-        ev.has_ts = true;
-        ev.ts_ns = tts;
-    }
-    int rc = t->env.emit(t->env.emit_ctx, &ev);
     if (rc != 0)
         t->stop = rc;
     return rc;

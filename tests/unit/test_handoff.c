@@ -1,6 +1,8 @@
 /* test_handoff.c -- events cross from a parsing thread to the analysis thread
  * unchanged and in order: packed log events with any mix of strings (absent and
- * empty told apart), records larger than a batch, exception events deep-copied,
+ * empty told apart), plain lines (struct ev_line) with and without each slice,
+ * too long or with a pid too large for their compact record, records larger
+ * than a batch, exception events deep-copied,
  * diagnostics in their place, stream names that change (announced or not, one
  * buffer reused for new names), and an early cancel. */
 #include <pthread.h>
@@ -23,9 +25,53 @@
 
 static char *big_text;
 
+/* A plain line for item i: "<time> LEVEL logger [thread] message" with the logger,
+ * thread and stream name each there or not; some too long or with a 64-bit pid. */
+static void make_line(int i, struct ev_line *l, char *buf, size_t cap)
+{
+    bool logger = i % 3 != 0, thread = i % 4 == 1, huge = i % 5003 == 11;
+    int n = snprintf(buf, cap, "2024-05-01 10:00:00,%03d INFO ", i % 1000);
+    memset(l, 0, sizeof(*l));
+    if (logger) {
+        l->logger_off = (uint32_t)n;
+        n += snprintf(buf + n, cap - (size_t)n, "app.mod%d", i % 13);
+        l->logger_len = (uint32_t)n - l->logger_off;
+        buf[n++] = ' ';
+    }
+    if (thread) {
+        buf[n++] = '[';
+        l->thread_off = (uint32_t)n;
+        n += snprintf(buf + n, cap - (size_t)n, "worker-%d", i % 7);
+        l->thread_len = (uint32_t)n - l->thread_off;
+        buf[n++] = ']';
+        buf[n++] = ' ';
+    }
+    l->msg_off = (uint32_t)n;
+    if (huge) {
+        memset(buf + n, 'x', 70000); /* past a compact record's 16-bit offsets */
+        n += 70000;
+    } else {
+        n += snprintf(buf + n, cap - (size_t)n, "line %d done%.*s", i, i % 50,
+                      "01234567890123456789012345678901234567890123456789");
+    }
+    l->p = buf;
+    l->len = (uint32_t)n;
+    l->has_ts = i % 2 == 0;
+    l->ts_ns = l->has_ts ? 1700000000000000000LL + i : 0;
+    l->level = (uint8_t)(i % 8);
+    l->pid = i % 6 == 0 ? -1 : i % 6 == 1 ? (int64_t)1 << 40 : 4000 + i; /* 2^40: not 32 bits */
+    l->lineno = (uint64_t)i + 1;
+    if (i % 5 == 2) {
+        l->stream_name = "stderr";
+        l->stream_name_len = 6;
+    }
+}
+
 /* Item i, built the same way on both sides. Returns 0 for an event, 1 for a
- * diagnostic. strs holds the event's strings. */
-static int make_item(int i, struct event *ev, char strs[8][64], struct ev_exc *exc, struct ev_frame *fr)
+ * diagnostic, 2 for a plain line (in *line; *ev is its event). strs holds the
+ * event's strings, linebuf the line. */
+static int make_item(int i, struct event *ev, char strs[8][64], struct ev_exc *exc, struct ev_frame *fr,
+                     struct ev_line *line, char *linebuf, size_t linecap)
 {
     ev_init(ev, i % 11 == 5 ? EV_EXCEPTION : EV_LOG);
     ev->level = (enum ev_level)(i % 8);
@@ -46,6 +92,16 @@ static int make_item(int i, struct event *ev, char strs[8][64], struct ev_exc *e
     }
     if (i % 97 == 13)
         return 1; /* a diagnostic; the stream name above is still this item's */
+    if (i % 11 == 3 || i % 11 == 4) {
+        /* Lines right after packed events with every string, so a field a line
+         * leaves absent shows if the consumer's event kept it. */
+        const char *stream = ev->src.stream;
+        make_line(i, line, linebuf, linecap);
+        line->stream = stream;
+        ev_init(ev, EV_LOG);
+        ev_from_line(ev, line);
+        return 2;
+    }
     ev_str *f[8] = {&ev->service, &ev->host, &ev->logger, &ev->thread,
                     &ev->message, &ev->trace_id, &ev->span_id, &ev->stream_name};
     for (int k = 0; k < 8; k++) {
@@ -72,15 +128,22 @@ static int make_item(int i, struct event *ev, char strs[8][64], struct ev_exc *e
     return 0;
 }
 
+/* Slices are not NUL-terminated (event.h); packed strings happen to be, and are
+ * checked for it, lines are not. */
+static bool expect_nul = true;
+
 static void str_equal(ev_str got, ev_str want)
 {
     assert_true((got.ptr == NULL) == (want.ptr == NULL));
     assert_int_equal(got.len, want.len);
     if (want.ptr != NULL) {
         assert_memory_equal(got.ptr, want.ptr, want.len);
-        assert_int_equal(got.ptr[got.len], '\0');
+        if (expect_nul)
+            assert_int_equal(got.ptr[got.len], '\0');
     }
 }
+
+#define LINECAP 72000
 
 struct producer {
     struct handoff *h;
@@ -96,16 +159,20 @@ static void *produce(void *arg)
         char strs[8][64];
         struct ev_exc exc;
         struct ev_frame fr;
+        struct ev_line line;
+        static _Thread_local char linebuf[LINECAP];
         int rc;
-        int is_diag = make_item(i, &ev, strs, &exc, &fr);
+        int is_diag = make_item(i, &ev, strs, &exc, &fr, &line, linebuf, sizeof(linebuf));
         /* Announce some names (the pipeline does, per stream), among them the
          * reused buffer each time it holds a new name; the rest go unannounced. */
         if (i % 1000 == 0 || (i % 1000 >= 700 && i % 100 == 0))
             handoff_stream(p->h, ev.src.stream);
-        if (is_diag) {
+        if (is_diag == 1) {
             char text[32];
             snprintf(text, sizeof(text), "diag %d", i);
             rc = handoff_diag(p->h, i % 2, i % 4 ? "d.log" : NULL, (uint64_t)i, text);
+        } else if (is_diag == 2) {
+            rc = handoff_line(p->h, &line);
         } else {
             rc = handoff_event(p->h, &ev);
         }
@@ -136,9 +203,13 @@ static void test_events_cross_unchanged(void **state)
         char strs[8][64];
         struct ev_exc exc;
         struct ev_frame fr;
-        int is_diag = make_item(i, &want, strs, &exc, &fr);
-        assert_int_equal(got, is_diag ? 2 : 1);
-        if (is_diag) {
+        struct ev_line want_line;
+        static char linebuf[LINECAP];
+        int is_diag = make_item(i, &want, strs, &exc, &fr, &want_line, linebuf, sizeof(linebuf));
+        expect_nul = is_diag != 2;
+        if (got != (is_diag == 1 ? 2 : 1))
+            fail_msg("item %d: got %d, want item kind %d", i, got, is_diag);
+        if (is_diag == 1) {
             char t[32];
             snprintf(t, sizeof(t), "diag %d", i);
             assert_string_equal(text, t);
