@@ -195,7 +195,7 @@ long src_ra_next(struct src_ra *ra, const char **data, const void **note, uint64
  * Called by the consumer. -1 when out of memory (no notes then). */
 int src_ra_set_note(struct src_ra *ra, src_note_fn fn, size_t cap);
 
-/* From any thread but the consumer's: read one chunk ahead (coop mode) or note one.
+/* From any thread but the consumer's: read a run of chunks ahead (coop mode) or note one.
  * 1 when it did, 0 when there was nothing to do. Safe against the consumer's calls,
  * not against src_ra_stop. */
 int src_ra_help(struct src_ra *ra);
