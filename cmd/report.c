@@ -61,7 +61,7 @@ static void upper(const char *s, char *out, size_t n)
 static text_renderer_fn renderer_for(const char *pattern)
 {
     const struct text_renderer *tables[] = {text_renderers_exceptions, text_renderers_memory,
-                                            text_renderers_threads};
+                                            text_renderers_threads, text_renderers_versions};
     for (size_t t = 0; t < sizeof(tables) / sizeof(tables[0]); t++)
         for (const struct text_renderer *r = tables[t]; r->pattern != NULL; r++)
             if (strcmp(r->pattern, pattern) == 0)

@@ -3,7 +3,8 @@
  * The text report prints each finding's headline, keys and sources itself and asks
  * the renderer of the finding's pattern to draw the evidence in between (a chain, a
  * growth sparkline, a wait-for cycle). Each family of patterns keeps its renderers
- * in its own file: report_exceptions.c, report_memory.c, report_threads.c.
+ * in its own file: report_exceptions.c, report_memory.c, report_threads.c,
+ * report_versions.c.
  */
 #ifndef PYCORR_REPORT_TEXT_H
 #define PYCORR_REPORT_TEXT_H
@@ -45,6 +46,7 @@ struct text_renderer {
 extern const struct text_renderer text_renderers_exceptions[];
 extern const struct text_renderer text_renderers_memory[];
 extern const struct text_renderer text_renderers_threads[];
+extern const struct text_renderer text_renderers_versions[];
 
 /* Helpers for renderers. */
 const char *text_jstr(const json_t *o, const char *key);

@@ -375,3 +375,13 @@ run 0 sh -c "cd '$G/gl' && PATH='$G/bin':\$PATH && . '$G/gl-prelude.sh' && . '$G
 expect_grep "$T/err" "^pycorr: gate passed: no new findings at or above high" "the next pipeline passes"
 junit_summary "$G/gl/pycorr-junit.xml" >"$G/gl/junit"
 expect_eq "$(sed -n 1p "$G/gl/junit" | cut -d' ' -f5)" 0 "no failing testcase"
+
+# ---------------------------------------------------------------- Not My Version on a terminal
+name="not_my_version in the text report: a line per version, and the baseline's"
+run 0 "$PYCORR" gate --no-progress --baseline "$GD/versions/control" "$GD/versions/skew"
+expect_grep "$T/out" "^         requests  2\.28\.2  web-2 pid 3117 (Python 3\.11\.6)$" "the old version and who runs it"
+expect_grep "$T/out" "^                   2\.31\.0  web-1 pid 4242 (Python 3\.11\.6)$" "the other version under it"
+expect_grep "$T/out" "^         baseline  2\.31\.0$" "what the baseline runs"
+expect_grep "$T/out" "^         urllib3   1\.26\.18  web-2 pid 3117" "the version column fits the longest"
+run 0 "$PYCORR" ingest --no-progress "$GD/versions/skew"
+expect_no_grep "$T/out" "^         baseline" "no baseline line without a baseline"
