@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ansi.h"
 #include "dumpbuild.h"
 #include "linesplit.h"
 #include "parser.h"
@@ -63,22 +64,6 @@ static int emit(struct pyspy *s)
 }
 
 /* ---- text ---- */
-
-/* Drop ANSI colour sequences in place (a dump copied from a terminal). */
-static size_t strip_ansi(char *p, size_t n)
-{
-    size_t o = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (p[i] == 0x1b && i + 1 < n && p[i + 1] == '[') {
-            i += 2;
-            while (i < n && !((p[i] >= '@' && p[i] <= '~')))
-                i++;
-            continue;
-        }
-        p[o++] = p[i];
-    }
-    return o;
-}
 
 /* "Thread 8372 (active+gil): "scorer"" or "Thread 0X7F.. (idle)" */
 static bool thread_line(struct pyspy *s, const char *p, size_t n)
@@ -163,9 +148,8 @@ static int text_line(void *ctx, const char *p0, size_t n, uint64_t ln, bool trun
         return s->stop;
     char buf[4096];
     const char *p = p0;
-    if (n < sizeof(buf) && memchr(p0, 0x1b, n) != NULL) {
-        memcpy(buf, p0, n);
-        n = strip_ansi(buf, n);
+    if (n <= sizeof(buf) && memchr(p0, ANSI_ESC, n) != NULL) {
+        n = ansi_strip(p0, n, buf);
         p = buf;
     }
     if (starts(p, n, "Process ")) {

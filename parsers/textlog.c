@@ -24,6 +24,7 @@
 #include <emmintrin.h>
 #endif
 
+#include "ansi.h"
 #include "faulthandler.h"
 #include "linesplit.h"
 #include "logprefix.h"
@@ -73,6 +74,9 @@ struct textlog {
     /* scratch */
     char *dbuf;            /* docker unescape */
     size_t dbuf_cap;
+    char *abuf;            /* a line without its terminal escapes */
+    size_t abuf_cap;
+    bool esc_seen;         /* the stream has had an ESC byte: lines are checked for escapes */
     int stop;              /* sink's stop request */
     bool oom;
     struct logprefix_cache lpc;
@@ -114,7 +118,8 @@ _Static_assert(sizeof(struct tl_note_line) == 48, "three 16-byte stores a line")
 struct tl_note {
     uint32_t chunk_len;
     uint32_t n;
-    uint64_t pad;          /* the lines start on 16 bytes */
+    uint32_t has_esc;      /* the chunk holds an ESC byte (ansi.h) */
+    uint32_t pad;          /* the lines start on 16 bytes */
     struct tl_note_line line[];
 };
 
@@ -180,6 +185,7 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
         note_put(&note->line[note->n++], &e);
         p = nl + 1;
     }
+    note->has_esc = memchr(chunk, ANSI_ESC, len) != NULL;
 #if defined(__SSE2__)
     _mm_sfence(); /* the streamed lines before anyone is told the note is done */
 #endif
@@ -553,9 +559,33 @@ static int fh_hook(struct textlog *t, const char *p, size_t n, uint64_t lineno)
     return fc == FH_CLAIMED;
 }
 
+/* p[0..n) without its terminal escapes, in the parser's scratch buffer. */
+static int strip_escapes(struct textlog *t, const char **p, size_t *n)
+{
+    if (*n > t->abuf_cap) {
+        size_t cap = t->abuf_cap ? t->abuf_cap : 256;
+        while (cap < *n)
+            cap *= 2;
+        char *nb = realloc(t->abuf, cap);
+        if (nb == NULL)
+            return -1;
+        t->abuf = nb;
+        t->abuf_cap = cap;
+    }
+    *n = ansi_strip(*p, *n, t->abuf);
+    *p = t->abuf;
+    return 0;
+}
+
 /* One logical line (transport framing removed). */
 static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lineno)
 {
+    /* Coloured output (Python 3.13+ on a terminal, colourful formatters) is read
+     * as the same text without its colours. Only streams that have shown an ESC
+     * pay for the check; docker's lines show theirs only once unescaped. */
+    if ((t->esc_seen || t->transport == TR_DOCKER) && n > 0 && memchr(p, ANSI_ESC, n) != NULL &&
+        strip_escapes(t, &p, &n) != 0)
+        return -1;
     int fh = fh_hook(t, p, n, lineno);
     if (fh != 0)
         return fh > 0 ? 0 : fh;
@@ -912,6 +942,14 @@ static int feed_noted(struct textlog *t, const char *p, const char *end)
 static int textlog_feed(void *st, const char *buf, size_t len)
 {
     struct textlog *t = st;
+    if (!t->esc_seen) {
+        /* Sticky: a line carried into the next chunk was checked with its start. */
+        const struct tl_note *note = t->note;
+        if (note != NULL && t->note_base == buf && note->chunk_len == len)
+            t->esc_seen = note->has_esc != 0;
+        else
+            t->esc_seen = memchr(buf, ANSI_ESC, len) != NULL;
+    }
     int rc = t->note != NULL ? feed_noted(t, buf, buf + len) : linesplit_feed(&t->ls, buf, len, on_line, t);
     return t->oom ? -1 : rc;
 }
@@ -957,6 +995,7 @@ static void textlog_close(void *st)
     free(t->q);
     free(t->qbuf);
     free(t->dbuf);
+    free(t->abuf);
     free(t);
 }
 
@@ -1017,7 +1056,13 @@ static int textlog_bid(const char *buf, size_t len, bool at_eof)
         if (buf[i] == 'T' && memcmp(buf + i, tb, sizeof(tb) - 1) == 0)
             return 20;
     struct logprefix lp;
-    if (logprefix_parse(buf, first, &lp))
+    char plain[512];
+    const char *line = buf;
+    if (first <= sizeof(plain) && memchr(buf, ANSI_ESC, first) != NULL) {
+        first = ansi_strip(buf, first, plain);
+        line = plain;
+    }
+    if (logprefix_parse(line, first, &lp))
         return 16;
     if (buf[0] == '{' || buf[0] == '[')
         return 1; /* JSON that the JSON parser refused: still readable as text */

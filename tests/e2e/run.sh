@@ -109,6 +109,26 @@ run 0 "$PYCORR" events "$DATA/mixed/app_logging_docker.log"
 expect_eq "$(jq -s '[.[] | select(.kind == "exception")] | length' "$T/out")" 15 "tracebacks (MANIFEST)"
 expect_eq "$(jq -s '[.[] | select(.source.output == "stdout")] | length' "$T/out")" 49 "stdout records"
 
+name="events: Python 3.13 colours (a terminal's output, FORCE_COLOR) are read through"
+W=$ROOT/tests/data/wild
+run 0 "$PYCORR" events "$W/py313-color-logging.txt"
+expect_eq "$(jq -r 'select(.source.line == 2) | [.level, .message] | join(" ")' "$T/out")" \
+    "WARNING queue depth 120 above 100" "a coloured level and message"
+expect_eq "$(jq -r 'select(.source.line == 12) | [.exception.chain[] | .relation + ":" + .type] | join(",")' "$T/out")" \
+    "root:FileNotFoundError,cause:RuntimeError" "a coloured uncaught chain"
+expect_eq "$(jq -r 'select(.source.line == 12) | .exception.chain[0].frames[1] | [.file, .line, .function] | join(" ")' "$T/out")" \
+    "/srv/app/clog.py 24 load" "a coloured frame"
+expect_no_grep "$T/out" 'u001b' "no escape left"
+
+name="ingest: coloured output in plain, CRI and docker framing folds into one finding"
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$W/py313-color-logging.txt" "$W/py313-color-logging.cri.log" \
+    "$W/py313-color-logging.docker.log"
+expect_eq "$(jq -r 'select(.evidence.outermost_type == "RuntimeError") | [.count, .evidence.root_type] | join(" ")' "$T/out")" \
+    "3 FileNotFoundError" "the same chain three times"
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$W/py313-color-group.txt" "$W/py313-color-syntax.txt"
+expect_eq "$(jq -r '.evidence.chain[0].type' "$T/out" | sort | tr '\n' ' ')" "ExceptionGroup SyntaxError " "group and syntax error"
+expect_eq "$(jq -r 'select(.evidence.root_type == "ExceptionGroup") | .evidence.chain[0].group.exceptions | length' "$T/out")" 3 "members"
+
 # ---------------------------------------------------------------- findings
 name="ingest jsonl: DESIGN §4 fields"
 run 0 "$PYCORR" ingest --format jsonl --no-progress "$DATA/tracebacks/chain3_context_cause.txt"

@@ -20,6 +20,7 @@
 #include "correlate/ev_json.h"
 #include "correlate/event.h"
 #include "correlate/evtime.h"
+#include "parsers/ansi.h"
 #include "parsers/logprefix.h"
 #include "parsers/parser.h"
 
@@ -960,6 +961,131 @@ static void test_notes_change_nothing(void **state)
     }
 }
 
+/* ---- terminal colours ------------------------------------------------------------ */
+
+static void test_ansi_strip(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"plain", "plain"},
+        {"\x1b[1;35mKeyError\x1b[0m: \x1b[35m'b'\x1b[0m", "KeyError: 'b'"},
+        {"\x1b[m\x1b[0;38;5;208mx\x1b[K", "x"},                         /* empty, 256-colour, erase */
+        {"a\x1b]8;;file:///a.py\x07" "a.py\x1b]8;;\x07" "b", "aa.pyb"},         /* OSC ended by BEL */
+        {"a\x1b]0;title\x1b\\b", "ab"},                                 /* OSC ended by ST */
+        {"a\x1bP1$r0m\x1b\\b", "ab"},                                   /* DCS */
+        {"a\x1b(Bb\x1b=c\x1b" "7d", "abcd"},                              /* nF and Fp escapes */
+        {"a\x1b[31", "a"},                                              /* cut off at the end */
+        {"a\x1b", "a"},                                                 /* a lone ESC at the end */
+        {"a\x1b]unterminated", "a"},
+        {"a\x1b[1\nb", "a\nb"},                                         /* not a CSI: the newline stays */
+        {"a\x1b]x\x1b[1mb", "ab"},                                      /* OSC cut by another escape */
+        {"\xc3\xa9\x1b[1m\xe2\x82\xac", "\xc3\xa9\xe2\x82\xac"},        /* UTF-8 around it untouched */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char out[128], inplace[128];
+        size_t n = strlen(cases[i].in);
+        size_t got = ansi_strip(cases[i].in, n, out);
+        if (got != strlen(cases[i].want) || memcmp(out, cases[i].want, got) != 0)
+            fail_msg("case %zu: got '%.*s'", i, (int)got, out);
+        memcpy(inplace, cases[i].in, n);
+        assert_int_equal(ansi_strip(inplace, n, inplace), got);
+        assert_memory_equal(inplace, out, got);
+    }
+}
+
+/* A file of tests/data/wild (real output from the wild, see its README). */
+static char *wild(const char *name, size_t *n)
+{
+    char rel[256];
+    snprintf(rel, sizeof(rel), "../wild/%s", name);
+    return slurp(rel, n);
+}
+
+/* Python 3.13 colours an uncaught traceback on a terminal, a formatter colours the
+ * level: the events are those of the same output without its colours, however the
+ * bytes are chunked and noted (the first ESC may come in a later chunk than the
+ * line it belongs to starts in). */
+static void test_colored_output(void **state)
+{
+    (void)state;
+    const char *files[] = {"py313-color-logging.txt", "py313-color-chained.txt", "py313-color-group.txt",
+                           "py313-color-syntax.txt", "py313-color-logging.cri.log"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        size_t n;
+        char *buf = wild(files[i], &n);
+        char *plain = malloc(n + 1);
+        assert_non_null(plain);
+        size_t pn = ansi_strip(buf, n, plain);
+        assert_true(pn < n);
+        json_t *want = events_of(plain, pn, 0);
+        json_t *got = events_of(buf, n, 0);
+        if (!json_equal(want, got)) {
+            char *a = json_dumps(got, JSON_COMPACT), *b = json_dumps(want, JSON_COMPACT);
+            fail_msg("%s: coloured gives %.600s\nwithout colours %.600s", files[i], a, b);
+        }
+        json_decref(want);
+        json_decref(got);
+        check_chunking(files[i], buf, n);
+        free(plain);
+        free(buf);
+    }
+
+    /* The logging file's own facts: levels read through their colours, the chained
+     * uncaught traceback, and no escape left in any message. */
+    struct coll c;
+    size_t n;
+    char *buf = wild("py313-color-logging.txt", &n);
+    coll_init(&c);
+    assert_int_equal(run_lim(&c, buf, n, 0, NULL), 0);
+    assert_int_equal(c.n, 5);
+    assert_int_equal(ev_at(&c, 1)->level, EV_LVL_WARNING);
+    assert_str(ev_at(&c, 1)->message, "queue depth 120 above 100");
+    assert_int_equal(ev_at(&c, 2)->kind, EV_EXCEPTION);
+    const struct event *last = ev_at(&c, 4);
+    assert_int_equal(last->kind, EV_EXCEPTION);
+    char *doc = json_dumps(c.docs, JSON_COMPACT);
+    assert_null(strstr(doc, "\\u001b"));
+    assert_non_null(strstr(doc, "\"type\":\"FileNotFoundError\""));
+    assert_non_null(strstr(doc, "\"type\":\"RuntimeError\",\"message\":\"config unavailable\",\"relation\":\"cause\""));
+    free(doc);
+    coll_free(&c);
+    free(buf);
+
+    /* A quiet stream that turns colourful after megabytes: the first ESC sits in a
+     * line that began in the chunk before. */
+    static const char quiet[] = "2024-05-01 10:00:00,001 INFO app.web all is well\n";
+    static const char loud[] = "Traceback (most recent call last):\n"
+                               "  File \x1b[35m\"/srv/app/a.py\"\x1b[0m, line \x1b[35m3\x1b[0m, in \x1b[35mf\x1b[0m\n"
+                               "\x1b[1;35mValueError\x1b[0m: \x1b[35mx\x1b[0m\n";
+    size_t reps = (3u << 20) / (sizeof(quiet) - 1);
+    size_t total = reps * (sizeof(quiet) - 1) + sizeof(loud) - 1;
+    char *big = malloc(total);
+    assert_non_null(big);
+    for (size_t k = 0; k < reps; k++)
+        memcpy(big + k * (sizeof(quiet) - 1), quiet, sizeof(quiet) - 1);
+    memcpy(big + reps * (sizeof(quiet) - 1), loud, sizeof(loud) - 1);
+    for (int mode = 0; mode <= 2; mode++) {
+        note_mode = mode;
+        for (size_t chunk = 65536; chunk <= 65536 + 80; chunk += 40) {
+            coll_init(&c);
+            c.stop_after = 0;
+            assert_int_equal(run_lim(&c, big, total, chunk, NULL), 0);
+            assert_int_equal(c.n, reps + 1);
+            json_t *lastdoc = json_array_get(c.docs, json_array_size(c.docs) - 1);
+            char *d = json_dumps(lastdoc, JSON_COMPACT);
+            if (strstr(d, "\"type\":\"ValueError\",\"message\":\"x\"") == NULL ||
+                strstr(d, "\"file\":\"/srv/app/a.py\"") == NULL)
+                fail_msg("chunks of %zu, notes %d: %s", chunk, mode, d);
+            free(d);
+            coll_free(&c);
+        }
+    }
+    note_mode = 0;
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -978,6 +1104,8 @@ int main(void)
         cmocka_unit_test(test_sink_stop),
         cmocka_unit_test(test_byte_by_byte),
         cmocka_unit_test(test_notes_change_nothing),
+        cmocka_unit_test(test_ansi_strip),
+        cmocka_unit_test(test_colored_output),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
