@@ -26,6 +26,7 @@
 #include "gate.h"
 #include "pipeline.h"
 #include "report.h"
+#include "termsafe.h"
 #include "version.h"
 
 const char *gate_state_name(enum gate_state s)
@@ -284,13 +285,25 @@ static void text_gone(FILE *out, const struct gate_item *it)
     for (; s[i] && i + 1 < sizeof(sev); i++)
         sev[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
     sev[i] = '\0';
-    fprintf(out, "%-8s %s  %s\n", sev, it->pattern, it->title ? it->title : "");
-    fprintf(out, "         ");
-    if (it->service)
-        fprintf(out, "service %s  ", it->service);
-    if (it->file)
-        fprintf(out, "at %s:%u  ", it->file, it->line);
-    fprintf(out, "id %s\n\n", it->id);
+    /* From a baseline file: text from the input once, so escaped as it is (termsafe.h). */
+    fprintf(out, "%-8s ", sev);
+    termsafe_fputs(it->pattern, out);
+    fputs("  ", out);
+    termsafe_fputs(it->title ? it->title : "", out);
+    fprintf(out, "\n         ");
+    if (it->service) {
+        fputs("service ", out);
+        termsafe_fputs(it->service, out);
+        fputs("  ", out);
+    }
+    if (it->file) {
+        fputs("at ", out);
+        termsafe_fputs(it->file, out);
+        fprintf(out, ":%u  ", it->line);
+    }
+    fputs("id ", out);
+    termsafe_fputs(it->id, out);
+    fputs("\n\n", out);
 }
 
 static void write_text(FILE *out, bool color, const struct gate_result *g, const struct baseline *bl)

@@ -21,6 +21,7 @@
 
 #include "../correlate/merge.h"
 #include "handoff.h"
+#include "termsafe.h"
 #include "../parsers/parser.h"
 #include "../source/source.h"
 
@@ -149,21 +150,26 @@ enum say { SAY_MALFORMED = 0, SAY_UNREADABLE = 1, SAY_WARNING = 2, SAY_FATAL = 3
 static void print_say(struct pipeline *pl, int kind, const char *stream, uint64_t line, const char *text)
 {
     clear_progress(pl);
+    /* Names and reasons may quote the input (an archive member's name): escaped
+     * as the report escapes it (termsafe.h). */
     switch (kind) {
     case SAY_MALFORMED:
+        fputs("pycorr: warning (at ", stderr);
+        termsafe_fputs(stream, stderr);
         if (line)
-            fprintf(stderr, "pycorr: warning (at %s:%llu): %s\n", stream, (unsigned long long)line, text);
-        else
-            fprintf(stderr, "pycorr: warning (at %s): %s\n", stream, text);
+            fprintf(stderr, ":%llu", (unsigned long long)line);
+        fputs("): ", stderr);
         break;
     case SAY_UNREADABLE:
     case SAY_FATAL:
-        fprintf(stderr, "pycorr: error: %s\n", text);
+        fputs("pycorr: error: ", stderr);
         break;
     default:
-        fprintf(stderr, "pycorr: warning: %s\n", text);
+        fputs("pycorr: warning: ", stderr);
         break;
     }
+    termsafe_fputs(text, stderr);
+    fputc('\n', stderr);
 }
 
 /* From the parsing side: printed now, or sent along with the events when parsing

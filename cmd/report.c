@@ -6,6 +6,7 @@
 
 #include "../correlate/evtime.h"
 #include "report_text.h"
+#include "termsafe.h"
 #include "version.h"
 
 /* ---- colour and helpers ---- */
@@ -141,7 +142,7 @@ static void text_correlation(FILE *out, const struct text_style *st, const struc
     }
 }
 
-static void text_finding(FILE *out, const struct text_style *st, const struct finding *f)
+static void text_finding_shown(FILE *out, const struct text_style *st, const struct finding *f)
 {
     char sev[16];
     upper(severity_name(f->severity), sev, sizeof(sev));
@@ -200,6 +201,20 @@ static void text_finding(FILE *out, const struct text_style *st, const struct fi
     if (f->more_sources)
         fprintf(out, " (+%llu more)", (unsigned long long)f->more_sources);
     fprintf(out, "   id %s%s\n\n", f->id, tx(st, C_RESET));
+}
+
+/* Every string of a finding came from the input: it is shown escaped (termsafe.h),
+ * so that no log line can drive the terminal that reads the report. */
+static void text_finding(FILE *out, const struct text_style *st, const struct finding *f)
+{
+    struct finding tmp;
+    const struct finding *shown = termsafe_finding(f, &tmp);
+    if (shown == NULL) {
+        fprintf(out, "%s (out of memory to show it)   id %s\n\n", f->pattern, f->id);
+        return;
+    }
+    text_finding_shown(out, st, shown);
+    termsafe_finding_done(shown, f);
 }
 
 void report_text_finding(FILE *out, bool color, const struct finding *f)
@@ -370,7 +385,10 @@ int report_write(enum out_format fmt, struct finding *const *f, size_t n, const 
     struct text_style st = {ctx->color};
     text_summary(out, &st, f, n, ctx);
     if (ctx->traces != NULL) {
-        text_traces(out, &st, ctx->traces, ctx->traces_dropped);
+        json_t *traces = termsafe_json(ctx->traces); /* ids and services from the input */
+        if (traces != NULL)
+            text_traces(out, &st, traces, ctx->traces_dropped);
+        json_decref(traces);
         return 0;
     }
     for (size_t i = 0; i < n; i++)

@@ -129,6 +129,23 @@ run 0 "$PYCORR" ingest --format jsonl --no-progress "$W/py313-color-group.txt" "
 expect_eq "$(jq -r '.evidence.chain[0].type' "$T/out" | sort | tr '\n' ' ')" "ExceptionGroup SyntaxError " "group and syntax error"
 expect_eq "$(jq -r 'select(.evidence.root_type == "ExceptionGroup") | .evidence.chain[0].group.exceptions | length' "$T/out")" 3 "members"
 
+name="text report: control sequences from the input are shown, never sent to the terminal"
+mkdir -p "$T/evil"
+printf '{"level":"ERROR","service":"api\\u001b[2J","message":"boom \\u001b]0;pwned\\u0007 \\u009b2J","exc_info":"Traceback (most recent call last):\\n  File \\"/srv/a.py\\", line 1, in <module>\\nValueError: evil \\u001b[31mred\\u202e"}\n{"level": bad\n' \
+    >"$T/evil/$(printf 'svc\033[2J.jsonl')"
+run 0 "$PYCORR" ingest --no-progress "$T/evil"
+expect_grep "$T/out" 'logged: boom \\x1b]0;pwned\\x07 \\u009b2J' "the message, escaped"
+expect_grep "$T/out" 'ValueError: evil \\x1b\[31mred\\u202e' "the exception, escaped"
+expect_grep "$T/out" 'svc\\x1b\[2J.jsonl:1' "the file name, escaped"
+expect_grep "$T/err" 'svc\\x1b\[2J.jsonl:2): invalid JSON' "the warning's file name, escaped"
+expect_eq "$(cat "$T/out" "$T/err" | tr -d '\n' | LC_ALL=C tr -d '\040-\176' | wc -c | tr -d ' ')" 0 \
+    "nothing but printable ASCII"
+run 0 "$PYCORR" ingest --no-progress --format jsonl "$T/evil"
+expect_eq "$(jq -r '.evidence.log_message' "$T/out" | od -An -c | tr -s ' ' | grep -c '033')" 1 "JSON keeps the exact text"
+run 1 "$PYCORR" gate --no-progress "$T/evil"
+expect_grep "$T/out" 'logged: boom \\x1b]0;pwned' "the gate's report, escaped"
+expect_eq "$(LC_ALL=C tr -d '\n\040-\176' <"$T/out" | wc -c | tr -d ' ')" 0 "gate: nothing but printable ASCII"
+
 # ---------------------------------------------------------------- findings
 name="ingest jsonl: DESIGN §4 fields"
 run 0 "$PYCORR" ingest --format jsonl --no-progress "$DATA/tracebacks/chain3_context_cause.txt"
