@@ -420,6 +420,9 @@ static bool takes(struct tb_asm *as, struct block *b, enum lclass lc, const char
             b->st = BS_AFTER_SEP;
             return true;
         case LC_INDENTED:
+            /* After a note, an indented line goes on with it: a note, like a
+             * message, prints its own newlines as they are. */
+            return !b->notes_started || !shape_is_foreign(as, p, n);
         case LC_REPEAT:
             return !b->notes_started;
         case LC_FRAME:

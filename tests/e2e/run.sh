@@ -310,6 +310,7 @@ expect_grep "$T/out" "nested_exception" "detector listed"
 expect_grep "$T/out" "min_chain" "parameters listed"
 
 # ---------------------------------------------------------------- families
+. "$ROOT/tests/e2e/versions.sh"
 . "$ROOT/tests/e2e/correlate.sh"
 . "$ROOT/tests/e2e/rules.sh"
 . "$ROOT/tests/e2e/gate.sh"

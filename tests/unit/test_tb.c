@@ -842,6 +842,35 @@ static const struct ev_exc *blk_exc(const struct asm_run *r, size_t b, uint32_t 
     return &r->blk[b].ev.u.exc.chain.exc[i];
 }
 
+/* A note (or a message line without indent: they print alike) may go on with indented
+ * lines, as add_note("a\n  b") prints: the block keeps them, they are not foreign. */
+static void test_asm_indented_after_note(void **state)
+{
+    (void)state;
+    struct asm_run r;
+    run_init(&r, NULL);
+    static const char *const lines[] = {
+        "Traceback (most recent call last):",
+        "  File \"a.py\", line 1, in f",
+        "ValueError: bad row",
+        "while importing prices.csv",
+        "  line 118",
+        "retry with --lenient",
+        NULL,
+    };
+    feed_all(&r, lines);
+    for (int i = 3; i <= 6; i++)
+        assert_int_equal(r.claims[i], TB_CLAIMED);
+    assert_int_equal(tb_asm_flush(r.as), 0);
+    assert_int_equal(r.nblk, 1);
+    const struct ev_exc *e = blk_exc(&r, 0, 0);
+    assert_str(e->message, "bad row");
+    assert_int_equal(e->nnotes, 3);
+    assert_str(e->notes[1], "  line 118");
+    assert_int_equal(r.blk[0].ev.u.exc.last_line, 6);
+    run_done(&r);
+}
+
 static void test_asm_back_to_back(void **state)
 {
     (void)state;
@@ -1282,6 +1311,7 @@ int main(void)
         cmocka_unit_test(test_limit_huge_message),
         cmocka_unit_test(test_arena_exhausted),
         cmocka_unit_test(test_asm_back_to_back),
+        cmocka_unit_test(test_asm_indented_after_note),
         cmocka_unit_test(test_asm_interrupted_then_resumed),
         cmocka_unit_test(test_asm_separator_after_foreign),
         cmocka_unit_test(test_asm_notes_heuristic),
