@@ -251,6 +251,23 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
                 continue;
             }
         }
+        if (!have_logger && out->level != EV_LVL_UNKNOWN && i + k < n && p[i + k] == ':') {
+            /* loguru: "name:function:line - message". */
+            size_t j = i + k + 1, f = j;
+            while (j < n && j - f < 128 && p[j] != ':' && p[j] != ' ')
+                j++;
+            size_t d = j + 1;
+            while (j < n && p[j] == ':' && d < n && is_digit(p[d]))
+                d++;
+            if (j > f && j < n && p[j] == ':' && d > j + 1 && d + 3 <= n && memcmp(p + d, " - ", 3) == 0) {
+                out->logger_off = i;
+                out->logger_len = k;
+                have_logger = true;
+                logger_marked = true;
+                i = d + 3;
+                continue;
+            }
+        }
         if (!have_logger) {
             /* A logger: dotted, or marked by what follows it. */
             bool dotted = memchr(p + i, '.', k) != NULL && p[i + k - 1] != '.';

@@ -366,6 +366,11 @@ static enum lclass classify(const char *p, size_t n)
             return LC_REPEAT;
         return LC_INDENTED;
     }
+    if (c == '>') {
+        struct tbl_frame f;
+        if (tbl_frame(p, n, &f))
+            return LC_FRAME;
+    }
     if (c == 'T' && tbl_is_header(p, n))
         return LC_HEADER;
     if ((c == 'T' || c == 'D') && tbl_separator(p, n) != TB_SEP_NONE)

@@ -54,6 +54,8 @@ bool tbl_frame(const char *p, size_t n, struct tbl_frame *out)
 {
     static const char lead[] = "File \"";
     size_t i = tbl_indent(p, n);
+    if (i == 0 && n > 2 && p[0] == '>' && p[1] == ' ')
+        i = 2; /* loguru marks the frame that caught the exception: "> File ..." */
     if (i < 2 || n - i < sizeof(lead) - 1 || memcmp(p + i, lead, sizeof(lead) - 1) != 0)
         return false;
     const char *file = p + i + sizeof(lead) - 1;

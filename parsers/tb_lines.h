@@ -27,7 +27,8 @@ struct tbl_frame {
     size_t func_len;
     uint32_t line;
 };
-/* '  File "x.py", line 12, in f' (or without ", in f"). */
+/* '  File "x.py", line 12, in f' (or without ", in f"); also loguru's '> File ...',
+ * the frame it marks as the one that caught the exception. */
 bool tbl_frame(const char *p, size_t n, struct tbl_frame *out);
 
 /* "  [Previous line repeated 995 more times]": returns true and the count. */

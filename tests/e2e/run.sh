@@ -129,6 +129,18 @@ run 0 "$PYCORR" ingest --format jsonl --no-progress "$W/py313-color-group.txt" "
 expect_eq "$(jq -r '.evidence.chain[0].type' "$T/out" | sort | tr '\n' ' ')" "ExceptionGroup SyntaxError " "group and syntax error"
 expect_eq "$(jq -r 'select(.evidence.root_type == "ExceptionGroup") | .evidence.chain[0].group.exceptions | length' "$T/out")" 3 "members"
 
+name="events: loguru (default format, diagnose annotations, its '> File' mark), plain and coloured"
+for f in loguru-0.6.txt loguru-0.6-color.txt; do
+    run 0 "$PYCORR" events "$W/$f"
+    expect_eq "$(jq -sc '[.[] | [.kind, .level, .logger] | join(" ")]' "$T/out")" \
+        '["log INFO __main__","exception ERROR __main__","exception ERROR __main__","log WARNING __main__"]' \
+        "$f: four records, nothing stray"
+    expect_eq "$(jq -r 'select(.source.line == 2) | [.message, (.exception.chain[0].frames | length)] | join(" ")' "$T/out")" \
+        "batch failed 3" "$f: the caught frame marked '>' kept"
+    expect_eq "$(jq -r 'select(.source.line == 21) | [.exception.chain[] | .relation + ":" + .type] | join(",")' "$T/out")" \
+        "root:FileNotFoundError,cause:RuntimeError" "$f: @logger.catch chain"
+done
+
 name="text report: control sequences from the input are shown, never sent to the terminal"
 mkdir -p "$T/evil"
 printf '{"level":"ERROR","service":"api\\u001b[2J","message":"boom \\u001b]0;pwned\\u0007 \\u009b2J","exc_info":"Traceback (most recent call last):\\n  File \\"/srv/a.py\\", line 1, in <module>\\nValueError: evil \\u001b[31mred\\u202e"}\n{"level": bad\n' \

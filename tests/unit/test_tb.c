@@ -1268,6 +1268,11 @@ static void test_tb_lines(void **state)
     assert_int_equal(f.line, 3);
     assert_int_equal(f.func_len, 1);
     assert_false(tbl_frame(SL("File \"a.py\", line 3, in f"), &f)); /* needs indent */
+    assert_true(tbl_frame(SL("> File \"/srv/b.py\", line 14, in <module>"), &f)); /* loguru's mark */
+    assert_int_equal(f.line, 14);
+    assert_int_equal(f.file_len, 9);
+    assert_false(tbl_frame(SL(">File \"a.py\", line 3, in f"), &f));
+    assert_false(tbl_frame(SL(">  File \"a.py\", line 3, in f"), &f));
     assert_false(tbl_frame(SL("  File \"a.py\", line x, in f"), &f));
     assert_false(tbl_frame(SL("  File \"a.py\""), &f));
     uint32_t c = 0;

@@ -158,6 +158,13 @@ struct prefix_case {
 };
 
 static const struct prefix_case prefix_cases[] = {
+    /* loguru's default format */
+    {"2026-12-07 14:51:04.360 | ERROR    | app.jobs:run_batch:16 - batch failed", true,
+     "2026-12-07T14:51:04.360Z", EV_LVL_ERROR, "app.jobs", -1, NULL, "batch failed"},
+    {"2026-12-07 14:51:04.360 | INFO     | __main__:<module>:12 - a - b", true, "2026-12-07T14:51:04.360Z",
+     EV_LVL_INFO, "__main__", -1, NULL, "a - b"},
+    {"2026-12-07 14:51:04.360 | INFO     | web:GET /:200 - x", true, "2026-12-07T14:51:04.360Z", EV_LVL_INFO,
+     NULL, -1, NULL, "web:GET /:200 - x"},
     {"2026-11-24 03:22:56,533 INFO shop.http [pid=8655] order api starting", true,
      "2026-11-24T03:22:56.533Z", EV_LVL_INFO, "shop.http", 8655, NULL, "order api starting"},
     {"ERROR:jobs:job 9 failed: bad input", true, NULL, EV_LVL_ERROR, "jobs", -1, NULL,
