@@ -79,6 +79,61 @@ static bool parse_pid(const char *p, size_t n, int64_t *pid)
     return true;
 }
 
+/* Does a level word (in capitals, or any case before ':') start at p[j], after
+ * blanks? */
+static bool level_follows(const char *p, size_t n, size_t j)
+{
+    while (j < n && p[j] == ' ')
+        j++;
+    size_t k = word_len(p + j, n - j);
+    if (level_word(p + j, k) == EV_LVL_UNKNOWN)
+        return false;
+    return (is_upper(p[j]) && is_upper(p[j + 1])) || (j + k < n && p[j + k] == ':');
+}
+
+/* absl-py and glog (TensorFlow, JAX): "E1207 14:25:24.238000 4242 app.py:42] message".
+ * The month and day carry no year, so the record keeps no time. */
+static bool parse_absl_layout(const char *p, size_t n, struct logprefix *out)
+{
+    static const char letters[] = "IWEF";
+    static const enum ev_level levels[] = {EV_LVL_INFO, EV_LVL_WARNING, EV_LVL_ERROR, EV_LVL_CRITICAL};
+    const char *l = memchr(letters, p[0], 4);
+    if (l == NULL || n < 24 || p[5] != ' ' || p[8] != ':' || p[11] != ':' || p[14] != '.')
+        return false;
+    for (size_t i = 1; i < 5; i++)
+        if (!is_digit(p[i]))
+            return false;
+    size_t i = 15;
+    while (i < n && is_digit(p[i]))
+        i++;
+    if (i == 15 || i >= n || p[i] != ' ')
+        return false;
+    while (i < n && p[i] == ' ')
+        i++;
+    size_t t = i;
+    while (i < n && is_digit(p[i]))
+        i++;
+    if (i == t || i >= n || p[i] != ' ')
+        return false;
+    size_t f = i + 1, k = word_len(p + f, n - f);
+    size_t j = f + k;
+    if (k == 0 || j >= n || p[j] != ':')
+        return false;
+    j++;
+    size_t d = j;
+    while (j < n && is_digit(p[j]))
+        j++;
+    if (j == d || j >= n || p[j] != ']')
+        return false;
+    out->level = levels[l - letters];
+    out->thread_off = t;
+    out->thread_len = i - t;
+    out->logger_off = f;
+    out->logger_len = k;
+    out->msg_off = j + 1 < n && p[j + 1] == ' ' ? j + 2 : j + 1;
+    return true;
+}
+
 /* basicConfig: "LEVEL:logger:message" and uvicorn "LEVEL:    message". */
 static bool parse_colon_layout(const char *p, size_t n, struct logprefix *out)
 {
@@ -124,17 +179,33 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
     char c = p[0];
     if (!(is_digit(c) || c == '[' || is_upper(c)))
         return false;
-    if (is_upper(c))
-        return parse_colon_layout(p, n, out);
-
     size_t i = 0;
+    if (is_upper(c)) {
+        if (parse_absl_layout(p, n, out) || parse_colon_layout(p, n, out))
+            return true;
+        /* Django's verbose formatter: "ERROR 2024-05-01 10:00:00,123 views ...". */
+        size_t k = 0;
+        while (k < n && is_upper(p[k]))
+            k++;
+        enum ev_level lv = level_word(p, k);
+        size_t used;
+        if (lv == EV_LVL_UNKNOWN || k + 1 >= n || p[k] != ' ' ||
+            (used = evtime_parse_prefix(p + k + 1, n - k - 1, &out->ts_ns)) == 0)
+            return false;
+        out->level = lv;
+        out->has_ts = true;
+        i = k + 1 + used;
+        *ts_end = i;
+    }
     bool bracket = false;
-    if (p[0] == '[') {
+    if (i == 0 && p[0] == '[') {
         bracket = true;
         i = 1;
     }
-    size_t used = evtime_parse_prefix(p + i, n - i, &out->ts_ns);
-    if (used == 0) {
+    size_t used = out->has_ts ? SIZE_MAX : evtime_parse_prefix(p + i, n - i, &out->ts_ns);
+    if (used == SIZE_MAX) {
+        /* read above */
+    } else if (used == 0) {
         if (!bracket)
             return false;
         i = 0; /* "[ERROR] ..." style: no timestamp */
@@ -182,8 +253,8 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
         }
         if (i >= n)
             break;
-        if (p[i] == '[' || p[i] == '(') {
-            char close = p[i] == '[' ? ']' : ')';
+        if (p[i] == '[' || p[i] == '(' || p[i] == '{') {
+            char close = p[i] == '[' ? ']' : p[i] == '(' ? ')' : '}';
             const char *e = memchr(p + i + 1, close, n - i - 1 > 64 ? 64 : n - i - 1);
             if (e == NULL) {
                 i = save;
@@ -197,9 +268,24 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
                 out->pid = pid;
             } else if (parse_pid(in, inn, &pid)) {
                 out->pid = pid;
-            } else if ((lv = level_word(in, inn)) != EV_LVL_UNKNOWN && out->level == EV_LVL_UNKNOWN) {
+            } else if (close != '}' && (lv = level_word(in, inn)) != EV_LVL_UNKNOWN && out->level == EV_LVL_UNKNOWN) {
                 out->level = lv;
-            } else if (out->level != EV_LVL_UNKNOWN && !have_logger && word_len(in, inn) == inn && inn > 0) {
+            } else if (close == '}' && !have_logger && word_len(in, inn) < inn && in[word_len(in, inn)] == ':' &&
+                       word_len(in, inn) > 0) {
+                /* Airflow's "{taskinstance.py:1937}": where the record was made. */
+                out->logger_off = (size_t)(in - p);
+                out->logger_len = word_len(in, inn);
+                have_logger = true;
+            } else if (close == ']' && !have_logger && word_len(in, inn) == inn && inn > 0 &&
+                       ((out->level != EV_LVL_UNKNOWN && memchr(in, '.', inn) != NULL && in[inn - 1] != '.') ||
+                        (out->level == EV_LVL_UNKNOWN && out->has_ts && level_follows(p, n, (size_t)(e - p) + 1)))) {
+                /* "[app.db]" (a dotted name is a logger, not a thread), and Scrapy's
+                 * "[scrapy.core.scraper] ERROR: ..." before its level. */
+                out->logger_off = (size_t)(in - p);
+                out->logger_len = inn;
+                have_logger = true;
+            } else if (close == ']' && out->level != EV_LVL_UNKNOWN && !have_logger && word_len(in, inn) == inn &&
+                       inn > 0) {
                 out->thread_off = (size_t)(in - p);
                 out->thread_len = inn;
             } else {
@@ -268,6 +354,19 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
                 continue;
             }
         }
+        if (!have_logger && out->level != EV_LVL_UNKNOWN && k == 2 && p[i] == 'i' && p[i + 1] == 'n' &&
+            i + 3 < n && p[i + 2] == ' ') {
+            /* Flask: "[time] ERROR in app: message" (the module). */
+            size_t m = word_len(p + i + 3, n - i - 3), e = i + 3 + m;
+            if (m > 0 && e + 1 < n && p[e] == ':' && p[e + 1] == ' ') {
+                out->logger_off = i + 3;
+                out->logger_len = m;
+                have_logger = true;
+                logger_marked = true;
+                i = e + 1;
+                continue;
+            }
+        }
         if (!have_logger) {
             /* A logger: dotted, or marked by what follows it. */
             bool dotted = memchr(p + i, '.', k) != NULL && p[i + k - 1] != '.';
@@ -287,6 +386,14 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
                 i += k;
                 if (colon)
                     i++;
+                else if (i + 1 < n && p[i] == ':' && is_digit(p[i + 1])) {
+                    /* "%(name)s:%(lineno)d" */
+                    size_t d = i + 1;
+                    while (d < n && is_digit(p[d]))
+                        d++;
+                    if (d == n || p[d] == ' ')
+                        i = d;
+                }
                 continue;
             }
         }

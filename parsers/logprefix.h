@@ -4,7 +4,10 @@
  * brackets, optionally followed by a numeric zone), then in any order a level name
  * (bare, "[ERROR]", "ERROR:"), a pid ("[pid=12]", "[12]", "pid=12"), and a logger
  * name (a dotted name, or any name followed by ':' or " - " or " ["); also Python's
- * basicConfig layout "LEVEL:logger:message" and uvicorn's "LEVEL:    message".
+ * basicConfig layout "LEVEL:logger:message" and uvicorn's "LEVEL:    message";
+ * Flask's "LEVEL in module:", Scrapy's "[logger] LEVEL:", Airflow's "{file.py:12}",
+ * Django's "LEVEL time", loguru's "name:function:line - ", absl-py/glog's
+ * "E1207 14:25:24.238000 4242 app.py:42]".
  * A line is a record when it has a timestamp or a level in one of these layouts.
  */
 #ifndef PYCORR_LOGPREFIX_H

@@ -158,6 +158,37 @@ struct prefix_case {
 };
 
 static const struct prefix_case prefix_cases[] = {
+    /* Flask's default: the module after "in" */
+    {"[2026-12-07 14:25:24,238] ERROR in app: Exception on /checkout [POST]", true, "2026-12-07T14:25:24.238Z",
+     EV_LVL_ERROR, "app", -1, NULL, "Exception on /checkout [POST]"},
+    {"[2026-12-07 14:25:24,238] ERROR in the middle", true, "2026-12-07T14:25:24.238Z", EV_LVL_ERROR, NULL, -1,
+     NULL, "in the middle"},
+    /* a dotted name in brackets is a logger; a plain one stays a thread */
+    {"2026-12-07 14:25:24,238 ERROR [shop.http] request failed", true, "2026-12-07T14:25:24.238Z", EV_LVL_ERROR,
+     "shop.http", -1, NULL, "request failed"},
+    {"2026-12-07 14:25:24,238 ERROR [MainThread] request failed", true, "2026-12-07T14:25:24.238Z", EV_LVL_ERROR,
+     NULL, -1, "MainThread", "request failed"},
+    /* Scrapy: the logger in brackets before the level */
+    {"2026-12-07 14:25:24 [scrapy.core.scraper] ERROR: Spider error processing <GET https://x>", true,
+     "2026-12-07T14:25:24Z", EV_LVL_ERROR, "scrapy.core.scraper", -1, NULL, "Spider error processing <GET https://x>"},
+    {"2026-12-07 14:25:24 [note] nothing follows", true, "2026-12-07T14:25:24Z", EV_LVL_UNKNOWN, NULL, -1, NULL,
+     "[note] nothing follows"},
+    /* Airflow: where the record was made, in braces */
+    {"[2026-12-07T14:25:24.238+0000] {taskinstance.py:1937} ERROR - Task failed", true, "2026-12-07T14:25:24.238Z",
+     EV_LVL_ERROR, "taskinstance.py", -1, NULL, "Task failed"},
+    /* Django's verbose formatter: the level first */
+    {"ERROR 2026-12-07 14:25:24,238 views 4242 140001 Internal Server Error: /api", true, "2026-12-07T14:25:24.238Z",
+     EV_LVL_ERROR, NULL, -1, NULL, "views 4242 140001 Internal Server Error: /api"},
+    {"ERROR nothing like a time", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    /* "%(name)s:%(lineno)d" */
+    {"2026-12-07 14:25:24.238 ERROR shop.http:42 request failed", true, "2026-12-07T14:25:24.238Z", EV_LVL_ERROR,
+     "shop.http", -1, NULL, "request failed"},
+    /* absl-py / glog (TensorFlow, JAX): no year, so no time */
+    {"E1207 14:25:24.238000 4242 app.py:42] request failed", true, NULL, EV_LVL_ERROR, "app.py", -1, "4242",
+     "request failed"},
+    {"W1207 14:25:24.238000  140001 trainer.py:7] loss is nan", true, NULL, EV_LVL_WARNING, "trainer.py", -1,
+     "140001", "loss is nan"},
+    {"I1207 looks like absl but is not", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* loguru's default format */
     {"2026-12-07 14:51:04.360 | ERROR    | app.jobs:run_batch:16 - batch failed", true,
      "2026-12-07T14:51:04.360Z", EV_LVL_ERROR, "app.jobs", -1, NULL, "batch failed"},
