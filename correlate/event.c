@@ -109,6 +109,7 @@ const char *ev_tb_origin_name(enum ev_tb_origin o)
     case EV_TB_ASYNCIO: return "asyncio";
     case EV_TB_UNRAISABLE: return "unraisable";
     case EV_TB_STRUCTURED: return "structured";
+    case EV_TB_PROCESS: return "process";
     case EV_TB_PLAIN: break;
     }
     return "traceback";

@@ -136,6 +136,7 @@ enum ev_tb_origin {
     EV_TB_ASYNCIO,     /* "Task exception was never retrieved" */
     EV_TB_UNRAISABLE,  /* "Exception ignored in: ..." */
     EV_TB_STRUCTURED,  /* rebuilt from a structured record (dict tracebacks, OTel attrs) */
+    EV_TB_PROCESS,     /* "Process NAME:" (multiprocessing: a child that died) */
 };
 const char *ev_tb_origin_name(enum ev_tb_origin o);
 

@@ -453,6 +453,17 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
             m->origin = EV_TB_THREAD;
             copy_cstr(m->thread, sizeof(m->thread), msg.ptr + 20, msg.len - 21);
             prev->absorbed = true;
+        } else if (str_starts(msg, "Process ") && msg.len > 9 && msg.len <= 72 && msg.ptr[msg.len - 1] == ':' &&
+                   memchr(msg.ptr + 8, ' ', msg.len - 9) == NULL) {
+            /* multiprocessing prints "Process NAME:" before a child's traceback; the
+             * line stays as the event's message, for the process's name. */
+            meta_from_record(m, t, prev);
+            m->origin = EV_TB_PROCESS;
+            if (m->message_len == 0) {
+                copy_cstr(m->message, sizeof(m->message), msg.ptr, msg.len);
+                m->message_len = (uint32_t)strlen(m->message);
+            }
+            prev->absorbed = true;
         } else if (str_starts(msg, "Exception ignored in: ")) {
             meta_from_record(m, t, prev);
             m->origin = EV_TB_UNRAISABLE;

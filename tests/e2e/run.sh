@@ -141,6 +141,11 @@ for f in loguru-0.6.txt loguru-0.6-color.txt; do
         "root:FileNotFoundError,cause:RuntimeError" "$f: @logger.catch chain"
 done
 
+name="events: a multiprocessing child's traceback keeps its 'Process NAME:' line"
+run 0 "$PYCORR" events "$W/py312-multiprocessing.txt"
+expect_eq "$(jq -sc '[.[] | [.kind, .message, .exception.origin, (.exception.chain[0].frames | length)]]' "$T/out")" \
+    '[["exception","Process Process-1:","process",3]]' "one event, the intro absorbed"
+
 name="text report: control sequences from the input are shown, never sent to the terminal"
 mkdir -p "$T/evil"
 printf '{"level":"ERROR","service":"api\\u001b[2J","message":"boom \\u001b]0;pwned\\u0007 \\u009b2J","exc_info":"Traceback (most recent call last):\\n  File \\"/srv/a.py\\", line 1, in <module>\\nValueError: evil \\u001b[31mred\\u202e"}\n{"level": bad\n' \

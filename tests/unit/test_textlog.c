@@ -549,6 +549,29 @@ static void test_introducers(void **state)
     assert_int_equal(ev_at(&c, 0)->src.line, 1);
     coll_free(&c);
 
+    /* multiprocessing's "Process NAME:"; a sentence that only starts like it is not. */
+    run(&c,
+        "Process SpawnPoolWorker-2:\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/opt/app/p.py\", line 3, in work\n"
+        "ValueError: bad item 3\n",
+        0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(ev_at(&c, 0)->u.exc.origin, EV_TB_PROCESS);
+    assert_str(ev_at(&c, 0)->message, "Process SpawnPoolWorker-2:");
+    assert_int_equal(ev_at(&c, 0)->src.line, 1);
+    coll_free(&c);
+    run(&c,
+        "Process pool shut down:\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/opt/app/p.py\", line 9, in main\n"
+        "KeyError: 'k'\n",
+        0);
+    assert_int_equal(c.n, 2);
+    assert_int_equal(ev_at(&c, 0)->kind, EV_LOG);
+    assert_int_equal(ev_at(&c, 1)->u.exc.origin, EV_TB_PLAIN);
+    coll_free(&c);
+
     /* A group printed without a stack, logged by logger.exception. */
     run(&c,
         "ERROR:batch:import failed\n"
