@@ -17,6 +17,7 @@
  * traceback is open, so events come out in line order even though a traceback is
  * only known to be finished a few lines after its end.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +30,7 @@
 #include "linesplit.h"
 #include "logprefix.h"
 #include "parser.h"
+#include "pytest_tb.h"
 #include "tb_asm.h"
 #include "tb_lines.h"
 #include "../correlate/evtime.h"
@@ -84,6 +86,20 @@ struct textlog {
     const struct tl_note *note;
     const char *note_base;
     uint32_t note_at;
+    /* an open pytest failure section ("____ test_x ____", pytest_tb.h): its lines
+     * are kept (as offsets into sbuf) until the next section or rule closes it */
+    struct {
+        bool open, native, truncated;
+        uint8_t key;
+        uint64_t first_line, last_line;
+        char name[128];
+        size_t name_len;
+        struct { size_t off; uint32_t n; uint64_t lineno; } *lines;
+        size_t nlines, lines_cap;
+        char *sbuf;
+        size_t len, cap;
+        struct arena a; /* the parsed chain, until it is emitted */
+    } ps;
     /* the line being processed (for the block callback's key) */
     uint8_t cur_key;
     bool cur_has_tts;
@@ -480,6 +496,24 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
 
 /* ---- traceback blocks ---- */
 
+/* An exception event of stream key out to the sink; what names it in the warning
+ * when limits cut it. */
+static int emit_exception(struct textlog *t, struct event *ev, uint8_t key, bool truncated, uint64_t first_line,
+                          const char *what)
+{
+    if (key_names[key])
+        ev->stream_name = ev_str_make(key_names[key], strlen(key_names[key]));
+    if (truncated && t->env.diag) {
+        char why[96];
+        snprintf(why, sizeof(why), "%s longer than the record limit, truncated", what);
+        t->env.diag(t->env.diag_ctx, t->env.stream, first_line, why);
+    }
+    int rc = t->env.emit(t->env.emit_ctx, ev);
+    if (rc != 0)
+        t->stop = rc;
+    return rc;
+}
+
 static int on_block(void *ctx, const struct tb_block_out *blk)
 {
     struct textlog *t = ctx;
@@ -504,15 +538,7 @@ static int on_block(void *ctx, const struct tb_block_out *blk)
         if (m->thread[0])
             ev.thread = ev_str_make(m->thread, strlen(m->thread));
     }
-    if (key_names[t->cur_key])
-        ev.stream_name = ev_str_make(key_names[t->cur_key], strlen(key_names[t->cur_key]));
-    if (blk->truncated && t->env.diag)
-        t->env.diag(t->env.diag_ctx, t->env.stream, blk->first_line,
-                    "traceback longer than the record limit, truncated");
-    int rc = t->env.emit(t->env.emit_ctx, &ev);
-    if (rc != 0)
-        t->stop = rc;
-    return rc;
+    return emit_exception(t, &ev, t->cur_key, blk->truncated, blk->first_line, "traceback");
 }
 
 static void on_incomplete(void *ctx, uint64_t first_line, const char *reason)
@@ -570,6 +596,101 @@ static int fh_hook(struct textlog *t, const char *p, size_t n, uint64_t lineno)
     return fc == FH_CLAIMED;
 }
 
+/* ---- pytest failure sections ---- */
+
+/* The open section as an exception event, when its lines hold a pytest report (not
+ * a CPython traceback, which the assembler has read). */
+static int close_section(struct textlog *t)
+{
+    t->ps.open = false;
+    if (t->ps.native || t->ps.nlines == 0)
+        return 0;
+    arena_reset(&t->ps.a);
+    struct tb_line *L = arena_alloc(&t->ps.a, t->ps.nlines * sizeof(*L));
+    if (L == NULL)
+        return -1;
+    for (size_t i = 0; i < t->ps.nlines; i++)
+        L[i] = (struct tb_line){t->ps.sbuf + t->ps.lines[i].off, t->ps.lines[i].n, t->ps.lines[i].lineno};
+    struct ev_chain chain;
+    bool truncated = false;
+    int found = pytb_parse(L, t->ps.nlines, t->env.limits, &t->ps.a, &chain, &truncated);
+    if (found <= 0)
+        return found;
+    if (release(t, t->ps.first_line, false) != 0)
+        return t->stop;
+    struct event ev;
+    ev_init(&ev, EV_EXCEPTION);
+    ev.u.exc.chain = chain;
+    ev.u.exc.origin = EV_TB_PYTEST;
+    ev.u.exc.last_line = t->ps.last_line;
+    ev.src.stream = t->env.stream;
+    ev.src.line = t->ps.first_line;
+    ev.message = ev_str_make(t->ps.name, t->ps.name_len);
+    return emit_exception(t, &ev, t->ps.key, truncated || t->ps.truncated, t->ps.first_line, "pytest report");
+}
+
+/* Watch for pytest's sections: a header opens one, the next header or a "====" rule
+ * closes it, and the lines between are kept. The lines go on to the rest of the
+ * parser as well: one holding a CPython traceback (--tb=native) is the assembler's. */
+static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lineno)
+{
+    size_t off = 0, len = 0;
+    bool header = p[0] == '_' && pytb_is_header(p, n, &off, &len);
+    if (t->ps.open && (header || (p[0] == '=' && pytb_is_rule(p, n)))) {
+        int rc = close_section(t);
+        if (rc != 0)
+            return rc;
+    }
+    if (header) {
+        t->ps.open = true;
+        t->ps.native = t->ps.truncated = false;
+        t->ps.key = t->cur_key;
+        t->ps.first_line = t->ps.last_line = lineno;
+        t->ps.name_len = len < sizeof(t->ps.name) ? len : sizeof(t->ps.name) - 1;
+        memcpy(t->ps.name, p + off, t->ps.name_len);
+        t->ps.nlines = t->ps.len = 0;
+        return 0;
+    }
+    if (!t->ps.open || t->ps.key != t->cur_key || t->ps.native)
+        return 0;
+    if (tbl_is_header(p, n) || (n > 4 && p[0] == ' ' && memchr(p, '+', 8 < n ? 8 : n) != NULL &&
+                                tbl_is_group_structure(p, n))) {
+        t->ps.native = true;
+        return 0;
+    }
+    if (t->ps.len + n > t->env.limits->max_record || t->ps.nlines >= 20000) {
+        t->ps.truncated = true;
+        return 0;
+    }
+    if (t->ps.nlines == t->ps.lines_cap) {
+        size_t cap = t->ps.lines_cap ? t->ps.lines_cap * 2 : 64;
+        void *nl = realloc(t->ps.lines, cap * sizeof(*t->ps.lines));
+        if (nl == NULL)
+            return -1;
+        t->ps.lines = nl;
+        t->ps.lines_cap = cap;
+    }
+    if (t->ps.len + n > t->ps.cap) {
+        size_t cap = t->ps.cap ? t->ps.cap : 8192;
+        while (cap < t->ps.len + n)
+            cap *= 2;
+        char *nb = realloc(t->ps.sbuf, cap);
+        if (nb == NULL)
+            return -1;
+        t->ps.sbuf = nb;
+        t->ps.cap = cap;
+    }
+    if (n > 0)
+        memcpy(t->ps.sbuf + t->ps.len, p, n);
+    t->ps.lines[t->ps.nlines].off = t->ps.len;
+    t->ps.lines[t->ps.nlines].n = (uint32_t)n;
+    t->ps.lines[t->ps.nlines].lineno = lineno;
+    t->ps.nlines++;
+    t->ps.len += n;
+    t->ps.last_line = lineno;
+    return 0;
+}
+
 /* p[0..n) without its terminal escapes, in the parser's scratch buffer. */
 static int strip_escapes(struct textlog *t, const char **p, size_t *n)
 {
@@ -597,6 +718,11 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     if ((t->esc_seen || t->transport == TR_DOCKER) && n > 0 && memchr(p, ANSI_ESC, n) != NULL &&
         strip_escapes(t, &p, &n) != 0)
         return -1;
+    if (n > 0 && (t->ps.open || p[0] == '_')) {
+        int rc = section_line(t, p, n, lineno);
+        if (rc != 0)
+            return rc;
+    }
     int fh = fh_hook(t, p, n, lineno);
     if (fh != 0)
         return fh > 0 ? 0 : fh;
@@ -980,6 +1106,8 @@ static int textlog_finish(void *st)
                 return rc;
         }
     }
+    if (t->ps.open && (rc = close_section(t)) != 0)
+        return rc;
     for (uint8_t k = 0; k < NKEYS; k++) {
         if (t->fh[k] != NULL && (rc = fh_scan_finish(t->fh[k])) != 0) /* issue #8 hook */
             return rc;
@@ -1007,6 +1135,9 @@ static void textlog_close(void *st)
     free(t->qbuf);
     free(t->dbuf);
     free(t->abuf);
+    free(t->ps.lines);
+    free(t->ps.sbuf);
+    arena_free(&t->ps.a);
     free(t);
 }
 
@@ -1025,6 +1156,8 @@ static uint64_t textlog_held_from(void *st)
     for (int k = 0; k < NKEYS; k++)
         if (t->partial[k].active && t->partial[k].lineno < m)
             m = t->partial[k].lineno;
+    if (t->ps.open && t->ps.first_line < m)
+        m = t->ps.first_line;
     for (int k = 0; k < NKEYS; k++) { /* issue #8 hook: a dump still being read */
         uint64_t d = fh_scan_held_from(t->fh[k]);
         if (d != 0 && d < m)

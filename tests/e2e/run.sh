@@ -146,6 +146,21 @@ run 0 "$PYCORR" events "$W/py312-multiprocessing.txt"
 expect_eq "$(jq -sc '[.[] | [.kind, .message, .exception.origin, (.exception.chain[0].frames | length)]]' "$T/out")" \
     '[["exception","Process Process-1:","process",3]]' "one event, the intro absorbed"
 
+name="pytest: failure reports of every --tb style are exception chains; the gate fails on them"
+P=$ROOT/tests/data/wild/pytest
+for tb in auto long short; do
+    run 0 "$PYCORR" events "$P/pytest-7.2-tb-$tb.txt"
+    expect_eq "$(jq -sc '[.[] | select(.exception.origin == "pytest") | .message]' "$T/out")" \
+        '["ERROR collecting test_broken_import.py","ERROR at setup of test_with_db","test_bad_price","test_order","test_compare"]' \
+        "--tb=$tb: one event per failure, named after the test"
+    expect_eq "$(jq -r 'select(.message == "test_order") | [.exception.chain[] | .relation + ":" + .type + ":" + (.frames | length | tostring)] | join(",")' "$T/out")" \
+        "root:json.decoder.JSONDecodeError:4,cause:RuntimeError:2" "--tb=$tb: the chain"
+done
+run 1 "$PYCORR" gate --no-progress --format json "$P/pytest-7.2-tb-auto.txt"
+expect_eq "$(jq -r '[.findings[] | select(.pattern == "nested_exception")] | length' "$T/out")" 6 "six findings"
+expect_eq "$(jq -r '.findings[] | select(.evidence.root_type == "json.decoder.JSONDecodeError") | .evidence.origin_frame' "$T/out")" \
+    "test_shop.py:9 load_order" "the origin is the test's code, not json's"
+
 name="text report: control sequences from the input are shown, never sent to the terminal"
 mkdir -p "$T/evil"
 printf '{"level":"ERROR","service":"api\\u001b[2J","message":"boom \\u001b]0;pwned\\u0007 \\u009b2J","exc_info":"Traceback (most recent call last):\\n  File \\"/srv/a.py\\", line 1, in <module>\\nValueError: evil \\u001b[31mred\\u202e"}\n{"level": bad\n' \

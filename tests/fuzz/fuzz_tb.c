@@ -1,6 +1,6 @@
 /* fuzz_tb.c -- libFuzzer target for the traceback grammar: tb_parse_text on the
- * input (as a structured-log field would hold it), once with the default limits and
- * once with tight ones. Every slice of the result is walked through its JSON
+ * input (as a structured-log field would hold it), and pytb_parse on its lines (as a
+ * pytest failure section), each once with the default limits and once with tight ones. Every slice of the result is walked through its JSON
  * document, so ASan sees one that points outside the input or the arena.
  */
 #include <stddef.h>
@@ -12,6 +12,7 @@
 
 #include "correlate/arena.h"
 #include "correlate/ev_json.h"
+#include "parsers/pytest_tb.h"
 #include "parsers/tb.h"
 
 static volatile size_t sink_sum;
@@ -57,6 +58,41 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             walk(&x);
         arena_free(&a);
     }
+
+    /* The same bytes as the lines of a pytest section; each line its own copy, so a
+     * read past a line's end is an ASan report too. */
+    size_t nlines = 0;
+    for (size_t i = 0; i < size; i++)
+        nlines += text[i] == '\n';
+    nlines++;
+    struct tb_line *L = calloc(nlines, sizeof(*L));
+    char **own = calloc(nlines, sizeof(*own));
+    size_t n = 0;
+    for (size_t i = 0; L != NULL && own != NULL && i <= size && n < nlines;) {
+        const char *nl = i < size ? memchr(text + i, '\n', size - i) : NULL;
+        size_t len = nl ? (size_t)(nl - (text + i)) : size - i;
+        own[n] = malloc(len ? len : 1);
+        if (own[n] == NULL)
+            break;
+        memcpy(own[n], text + i, len);
+        L[n] = (struct tb_line){own[n], (uint32_t)len, n + 1};
+        n++;
+        i += len + 1;
+    }
+    for (int k = 0; k < 2 && L != NULL; k++) {
+        struct arena a;
+        arena_init(&a, k == 0 ? 0 : (size_t)1 << 20);
+        struct ev_exception x;
+        memset(&x, 0, sizeof(x));
+        bool truncated;
+        if (pytb_parse(L, n, lims[k], &a, &x.chain, &truncated) == 1)
+            walk(&x);
+        arena_free(&a);
+    }
+    for (size_t i = 0; own != NULL && i < n; i++)
+        free(own[i]);
+    free(own);
+    free(L);
     free(text);
     return 0;
 }

@@ -14,6 +14,7 @@
 
 #include "correlate/arena.h"
 #include "correlate/event.h"
+#include "parsers/pytest_tb.h"
 #include "parsers/tb.h"
 #include "parsers/tb_asm.h"
 #include "parsers/tb_lines.h"
@@ -1297,6 +1298,189 @@ static void test_tb_lines(void **state)
     assert_false(tbl_margin(SL("  | x"), 2, &cc, &cn));
 }
 
+/* ---- pytest failure sections (pytest_tb.h) -------------------------------------------- */
+
+/* Split text into lines and parse them as one section. */
+static int pytest_parse(struct parsed *p, const char *text, const struct parse_limits *lim)
+{
+    memset(p, 0, sizeof(*p));
+    static struct tb_line L[256];
+    size_t n = 0;
+    for (const char *s = text; *s && n < 256;) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        L[n] = (struct tb_line){s, (uint32_t)len, n + 2};
+        n++;
+        s += len + (nl ? 1 : 0);
+    }
+    bool truncated = false;
+    p->rc = pytb_parse(L, n, lim ? lim : &parse_limits_default, &p->a, &p->x.chain, &truncated);
+    return truncated;
+}
+
+static void test_pytest_lines(void **state)
+{
+    (void)state;
+    size_t off, len;
+    const char *h = "________________________ ERROR at setup of test_db _________________________";
+    assert_true(pytb_is_header(h, strlen(h), &off, &len));
+    assert_int_equal(len, strlen("ERROR at setup of test_db"));
+    assert_memory_equal(h + off, "ERROR at setup of test_db", len);
+    assert_false(pytb_is_header(SL("_ _ _ _ _ _ _ _ _ _"), &off, &len)); /* between entries */
+    assert_false(pytb_is_header(SL("__init__.py"), &off, &len));
+    assert_false(pytb_is_header(SL("____  ____"), &off, &len));
+    assert_true(pytb_is_rule(SL("=========================== short test summary info ============================")));
+    assert_true(pytb_is_rule(SL("=================================== FAILURES ===================================")));
+    assert_false(pytb_is_rule(SL("== not a rule")));
+}
+
+static void test_pytest_long_chain(void **state)
+{
+    (void)state;
+    struct parsed p;
+    pytest_parse(&p,
+                 "raw = '{bad'\n"
+                 "\n"
+                 "    def load_order(raw):\n"
+                 "        try:\n"
+                 ">           data = json.loads(raw)\n"
+                 "\n"
+                 "test_shop.py:9: \n"
+                 "_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \n"
+                 "/usr/lib/python3.11/json/__init__.py:346: in loads\n"
+                 "    return _default_decoder.decode(s)\n"
+                 "_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \n"
+                 "self = <json.decoder.JSONDecoder object at 0x7f3a1c2d4e50>, s = '{bad', idx = 0\n"
+                 "\n"
+                 "    async def raw_decode(self, s, idx=0):\n"
+                 "        \"\"\"Decode a JSON document from ``s``: def not_this(x):\n"
+                 "        try:\n"
+                 ">           obj, end = self.scan_once(s, idx)\n"
+                 "E           json.decoder.JSONDecodeError: Expecting property name: line 1 column 2 (char 1)\n"
+                 "\n"
+                 "/usr/lib/python3.11/json/decoder.py:353: JSONDecodeError\n"
+                 "\n"
+                 "The above exception was the direct cause of the following exception:\n"
+                 "\n"
+                 "    def test_order():\n"
+                 ">       load_order(\"{bad\")\n"
+                 "\n"
+                 "test_shop.py:21: \n"
+                 "_ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ _ \n"
+                 "\n"
+                 "    def load_order(raw):\n"
+                 ">           raise RuntimeError(\"order payload is not JSON\") from e\n"
+                 "E           RuntimeError: order payload is not JSON\n"
+                 "\n"
+                 "test_shop.py:11: RuntimeError\n",
+                 NULL);
+    assert_int_equal(p.rc, 1);
+    assert_int_equal(p.x.chain.n, 2);
+    const struct ev_exc *root = exc_at(&p, 0);
+    assert_str(root->type, "json.decoder.JSONDecodeError");
+    assert_str(root->message, "Expecting property name: line 1 column 2 (char 1)");
+    assert_int_equal(root->relation, EV_REL_ROOT);
+    assert_int_equal(root->nframes, 3);
+    assert_str(root->frames[0].function, "load_order"); /* the listing's def */
+    assert_int_equal(root->frames[0].line, 9);
+    assert_str(root->frames[1].function, "loads");       /* a short entry names it */
+    assert_str(root->frames[2].file, "/usr/lib/python3.11/json/decoder.py");
+    assert_str(root->frames[2].function, "raw_decode"); /* async def; not the docstring's */
+    const struct ev_exc *top = exc_at(&p, 1);
+    assert_str(top->type, "RuntimeError");
+    assert_int_equal(top->relation, EV_REL_CAUSE);
+    assert_int_equal(top->nframes, 2);
+    assert_str(top->frames[0].function, "test_order");
+    assert_str(top->frames[1].function, "load_order");
+    arena_free(&p.a);
+}
+
+static void test_pytest_short_and_assert(void **state)
+{
+    (void)state;
+    struct parsed p;
+    /* --tb=short, and a collection error with text before its entries */
+    pytest_parse(&p,
+                 "ImportError while importing test module '/srv/app/test_y.py'.\n"
+                 "Traceback:\n"
+                 "/usr/lib/python3.11/importlib/__init__.py:126: in import_module\n"
+                 "    return _bootstrap._gcd_import(name[level:], package)\n"
+                 "test_y.py:1: in <module>\n"
+                 "    import nosuch\n"
+                 "E   ModuleNotFoundError: No module named 'nosuch'\n",
+                 NULL);
+    assert_int_equal(p.rc, 1);
+    assert_str(exc_at(&p, 0)->type, "ModuleNotFoundError");
+    assert_str(exc_at(&p, 0)->message, "No module named 'nosuch'");
+    assert_int_equal(exc_at(&p, 0)->nframes, 2);
+    assert_str(exc_at(&p, 0)->frames[1].function, "<module>");
+    arena_free(&p.a);
+
+    /* A rewritten assertion: the type is the location's, the 'E' text the message,
+     * continuation lines kept with their indent past the first's. */
+    pytest_parse(&p,
+                 "    def test_compare():\n"
+                 ">       assert {\"a\": 1} == {\"a\": 2}\n"
+                 "E       assert {'a': 1} == {'a': 2}\n"
+                 "E         Differing items:\n"
+                 "E\n"
+                 "E         Use -v to get more diff\n"
+                 "\n"
+                 "test_shop.py:24: AssertionError\n",
+                 NULL);
+    assert_int_equal(p.rc, 1);
+    assert_str(exc_at(&p, 0)->type, "AssertionError");
+    assert_str(exc_at(&p, 0)->message, "assert {'a': 1} == {'a': 2}\n  Differing items:\n\n  Use -v to get more diff");
+    assert_str(exc_at(&p, 0)->frames[0].function, "test_compare");
+    arena_free(&p.a);
+
+    /* An 'E' line whose type disagrees with the location's is message, not type. */
+    pytest_parse(&p,
+                 "E       KeyError: looks like a type\n"
+                 "\n"
+                 "t.py:3: ValueError\n",
+                 NULL);
+    assert_str(exc_at(&p, 0)->type, "ValueError");
+    assert_str(exc_at(&p, 0)->message, "KeyError: looks like a type");
+    arena_free(&p.a);
+
+    /* Nothing that names an exception: no chain. Locals with "path:1:" in them are
+     * not locations. */
+    pytest_parse(&p,
+                 "s = 'a:1: b', t = 'x:2:'\n"
+                 "    def f():\n"
+                 "some text\n",
+                 NULL);
+    assert_int_equal(p.rc, 0);
+    arena_free(&p.a);
+}
+
+static void test_pytest_limits(void **state)
+{
+    (void)state;
+    struct parse_limits lim = parse_limits_default;
+    lim.max_frames = 2;
+    lim.max_chain = 1;
+    struct parsed p;
+    bool truncated = pytest_parse(&p,
+                                  "a.py:1: in f\n"
+                                  "b.py:2: in g\n"
+                                  "c.py:3: in h\n"
+                                  "E   ValueError: x\n"
+                                  "\n"
+                                  "During handling of the above exception, another exception occurred:\n"
+                                  "\n"
+                                  "d.py:4: in k\n"
+                                  "E   KeyError: 'y'\n",
+                                  &lim);
+    assert_true(truncated);
+    assert_int_equal(p.rc, 1);
+    assert_int_equal(p.x.chain.n, 1);
+    assert_int_equal(exc_at(&p, 0)->nframes, 2);
+    assert_int_equal(exc_at(&p, 0)->frames_total, 3);
+    arena_free(&p.a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1317,6 +1501,10 @@ int main(void)
         cmocka_unit_test(test_arena_exhausted),
         cmocka_unit_test(test_asm_back_to_back),
         cmocka_unit_test(test_asm_indented_after_note),
+        cmocka_unit_test(test_pytest_lines),
+        cmocka_unit_test(test_pytest_long_chain),
+        cmocka_unit_test(test_pytest_short_and_assert),
+        cmocka_unit_test(test_pytest_limits),
         cmocka_unit_test(test_asm_interrupted_then_resumed),
         cmocka_unit_test(test_asm_separator_after_foreign),
         cmocka_unit_test(test_asm_notes_heuristic),

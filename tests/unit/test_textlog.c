@@ -1147,6 +1147,99 @@ static void test_colored_output(void **state)
     free(big);
 }
 
+/* pytest's failure sections: every --tb style gives the same chains (types, relations,
+ * frame counts, innermost functions), under any chunking and notes. */
+static json_t *chains_of(json_t *docs, const char *origin)
+{
+    json_t *out = json_array();
+    size_t i;
+    json_t *d;
+    json_array_foreach(docs, i, d) {
+        json_t *x = json_object_get(d, "exception");
+        if (x == NULL || (origin != NULL && strcmp(json_string_value(json_object_get(x, "origin")), origin) != 0))
+            continue;
+        size_t k;
+        json_t *e;
+        json_t *chain = json_array();
+        json_array_foreach(json_object_get(x, "chain"), k, e) {
+            json_t *frames = json_object_get(e, "frames");
+            json_t *last = json_array_get(frames, json_array_size(frames) - 1);
+            json_array_append_new(chain, json_pack("[O, O, i, O]", json_object_get(e, "relation"),
+                                                   json_object_get(e, "type"), (int)json_array_size(frames),
+                                                   last ? json_object_get(last, "function") : json_null()));
+        }
+        json_array_append_new(out, chain);
+    }
+    return out;
+}
+
+static void test_pytest_sections(void **state)
+{
+    (void)state;
+    const char *styles[] = {"auto", "long", "short", "native"};
+    json_t *want = NULL;
+    for (size_t i = 0; i < 4; i++) {
+        char name[64];
+        snprintf(name, sizeof(name), "pytest/pytest-7.2-tb-%s.txt", styles[i]);
+        size_t n;
+        char *buf = wild(name, &n);
+        check_chunking(name, buf, n);
+        json_t *docs = events_of(buf, n, 0);
+        /* native prints CPython tracebacks (but for the collection error, which pytest
+         * always prints its own way): every exception, whatever its origin */
+        json_t *got = chains_of(docs, NULL);
+        if (want == NULL) {
+            want = json_incref(got);
+            assert_int_equal(json_array_size(want), 6);
+            json_t *pytest_only = chains_of(docs, "pytest");
+            assert_int_equal(json_array_size(pytest_only), 5); /* the group is CPython's layout */
+            json_decref(pytest_only);
+            char *s = json_dumps(want, JSON_COMPACT);
+            assert_non_null(strstr(s, "[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
+                                      "[\"cause\",\"RuntimeError\",2,\"load_order\"]]"));
+            assert_non_null(strstr(s, "[[\"root\",\"ConnectionError\",1,\"db\"]]"));
+            free(s);
+        } else if (!json_equal(want, got)) {
+            char *a = json_dumps(got, JSON_COMPACT), *b = json_dumps(want, JSON_COMPACT);
+            fail_msg("--tb=%s: %s\nwant %s", styles[i], a, b);
+        }
+        json_decref(got);
+        json_decref(docs);
+        free(buf);
+    }
+    json_decref(want);
+}
+
+/* An open section holds its lines back (a Kafka checkpoint must not pass them) until
+ * the next section or rule closes it. */
+static void test_pytest_held(void **state)
+{
+    (void)state;
+    static const char part[] = "..F\n"
+                               "=================================== FAILURES ===================================\n"
+                               "__________________________________ test_x __________________________________\n"
+                               "t.py:3: in test_x\n"
+                               "E   ValueError: v\n";
+    struct coll c;
+    coll_init(&c);
+    struct parser_env env = {.stream = "t.log", .emit = sink, .emit_ctx = &c, .diag = diag, .diag_ctx = &c,
+                             .limits = &parse_limits_default};
+    void *st = parser_text.open(&env);
+    assert_int_equal(parser_text.feed(st, part, sizeof(part) - 1), 0);
+    assert_int_equal(parser_text.held_from(st), 3);
+    static const char rest[] = "=========================== short test summary info ============================\n";
+    assert_int_equal(parser_text.feed(st, rest, sizeof(rest) - 1), 0);
+    size_t i;
+    json_t *d;
+    bool found = false;
+    json_array_foreach(c.docs, i, d) if (json_object_get(d, "exception") != NULL) found = true;
+    assert_true(found); /* out at the rule, before the end of input */
+    assert_true(parser_text.held_from(st) == 0 || parser_text.held_from(st) > 3);
+    assert_int_equal(parser_text.finish(st), 0);
+    parser_text.close(st);
+    coll_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1167,6 +1260,8 @@ int main(void)
         cmocka_unit_test(test_notes_change_nothing),
         cmocka_unit_test(test_ansi_strip),
         cmocka_unit_test(test_colored_output),
+        cmocka_unit_test(test_pytest_sections),
+        cmocka_unit_test(test_pytest_held),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

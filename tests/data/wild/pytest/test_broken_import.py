@@ -1,0 +1,3 @@
+import nosuchmodule_for_pycorr
+def test_nothing():
+    pass
