@@ -3,14 +3,8 @@
 
 #include <string.h>
 
+#include "tb_build.h"
 #include "tb_lines.h"
-
-static size_t rtrim(const char *p, size_t n)
-{
-    while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
-        n--;
-    return n;
-}
 
 static bool is_digit(char c)
 {
@@ -19,7 +13,7 @@ static bool is_digit(char c)
 
 bool pytb_is_header(const char *p, size_t n, size_t *name_off, size_t *name_len)
 {
-    n = rtrim(p, n);
+    n = tbl_rtrim(p, n);
     size_t i = 0;
     while (i < n && p[i] == '_')
         i++;
@@ -37,7 +31,7 @@ bool pytb_is_header(const char *p, size_t n, size_t *name_off, size_t *name_len)
 
 bool pytb_is_rule(const char *p, size_t n)
 {
-    n = rtrim(p, n);
+    n = tbl_rtrim(p, n);
     size_t i = 0;
     while (i < n && p[i] == '=')
         i++;
@@ -86,7 +80,7 @@ static bool location(const char *p, size_t n, size_t *file_len, uint32_t *line, 
         *line = v;
         size_t r = d + 1 < n ? d + 2 : n;
         *rest = p + r;
-        *rest_len = rtrim(p + r, n - r);
+        *rest_len = tbl_rtrim(p + r, n - r);
         return true;
     }
     return false;
@@ -114,58 +108,24 @@ static bool def_name(const char *p, size_t n, const char **name, size_t *len)
 }
 
 struct builder {
-    struct arena *a;
-    const struct parse_limits *lim;
-    struct ev_chain *out;
-    uint32_t chain_cap;
-    bool truncated, oom;
+    struct tb_build tb;
     /* the exception being read */
-    struct ev_frame *frames;
-    uint32_t nframes, frames_cap, frames_total;
     const char *pending_func;  /* the listing's def, for the next long location line */
     size_t pending_len;
     const char *loc_type;      /* "JSONDecodeError" on the last location line */
     size_t loc_type_len;
     const char *e_first;       /* the first 'E' line's text */
     size_t e_first_len;
-    char *e_more;              /* the 'E' lines after it, joined with "\n" (arena) */
+    char *e_more;              /* "\nline" for each 'E' line after it (arena) */
     size_t e_more_len, e_more_cap;
     size_t e_base;             /* the blanks after 'E' on the first line */
     enum ev_relation relation; /* of the exception being read */
 };
 
-static void *grow(struct builder *b, void *arr, uint32_t n, uint32_t *cap, size_t elem)
-{
-    if (n < *cap)
-        return arr;
-    uint32_t nc = *cap ? *cap * 2 : 8;
-    void *na = arena_alloc(b->a, nc * elem);
-    if (na == NULL) {
-        b->oom = true;
-        return NULL;
-    }
-    if (n)
-        memcpy(na, arr, n * elem);
-    *cap = nc;
-    return na;
-}
-
 static void add_frame(struct builder *b, const char *file, size_t file_len, uint32_t line, const char *func,
                       size_t func_len)
 {
-    b->frames_total++;
-    if (b->nframes >= b->lim->max_frames) {
-        b->truncated = true;
-        return;
-    }
-    struct ev_frame *f = grow(b, b->frames, b->nframes, &b->frames_cap, sizeof(*f));
-    if (f == NULL)
-        return;
-    b->frames = f;
-    f[b->nframes].file = ev_str_make(file, file_len);
-    f[b->nframes].function = func ? ev_str_make(func, func_len) : EV_STR_NULL;
-    f[b->nframes].line = line;
-    b->nframes++;
+    tbb_frame(&b->tb, ev_str_make(file, file_len), func ? ev_str_make(func, func_len) : EV_STR_NULL, line);
 }
 
 static void add_e_line(struct builder *b, const char *p, size_t n)
@@ -187,9 +147,9 @@ static void add_e_line(struct builder *b, const char *p, size_t n)
         size_t cap = b->e_more_cap ? b->e_more_cap : 256;
         while (cap < len + 1)
             cap *= 2;
-        char *buf = arena_alloc(b->a, cap);
+        char *buf = arena_alloc(b->tb.a, cap);
         if (buf == NULL) {
-            b->oom = true;
+            b->tb.oom = true;
             return;
         }
         if (b->e_more_len)
@@ -238,9 +198,9 @@ static void finish_exception(struct builder *b)
         /* e_more is "\nline..." for each 'E' line after the first */
         const char *more = msg.len ? b->e_more : b->e_more + 1;
         size_t more_len = msg.len ? b->e_more_len : b->e_more_len - 1;
-        char *buf = arena_alloc(b->a, msg.len + more_len + 1);
+        char *buf = arena_alloc(b->tb.a, msg.len + more_len + 1);
         if (buf == NULL) {
-            b->oom = true;
+            b->tb.oom = true;
         } else {
             memcpy(buf, msg.ptr, msg.len);
             memcpy(buf + msg.len, more, more_len);
@@ -248,26 +208,10 @@ static void finish_exception(struct builder *b)
             msg = ev_str_make(buf, msg.len + more_len);
         }
     }
-    if (type.ptr != NULL) {
-        if (b->out->n >= b->lim->max_chain) {
-            b->truncated = true;
-        } else {
-            struct ev_exc *arr = grow(b, b->out->exc, b->out->n, &b->chain_cap, sizeof(*arr));
-            if (arr != NULL) {
-                b->out->exc = arr;
-                struct ev_exc *e = &arr[b->out->n++];
-                memset(e, 0, sizeof(*e));
-                e->type = type;
-                e->message = msg.ptr != NULL ? msg : ev_str_make(type.ptr + type.len, 0);
-                e->relation = b->out->n == 1 ? EV_REL_ROOT : b->relation;
-                e->frames = b->frames;
-                e->nframes = b->nframes;
-                e->frames_total = b->frames_total;
-            }
-        }
-    }
-    b->frames = NULL;
-    b->nframes = b->frames_cap = b->frames_total = 0;
+    if (type.ptr != NULL)
+        tbb_exception(&b->tb, type, msg.ptr != NULL ? msg : ev_str_make(type.ptr + type.len, 0), b->relation);
+    else
+        tbb_drop_frames(&b->tb);
     b->pending_func = b->loc_type = b->e_first = NULL;
     b->e_more = NULL;
     b->e_more_len = b->e_more_cap = 0;
@@ -276,12 +220,11 @@ static void finish_exception(struct builder *b)
 int pytb_parse(const struct tb_line *lines, size_t n, const struct parse_limits *lim, struct arena *a,
                struct ev_chain *out, bool *truncated)
 {
-    struct builder b = {.a = a, .lim = lim, .out = out, .relation = EV_REL_ROOT};
-    out->exc = NULL;
-    out->n = 0;
-    for (size_t i = 0; i < n && !b.oom; i++) {
+    struct builder b = {.relation = EV_REL_ROOT};
+    tbb_init(&b.tb, a, lim, out);
+    for (size_t i = 0; i < n && !b.tb.oom; i++) {
         const char *p = lines[i].p;
-        size_t pn = rtrim(p, lines[i].n);
+        size_t pn = tbl_rtrim(p, lines[i].n);
         enum tb_sep sep = tbl_separator(p, pn);
         if (sep != TB_SEP_NONE) {
             finish_exception(&b);
@@ -320,9 +263,5 @@ int pytb_parse(const struct tb_line *lines, size_t n, const struct parse_limits 
         }
     }
     finish_exception(&b);
-    if (truncated != NULL)
-        *truncated = b.truncated;
-    if (b.oom)
-        return -1;
-    return out->n > 0 ? 1 : 0;
+    return tbb_result(&b.tb, truncated);
 }

@@ -5,7 +5,7 @@
 
 #define LIT_EQ(p, n, lit) ((n) == sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
 
-static size_t rtrim(const char *p, size_t n)
+size_t tbl_rtrim(const char *p, size_t n)
 {
     while (n > 0 && (p[n - 1] == ' ' || p[n - 1] == '\t' || p[n - 1] == '\r'))
         n--;
@@ -14,19 +14,19 @@ static size_t rtrim(const char *p, size_t n)
 
 bool tbl_is_header(const char *p, size_t n)
 {
-    n = rtrim(p, n);
+    n = tbl_rtrim(p, n);
     return LIT_EQ(p, n, "Traceback (most recent call last):");
 }
 
 bool tbl_is_group_header(const char *p, size_t n)
 {
-    n = rtrim(p, n);
+    n = tbl_rtrim(p, n);
     return LIT_EQ(p, n, "Exception Group Traceback (most recent call last):");
 }
 
 enum tb_sep tbl_separator(const char *p, size_t n)
 {
-    n = rtrim(p, n);
+    n = tbl_rtrim(p, n);
     if (LIT_EQ(p, n, "The above exception was the direct cause of the following exception:"))
         return TB_SEP_CAUSE;
     if (LIT_EQ(p, n, "During handling of the above exception, another exception occurred:"))
@@ -84,11 +84,11 @@ bool tbl_frame(const char *p, size_t n, struct tbl_frame *out)
     out->line = line;
     out->func = NULL;
     out->func_len = 0;
-    if (d == end || rtrim(d, (size_t)(end - d)) == 0)
+    if (d == end || tbl_rtrim(d, (size_t)(end - d)) == 0)
         return true;
     if (end - d >= 5 && memcmp(d, ", in ", 5) == 0) {
         out->func = d + 5;
-        out->func_len = rtrim(d + 5, (size_t)(end - d - 5));
+        out->func_len = tbl_rtrim(d + 5, (size_t)(end - d - 5));
         return true;
     }
     return false;
@@ -98,7 +98,7 @@ bool tbl_repeat_marker(const char *p, size_t n, uint32_t *count)
 {
     static const char lead[] = "[Previous line repeated ";
     size_t i = tbl_indent(p, n);
-    n = rtrim(p, n);
+    n = tbl_rtrim(p, n);
     if (n < i + sizeof(lead) - 1 || memcmp(p + i, lead, sizeof(lead) - 1) != 0)
         return false;
     size_t j = i + sizeof(lead) - 1;

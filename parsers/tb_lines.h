@@ -50,6 +50,9 @@ bool tbl_margin(const char *p, size_t n, unsigned d, const char **content, size_
 /* A line of exception-group structure at any depth: spaces then '|' or '+'. */
 bool tbl_is_group_structure(const char *p, size_t n);
 
+/* The length of p[0..n) without trailing blanks, tabs and '\r'. */
+size_t tbl_rtrim(const char *p, size_t n);
+
 /* Number of leading spaces. */
 size_t tbl_indent(const char *p, size_t n);
 

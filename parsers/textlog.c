@@ -29,6 +29,7 @@
 #include "faulthandler.h"
 #include "linesplit.h"
 #include "logprefix.h"
+#include "ipython_tb.h"
 #include "parser.h"
 #include "pytest_tb.h"
 #include "tb_asm.h"
@@ -86,9 +87,13 @@ struct textlog {
     const struct tl_note *note;
     const char *note_base;
     uint32_t note_at;
-    /* an open pytest failure section ("____ test_x ____", pytest_tb.h): its lines
-     * are kept (as offsets into sbuf) until the next section or rule closes it */
+    /* an open section of another tool's traceback layout: a pytest failure report
+     * ("____ test_x ____", pytest_tb.h) until the next section or rule, or an IPython
+     * traceback (ipython_tb.h) while it goes on; its lines are kept (as offsets into
+     * sbuf) until it closes */
     struct {
+        enum { SEC_PYTEST, SEC_IPYTHON } kind;
+        struct iptb_follow ipy;
         bool open, native, truncated;
         uint8_t key;
         uint64_t first_line, last_line;
@@ -613,7 +618,8 @@ static int close_section(struct textlog *t)
         L[i] = (struct tb_line){t->ps.sbuf + t->ps.lines[i].off, t->ps.lines[i].n, t->ps.lines[i].lineno};
     struct ev_chain chain;
     bool truncated = false;
-    int found = pytb_parse(L, t->ps.nlines, t->env.limits, &t->ps.a, &chain, &truncated);
+    int found = t->ps.kind == SEC_PYTEST ? pytb_parse(L, t->ps.nlines, t->env.limits, &t->ps.a, &chain, &truncated)
+                                         : iptb_parse(L, t->ps.nlines, t->env.limits, &t->ps.a, &chain, &truncated);
     if (found <= 0)
         return found;
     if (release(t, t->ps.first_line, false) != 0)
@@ -621,12 +627,14 @@ static int close_section(struct textlog *t)
     struct event ev;
     ev_init(&ev, EV_EXCEPTION);
     ev.u.exc.chain = chain;
-    ev.u.exc.origin = EV_TB_PYTEST;
+    ev.u.exc.origin = t->ps.kind == SEC_PYTEST ? EV_TB_PYTEST : EV_TB_IPYTHON;
     ev.u.exc.last_line = t->ps.last_line;
     ev.src.stream = t->env.stream;
     ev.src.line = t->ps.first_line;
-    ev.message = ev_str_make(t->ps.name, t->ps.name_len);
-    return emit_exception(t, &ev, t->ps.key, truncated || t->ps.truncated, t->ps.first_line, "pytest report");
+    if (t->ps.name_len)
+        ev.message = ev_str_make(t->ps.name, t->ps.name_len);
+    return emit_exception(t, &ev, t->ps.key, truncated || t->ps.truncated, t->ps.first_line,
+                          t->ps.kind == SEC_PYTEST ? "pytest report" : "IPython traceback");
 }
 
 /* Watch for pytest's sections: a header opens one, the next header or a "====" rule
@@ -636,25 +644,35 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
 {
     size_t off = 0, len = 0;
     bool header = p[0] == '_' && pytb_is_header(p, n, &off, &len);
-    if (t->ps.open && (header || (p[0] == '=' && pytb_is_rule(p, n)))) {
-        int rc = close_section(t);
-        if (rc != 0)
-            return rc;
+    bool same_key = t->ps.key == t->cur_key;
+    if (t->ps.open && same_key) {
+        bool ends = t->ps.kind == SEC_PYTEST ? header || (p[0] == '=' && pytb_is_rule(p, n))
+                                             : !iptb_takes(&t->ps.ipy, p, n);
+        if (ends) {
+            int rc = close_section(t);
+            if (rc != 0)
+                return rc;
+        }
     }
-    if (header) {
+    bool ipy = !header && !t->ps.open && p[n - 1] == ')' && iptb_is_header(p, n);
+    if (header || ipy) {
         t->ps.open = true;
+        t->ps.kind = header ? SEC_PYTEST : SEC_IPYTHON;
         t->ps.native = t->ps.truncated = false;
         t->ps.key = t->cur_key;
         t->ps.first_line = t->ps.last_line = lineno;
         t->ps.name_len = len < sizeof(t->ps.name) ? len : sizeof(t->ps.name) - 1;
         memcpy(t->ps.name, p + off, t->ps.name_len);
         t->ps.nlines = t->ps.len = 0;
-        return 0;
+        if (header)
+            return 0;
+        iptb_begin(&t->ps.ipy, p, n); /* the header is the block's first line */
     }
     if (!t->ps.open || t->ps.key != t->cur_key || t->ps.native)
         return 0;
-    if (tbl_is_header(p, n) || (n > 4 && p[0] == ' ' && memchr(p, '+', 8 < n ? 8 : n) != NULL &&
-                                tbl_is_group_structure(p, n))) {
+    if (t->ps.kind == SEC_PYTEST &&
+        (tbl_is_header(p, n) ||
+         (n > 4 && p[0] == ' ' && memchr(p, '+', 8 < n ? 8 : n) != NULL && tbl_is_group_structure(p, n)))) {
         t->ps.native = true;
         return 0;
     }
@@ -718,7 +736,7 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     if ((t->esc_seen || t->transport == TR_DOCKER) && n > 0 && memchr(p, ANSI_ESC, n) != NULL &&
         strip_escapes(t, &p, &n) != 0)
         return -1;
-    if (n > 0 && (t->ps.open || p[0] == '_')) {
+    if (n > 0 && (t->ps.open || p[0] == '_' || p[n - 1] == ')')) {
         int rc = section_line(t, p, n, lineno);
         if (rc != 0)
             return rc;

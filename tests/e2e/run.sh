@@ -161,6 +161,15 @@ expect_eq "$(jq -r '[.findings[] | select(.pattern == "nested_exception")] | len
 expect_eq "$(jq -r '.findings[] | select(.evidence.root_type == "json.decoder.JSONDecodeError") | .evidence.origin_frame' "$T/out")" \
     "test_shop.py:9 load_order" "the origin is the test's code, not json's"
 
+name="IPython: a notebook's traceback (plain and coloured) is an exception chain"
+I=$ROOT/tests/data/wild/ipython
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$I/ipython-8.5-ip-nocolor.txt" "$I/ipython-8.5-ip-color.txt" \
+    "$I/ipython-8.5-ip-cell.txt"
+expect_eq "$(jq -r 'select(.evidence.root_type == "JSONDecodeError") | [.count, .evidence.outermost_type, .evidence.origin_frame] | join(" ")' "$T/out")" \
+    "2 RuntimeError /srv/nb/nb.py:4 load" "the chain, plain and coloured folded"
+expect_eq "$(jq -r 'select(.evidence.root_type == "ZeroDivisionError") | .evidence.exception_frame' "$T/out")" \
+    "Cell In[1]:2 f" "a notebook cell's frame"
+
 name="text report: control sequences from the input are shown, never sent to the terminal"
 mkdir -p "$T/evil"
 printf '{"level":"ERROR","service":"api\\u001b[2J","message":"boom \\u001b]0;pwned\\u0007 \\u009b2J","exc_info":"Traceback (most recent call last):\\n  File \\"/srv/a.py\\", line 1, in <module>\\nValueError: evil \\u001b[31mred\\u202e"}\n{"level": bad\n' \

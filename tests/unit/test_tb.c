@@ -14,6 +14,7 @@
 
 #include "correlate/arena.h"
 #include "correlate/event.h"
+#include "parsers/ipython_tb.h"
 #include "parsers/pytest_tb.h"
 #include "parsers/tb.h"
 #include "parsers/tb_asm.h"
@@ -1481,6 +1482,111 @@ static void test_pytest_limits(void **state)
     arena_free(&p.a);
 }
 
+/* ---- IPython tracebacks (ipython_tb.h) ------------------------------------------------ */
+
+static void lines_of(const char *text, struct tb_line *L, size_t *n, size_t max)
+{
+    *n = 0;
+    for (const char *s = text; *s && *n < max;) {
+        const char *nl = strchr(s, '\n');
+        size_t len = nl ? (size_t)(nl - s) : strlen(s);
+        L[*n] = (struct tb_line){s, (uint32_t)len, *n + 1};
+        (*n)++;
+        s += len + (nl ? 1 : 0);
+    }
+}
+
+static void test_ipython(void **state)
+{
+    (void)state;
+    assert_true(iptb_is_header(SL("JSONDecodeError                           Traceback (most recent call last)")));
+    assert_true(iptb_is_header(SL("json.decoder.JSONDecodeError  Traceback (most recent call last)")));
+    assert_false(iptb_is_header(SL("Traceback (most recent call last):")));
+    assert_false(iptb_is_header(SL("saw a Traceback (most recent call last)")));
+    assert_false(iptb_is_header(SL("ValueError Traceback (most recent call last)"))); /* one blank */
+
+    /* IPython 7: cells as <ipython-input-...>, lines from the arrows */
+    static const char v7[] = "---------------------------------------------------------------------------\n"
+                             "ZeroDivisionError                         Traceback (most recent call last)\n"
+                             "<ipython-input-1-9e1622b385b6> in <module>\n"
+                             "      2     return 1 / x\n"
+                             "----> 4 f(0)\n"
+                             "\n"
+                             "/srv/nb/lib.py in f(x)\n"
+                             "      1 def f(x):\n"
+                             "----> 2     return 1 / x\n"
+                             "\n"
+                             "ZeroDivisionError: division by zero\n"
+                             "  (while scoring batch 7)\n";
+    struct tb_line L[64];
+    size_t n;
+    lines_of(v7, L, &n, 64);
+    struct parsed p;
+    memset(&p, 0, sizeof(p));
+    bool truncated = false;
+    assert_int_equal(iptb_parse(L, n, &parse_limits_default, &p.a, &p.x.chain, &truncated), 1);
+    const struct ev_exc *e = exc_at(&p, 0);
+    assert_str(e->type, "ZeroDivisionError");
+    assert_str(e->message, "division by zero\n  (while scoring batch 7)");
+    assert_int_equal(e->nframes, 2);
+    assert_str(e->frames[0].file, "<ipython-input-1-9e1622b385b6>");
+    assert_str(e->frames[0].function, "<module>");
+    assert_int_equal(e->frames[0].line, 4);
+    assert_str(e->frames[1].file, "/srv/nb/lib.py");
+    assert_str(e->frames[1].function, "f");
+    assert_int_equal(e->frames[1].line, 2);
+    arena_free(&p.a);
+
+    /* Following a block: it takes its chain and ends at the first line after a blank
+     * that is neither a chain sentence, a rule nor a header. */
+    struct iptb_follow f;
+    static const char *const flow[] = {
+        "KeyError                                  Traceback (most recent call last)",
+        "File /srv/a.py:3, in f(d)",
+        "----> 3 return d[\"k\"]",
+        "",
+        "KeyError: 'k'",
+        "",
+        "During handling of the above exception, another exception occurred:",
+        "",
+        "---------------------------------------------------------------------------",
+        "ValueError                                Traceback (most recent call last)",
+        "File /srv/a.py:5, in g()",
+        "ValueError: bad",
+        "  indented, the message goes on",
+        "",
+        "2026-12-07 10:00:00 INFO next record",
+        NULL,
+    };
+    iptb_begin(&f, flow[0], strlen(flow[0]));
+    size_t k = 1;
+    while (flow[k] != NULL && iptb_takes(&f, flow[k], strlen(flow[k])))
+        k++;
+    assert_int_equal(k, 14); /* ends before the log record */
+
+    lines_of("ValueError                                Traceback (most recent call last)\n"
+             "File /srv/a.py:5, in g()\n"
+             "ValueError: bad\n"
+             "2026-12-07 10:00:00 INFO next record\n",
+             L, &n, 64);
+    iptb_begin(&f, L[0].p, L[0].n);
+    assert_true(iptb_takes(&f, L[1].p, L[1].n));
+    assert_true(iptb_takes(&f, L[2].p, L[2].n));
+    assert_false(iptb_takes(&f, L[3].p, L[3].n)); /* not indented: the log goes on */
+
+    /* Limits: frames cut, the IPython 7 line of a dropped frame not put on another. */
+    struct parse_limits lim = parse_limits_default;
+    lim.max_frames = 1;
+    lines_of(v7, L, &n, 64);
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(iptb_parse(L, n, &lim, &p.a, &p.x.chain, &truncated), 1);
+    assert_true(truncated);
+    assert_int_equal(exc_at(&p, 0)->nframes, 1);
+    assert_int_equal(exc_at(&p, 0)->frames_total, 2);
+    assert_int_equal(exc_at(&p, 0)->frames[0].line, 4);
+    arena_free(&p.a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1505,6 +1611,7 @@ int main(void)
         cmocka_unit_test(test_pytest_long_chain),
         cmocka_unit_test(test_pytest_short_and_assert),
         cmocka_unit_test(test_pytest_limits),
+        cmocka_unit_test(test_ipython),
         cmocka_unit_test(test_asm_interrupted_then_resumed),
         cmocka_unit_test(test_asm_separator_after_foreign),
         cmocka_unit_test(test_asm_notes_heuristic),

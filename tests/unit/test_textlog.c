@@ -1210,6 +1210,56 @@ static void test_pytest_sections(void **state)
     json_decref(want);
 }
 
+/* IPython's tracebacks (a notebook's output), plain and coloured, under any chunking
+ * and notes; a log around them stays log. */
+static void test_ipython_blocks(void **state)
+{
+    (void)state;
+    const char *files[] = {"ipython/ipython-8.5-ip-nocolor.txt", "ipython/ipython-8.5-ip-color.txt",
+                           "ipython/ipython-8.5-ip-cell.txt"};
+    for (size_t i = 0; i < 3; i++) {
+        size_t n;
+        char *buf = wild(files[i], &n);
+        check_chunking(files[i], buf, n);
+        json_t *docs = events_of(buf, n, 0);
+        json_t *got = chains_of(docs, "ipython");
+        char *s = json_dumps(got, JSON_COMPACT);
+        const char *want = i < 2 ? "[[[\"root\",\"JSONDecodeError\",4,\"JSONDecoder.raw_decode\"],"
+                                   "[\"cause\",\"RuntimeError\",2,\"load\"]]]"
+                                 : "[[[\"root\",\"ZeroDivisionError\",2,\"f\"]]]";
+        if (strcmp(s, want) != 0)
+            fail_msg("%s: %s", files[i], s);
+        free(s);
+        json_decref(got);
+        json_decref(docs);
+        free(buf);
+    }
+    static const char around[] = "2026-12-07 10:00:00,001 INFO nb starting\n"
+                                 "---------------------------------------------------------------------------\n"
+                                 "KeyError                                  Traceback (most recent call last)\n"
+                                 "Cell In[2], line 1\n"
+                                 "----> 1 {}[\"k\"]\n"
+                                 "\n"
+                                 "KeyError: 'k'\n"
+                                 "2026-12-07 10:00:01,001 INFO nb done\n";
+    struct coll c;
+    run(&c, around, 0);
+    size_t i;
+    json_t *d;
+    int logs = 0, excs = 0;
+    json_array_foreach(c.docs, i, d) {
+        const char *m = json_string_value(json_object_get(d, "message"));
+        if (json_object_get(d, "exception") != NULL)
+            excs++;
+        else if (m != NULL && strstr(m, "INFO") == NULL && strncmp(m, "nb ", 3) == 0)
+            logs++;
+    }
+    assert_int_equal(excs, 1);
+    assert_int_equal(logs, 2);
+    coll_free(&c);
+    check_chunking("ipython in a log", around, sizeof(around) - 1);
+}
+
 /* An open section holds its lines back (a Kafka checkpoint must not pass them) until
  * the next section or rule closes it. */
 static void test_pytest_held(void **state)
@@ -1262,6 +1312,7 @@ int main(void)
         cmocka_unit_test(test_colored_output),
         cmocka_unit_test(test_pytest_sections),
         cmocka_unit_test(test_pytest_held),
+        cmocka_unit_test(test_ipython_blocks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
