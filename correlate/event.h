@@ -139,6 +139,7 @@ enum ev_tb_origin {
     EV_TB_PROCESS,     /* "Process NAME:" (multiprocessing: a child that died) */
     EV_TB_PYTEST,      /* a pytest failure report ("____ test_x ____"), not CPython's layout */
     EV_TB_IPYTHON,     /* IPython's layout (notebooks, papermill) */
+    EV_TB_RICH,        /* drawn in a box by rich (Typer's pretty exceptions, RichHandler) */
 };
 const char *ev_tb_origin_name(enum ev_tb_origin o);
 

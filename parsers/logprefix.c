@@ -189,6 +189,17 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
             k++;
         enum ev_level lv = level_word(p, k);
         size_t used;
+        if (lv != EV_LVL_UNKNOWN && k < 9 && n > 9 && p[k] == ' ') {
+            /* rich's RichHandler without its time column: the level padded to nine */
+            size_t s = k;
+            while (s < 9 && p[s] == ' ')
+                s++;
+            if (s == 9 && p[9] != ' ') {
+                out->level = lv;
+                out->msg_off = 9;
+                return true;
+            }
+        }
         if (lv == EV_LVL_UNKNOWN || k + 1 >= n || p[k] != ' ' ||
             (used = evtime_parse_prefix(p + k + 1, n - k - 1, &out->ts_ns)) == 0)
             return false;

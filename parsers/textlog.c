@@ -32,6 +32,7 @@
 #include "ipython_tb.h"
 #include "parser.h"
 #include "pytest_tb.h"
+#include "rich_tb.h"
 #include "tb_asm.h"
 #include "tb_lines.h"
 #include "../correlate/evtime.h"
@@ -92,8 +93,9 @@ struct textlog {
      * traceback (ipython_tb.h) while it goes on; its lines are kept (as offsets into
      * sbuf) until it closes */
     struct {
-        enum { SEC_PYTEST, SEC_IPYTHON } kind;
+        enum { SEC_PYTEST, SEC_IPYTHON, SEC_RICH } kind;
         struct iptb_follow ipy;
+        struct rtb_follow rich;
         bool open, native, truncated;
         uint8_t key;
         uint64_t first_line, last_line;
@@ -618,8 +620,9 @@ static int close_section(struct textlog *t)
         L[i] = (struct tb_line){t->ps.sbuf + t->ps.lines[i].off, t->ps.lines[i].n, t->ps.lines[i].lineno};
     struct ev_chain chain;
     bool truncated = false;
-    int found = t->ps.kind == SEC_PYTEST ? pytb_parse(L, t->ps.nlines, t->env.limits, &t->ps.a, &chain, &truncated)
-                                         : iptb_parse(L, t->ps.nlines, t->env.limits, &t->ps.a, &chain, &truncated);
+    int (*parse)(const struct tb_line *, size_t, const struct parse_limits *, struct arena *, struct ev_chain *,
+                 bool *) = t->ps.kind == SEC_PYTEST ? pytb_parse : t->ps.kind == SEC_IPYTHON ? iptb_parse : rtb_parse;
+    int found = parse(L, t->ps.nlines, t->env.limits, &t->ps.a, &chain, &truncated);
     if (found <= 0)
         return found;
     if (release(t, t->ps.first_line, false) != 0)
@@ -627,14 +630,27 @@ static int close_section(struct textlog *t)
     struct event ev;
     ev_init(&ev, EV_EXCEPTION);
     ev.u.exc.chain = chain;
-    ev.u.exc.origin = t->ps.kind == SEC_PYTEST ? EV_TB_PYTEST : EV_TB_IPYTHON;
+    static const enum ev_tb_origin origins[] = {EV_TB_PYTEST, EV_TB_IPYTHON, EV_TB_RICH};
+    static const char *const what[] = {"pytest report", "IPython traceback", "rich traceback"};
+    ev.u.exc.origin = origins[t->ps.kind];
     ev.u.exc.last_line = t->ps.last_line;
     ev.src.stream = t->env.stream;
     ev.src.line = t->ps.first_line;
     if (t->ps.name_len)
         ev.message = ev_str_make(t->ps.name, t->ps.name_len);
-    return emit_exception(t, &ev, t->ps.key, truncated || t->ps.truncated, t->ps.first_line,
-                          t->ps.kind == SEC_PYTEST ? "pytest report" : "IPython traceback");
+    return emit_exception(t, &ev, t->ps.key, truncated || t->ps.truncated, t->ps.first_line, what[t->ps.kind]);
+}
+
+/* Could the line open a section: pytest's "___", IPython's "...)", rich's box corner
+ * (maybe indented)? A cheap look, for every line. */
+static bool may_open_section(const char *p, size_t n)
+{
+    if (p[0] == '_' || p[n - 1] == ')')
+        return true;
+    size_t i = 0;
+    while (i < n && i < 64 && p[i] == ' ')
+        i++;
+    return i < n && (unsigned char)p[i] == 0xe2;
 }
 
 /* Watch for pytest's sections: a header opens one, the next header or a "====" rule
@@ -646,8 +662,9 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     bool header = p[0] == '_' && pytb_is_header(p, n, &off, &len);
     bool same_key = t->ps.key == t->cur_key;
     if (t->ps.open && same_key) {
-        bool ends = t->ps.kind == SEC_PYTEST ? header || (p[0] == '=' && pytb_is_rule(p, n))
-                                             : !iptb_takes(&t->ps.ipy, p, n);
+        bool ends = t->ps.kind == SEC_PYTEST    ? header || (p[0] == '=' && pytb_is_rule(p, n))
+                    : t->ps.kind == SEC_IPYTHON ? !iptb_takes(&t->ps.ipy, p, n)
+                                                : !rtb_takes(&t->ps.rich, p, n);
         if (ends) {
             int rc = close_section(t);
             if (rc != 0)
@@ -655,9 +672,10 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         }
     }
     bool ipy = !header && !t->ps.open && p[n - 1] == ')' && iptb_is_header(p, n);
-    if (header || ipy) {
+    bool rich = !header && !ipy && !t->ps.open && rtb_is_header(p, n);
+    if (header || ipy || rich) {
         t->ps.open = true;
-        t->ps.kind = header ? SEC_PYTEST : SEC_IPYTHON;
+        t->ps.kind = header ? SEC_PYTEST : ipy ? SEC_IPYTHON : SEC_RICH;
         t->ps.native = t->ps.truncated = false;
         t->ps.key = t->cur_key;
         t->ps.first_line = t->ps.last_line = lineno;
@@ -666,7 +684,10 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         t->ps.nlines = t->ps.len = 0;
         if (header)
             return 0;
-        iptb_begin(&t->ps.ipy, p, n); /* the header is the block's first line */
+        if (ipy) /* the header is the block's first line */
+            iptb_begin(&t->ps.ipy, p, n);
+        else
+            rtb_begin(&t->ps.rich, p, n);
     }
     if (!t->ps.open || t->ps.key != t->cur_key || t->ps.native)
         return 0;
@@ -736,7 +757,7 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     if ((t->esc_seen || t->transport == TR_DOCKER) && n > 0 && memchr(p, ANSI_ESC, n) != NULL &&
         strip_escapes(t, &p, &n) != 0)
         return -1;
-    if (n > 0 && (t->ps.open || p[0] == '_' || p[n - 1] == ')')) {
+    if (n > 0 && (t->ps.open || may_open_section(p, n))) {
         int rc = section_line(t, p, n, lineno);
         if (rc != 0)
             return rc;

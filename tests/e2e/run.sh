@@ -170,6 +170,15 @@ expect_eq "$(jq -r 'select(.evidence.root_type == "JSONDecodeError") | [.count, 
 expect_eq "$(jq -r 'select(.evidence.root_type == "ZeroDivisionError") | .evidence.exception_frame' "$T/out")" \
     "Cell In[1]:2 f" "a notebook cell's frame"
 
+name="rich: boxed tracebacks (rich.traceback, RichHandler) are exception chains"
+R=$ROOT/tests/data/wild/rich
+run 0 "$PYCORR" events "$R/rich-13.3-richhandler.txt"
+expect_eq "$(jq -sc '[.[] | select(.level != null or .exception != null) | [.kind, .level, .exception.origin] | map(. // "-") | join(" ")]' "$T/out" | tr -d ' ')" \
+    '["logINFO-","logERROR-","exception-rich","logWARNING-"]' "records with their levels, one traceback"
+run 0 "$PYCORR" ingest --format jsonl --no-progress "$R/rich-13.3-traceback.txt"
+expect_eq "$(jq -r '[.evidence.root_type, .evidence.outermost_type, .evidence.origin_frame] | join(" ")' "$T/out")" \
+    "JSONDecodeError RuntimeError /srv/app/rt.py:6 load" "the chain"
+
 name="text report: control sequences from the input are shown, never sent to the terminal"
 mkdir -p "$T/evil"
 printf '{"level":"ERROR","service":"api\\u001b[2J","message":"boom \\u001b]0;pwned\\u0007 \\u009b2J","exc_info":"Traceback (most recent call last):\\n  File \\"/srv/a.py\\", line 1, in <module>\\nValueError: evil \\u001b[31mred\\u202e"}\n{"level": bad\n' \

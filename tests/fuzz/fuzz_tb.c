@@ -1,7 +1,8 @@
 /* fuzz_tb.c -- libFuzzer target for the traceback grammar: tb_parse_text on the
- * input (as a structured-log field would hold it), and pytb_parse and iptb_parse on its
- * lines (as a pytest failure section, an IPython block, and that block followed line by
- * line), each once with the default limits and once with tight ones. Every slice of the result is walked through its JSON
+ * input (as a structured-log field would hold it), and pytb_parse, iptb_parse and
+ * rtb_parse on its lines (as a pytest failure section, an IPython block, a rich box,
+ * and the blocks followed line by line), each once with the default limits and once
+ * with tight ones. Every slice of the result is walked through its JSON
  * document, so ASan sees one that points outside the input or the arena.
  */
 #include <stddef.h>
@@ -15,6 +16,7 @@
 #include "correlate/ev_json.h"
 #include "parsers/ipython_tb.h"
 #include "parsers/pytest_tb.h"
+#include "parsers/rich_tb.h"
 #include "parsers/tb.h"
 
 static volatile size_t sink_sum;
@@ -93,12 +95,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         memset(&x, 0, sizeof(x));
         if (iptb_parse(L, n, lims[k], &a, &x.chain, &truncated) == 1)
             walk(&x);
+        arena_reset(&a);
+        memset(&x, 0, sizeof(x));
+        if (rtb_parse(L, n, lims[k], &a, &x.chain, &truncated) == 1)
+            walk(&x);
         arena_free(&a);
     }
     if (L != NULL && n > 0) {
         struct iptb_follow f;
         iptb_begin(&f, L[0].p, L[0].n);
         for (size_t i = 1; i < n && iptb_takes(&f, L[i].p, L[i].n); i++)
+            sink_sum++;
+        struct rtb_follow r;
+        rtb_begin(&r, L[0].p, L[0].n);
+        for (size_t i = 1; i < n && rtb_takes(&r, L[i].p, L[i].n); i++)
             sink_sum++;
     }
     for (size_t i = 0; own != NULL && i < n; i++)

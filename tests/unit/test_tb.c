@@ -16,6 +16,7 @@
 #include "correlate/event.h"
 #include "parsers/ipython_tb.h"
 #include "parsers/pytest_tb.h"
+#include "parsers/rich_tb.h"
 #include "parsers/tb.h"
 #include "parsers/tb_asm.h"
 #include "parsers/tb_lines.h"
@@ -1587,6 +1588,68 @@ static void test_ipython(void **state)
     arena_free(&p.a);
 }
 
+/* ---- rich tracebacks (rich_tb.h) -------------------------------------------------------- */
+
+#define TOP "\xe2\x95\xad\xe2\x94\x80\xe2\x94\x80 Traceback (most recent call last) \xe2\x94\x80\xe2\x94\x80\xe2\x95\xae"
+#define V "\xe2\x94\x82"
+#define BOTTOM "\xe2\x95\xb0\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80\xe2\x94\x80\xe2\x95\xaf"
+
+static void test_rich(void **state)
+{
+    (void)state;
+    assert_true(rtb_is_header(SL(TOP)));
+    assert_true(rtb_is_header(SL("         " TOP "   ")));
+    assert_false(rtb_is_header(SL("Traceback (most recent call last):")));
+    /* A box 42 characters wide: the message wraps at it. */
+    static const char text[] = "  " TOP "\n"
+                               "  " V " /srv/app/cli.py:6 in load" V "\n"
+                               "  " V " \xe2\x9d\xb1  6 return json.loads(raw)" V "\n"
+                               "  " V " C:\\app\\x y.py:12 in <module>" V "\n"
+                               "  " BOTTOM "\n"
+                               "  JSONDecodeError: Expecting property name enclosed\n"
+                               "  in quotes\n"
+                               "\n"
+                               "The above exception was the direct cause of the following exception:\n"
+                               "\n"
+                               "  " TOP "\n"
+                               "  " V " /srv/app/cli.py:9 in main" V "\n"
+                               "  " BOTTOM "\n"
+                               "  RuntimeError: payload is not JSON\n"
+                               "  WARNING next record\n";
+    struct tb_line L[64];
+    size_t n;
+    lines_of(text, L, &n, 64);
+    struct rtb_follow f;
+    rtb_begin(&f, L[0].p, L[0].n);
+    size_t k = 1;
+    while (k < n && rtb_takes(&f, L[k].p, L[k].n))
+        k++;
+    assert_int_equal(k, 14); /* the record after the short last line is not its wrap */
+    struct parsed p;
+    memset(&p, 0, sizeof(p));
+    bool truncated = false;
+    assert_int_equal(rtb_parse(L, k, &parse_limits_default, &p.a, &p.x.chain, &truncated), 1);
+    assert_int_equal(p.x.chain.n, 2);
+    const struct ev_exc *e = exc_at(&p, 0);
+    assert_str(e->type, "JSONDecodeError");
+    assert_str(e->message, "Expecting property name enclosed in quotes");
+    assert_int_equal(e->nframes, 2);
+    assert_str(e->frames[0].file, "/srv/app/cli.py");
+    assert_str(e->frames[0].function, "load");
+    assert_int_equal(e->frames[0].line, 6);
+    assert_str(e->frames[1].file, "C:\\app\\x y.py");
+    assert_str(e->frames[1].function, "<module>");
+    assert_str(exc_at(&p, 1)->type, "RuntimeError");
+    assert_int_equal(exc_at(&p, 1)->relation, EV_REL_CAUSE);
+    arena_free(&p.a);
+
+    /* A box without an exception line after it is no traceback. */
+    lines_of(TOP "\n" V " /srv/a.py:1 in f" V "\n" BOTTOM "\nsomething else\n", L, &n, 64);
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(rtb_parse(L, n, &parse_limits_default, &p.a, &p.x.chain, &truncated), 0);
+    arena_free(&p.a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1612,6 +1675,7 @@ int main(void)
         cmocka_unit_test(test_pytest_short_and_assert),
         cmocka_unit_test(test_pytest_limits),
         cmocka_unit_test(test_ipython),
+        cmocka_unit_test(test_rich),
         cmocka_unit_test(test_asm_interrupted_then_resumed),
         cmocka_unit_test(test_asm_separator_after_foreign),
         cmocka_unit_test(test_asm_notes_heuristic),

@@ -158,6 +158,11 @@ struct prefix_case {
 };
 
 static const struct prefix_case prefix_cases[] = {
+    /* rich's RichHandler without its time: the level padded to nine columns */
+    {"ERROR    charge failed", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
+    {"CRITICAL disk full", true, NULL, EV_LVL_CRITICAL, NULL, -1, NULL, "disk full"},
+    {"ERROR   eight wide", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"ERROR occurred in prose", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* Flask's default: the module after "in" */
     {"[2026-12-07 14:25:24,238] ERROR in app: Exception on /checkout [POST]", true, "2026-12-07T14:25:24.238Z",
      EV_LVL_ERROR, "app", -1, NULL, "Exception on /checkout [POST]"},
@@ -1210,30 +1215,35 @@ static void test_pytest_sections(void **state)
     json_decref(want);
 }
 
+/* The events of a file of tests/data/wild, checked under every chunking and notes,
+ * whose exceptions of origin have the chains want (chains_of's form). */
+static json_t *expect_wild_chains(const char *file, const char *origin, const char *want)
+{
+    size_t n;
+    char *buf = wild(file, &n);
+    check_chunking(file, buf, n);
+    json_t *docs = events_of(buf, n, 0);
+    json_t *got = chains_of(docs, origin);
+    char *s = json_dumps(got, JSON_COMPACT);
+    if (strcmp(s, want) != 0)
+        fail_msg("%s: %s", file, s);
+    free(s);
+    json_decref(got);
+    free(buf);
+    return docs;
+}
+
 /* IPython's tracebacks (a notebook's output), plain and coloured, under any chunking
  * and notes; a log around them stays log. */
 static void test_ipython_blocks(void **state)
 {
     (void)state;
-    const char *files[] = {"ipython/ipython-8.5-ip-nocolor.txt", "ipython/ipython-8.5-ip-color.txt",
-                           "ipython/ipython-8.5-ip-cell.txt"};
-    for (size_t i = 0; i < 3; i++) {
-        size_t n;
-        char *buf = wild(files[i], &n);
-        check_chunking(files[i], buf, n);
-        json_t *docs = events_of(buf, n, 0);
-        json_t *got = chains_of(docs, "ipython");
-        char *s = json_dumps(got, JSON_COMPACT);
-        const char *want = i < 2 ? "[[[\"root\",\"JSONDecodeError\",4,\"JSONDecoder.raw_decode\"],"
-                                   "[\"cause\",\"RuntimeError\",2,\"load\"]]]"
-                                 : "[[[\"root\",\"ZeroDivisionError\",2,\"f\"]]]";
-        if (strcmp(s, want) != 0)
-            fail_msg("%s: %s", files[i], s);
-        free(s);
-        json_decref(got);
-        json_decref(docs);
-        free(buf);
-    }
+    static const char *const json_chain = "[[[\"root\",\"JSONDecodeError\",4,\"JSONDecoder.raw_decode\"],"
+                                          "[\"cause\",\"RuntimeError\",2,\"load\"]]]";
+    json_decref(expect_wild_chains("ipython/ipython-8.5-ip-nocolor.txt", "ipython", json_chain));
+    json_decref(expect_wild_chains("ipython/ipython-8.5-ip-color.txt", "ipython", json_chain));
+    json_decref(expect_wild_chains("ipython/ipython-8.5-ip-cell.txt", "ipython",
+                                   "[[[\"root\",\"ZeroDivisionError\",2,\"f\"]]]"));
     static const char around[] = "2026-12-07 10:00:00,001 INFO nb starting\n"
                                  "---------------------------------------------------------------------------\n"
                                  "KeyError                                  Traceback (most recent call last)\n"
@@ -1258,6 +1268,29 @@ static void test_ipython_blocks(void **state)
     assert_int_equal(logs, 2);
     coll_free(&c);
     check_chunking("ipython in a log", around, sizeof(around) - 1);
+}
+
+/* rich's boxes: a traceback of its own, and RichHandler's (indented, padded, the
+ * message wrapped), under any chunking and notes; the record after it stays a record. */
+static void test_rich_boxes(void **state)
+{
+    (void)state;
+    json_decref(expect_wild_chains("rich/rich-13.3-traceback.txt", "rich",
+                                   "[[[\"root\",\"JSONDecodeError\",4,\"raw_decode\"],"
+                                   "[\"cause\",\"RuntimeError\",2,\"load\"]]]"));
+    json_t *docs = expect_wild_chains("rich/rich-13.3-richhandler.txt", "rich",
+                                      "[[[\"root\",\"ValueError\",2,\"charge\"]]]");
+    json_t *last = json_array_get(docs, json_array_size(docs) - 1);
+    assert_string_equal(json_string_value(json_object_get(last, "level")), "WARNING");
+    size_t k;
+    json_t *d;
+    json_array_foreach(docs, k, d) if (json_object_get(d, "exception") != NULL) {
+        const char *m = json_string_value(
+            json_object_get(json_array_get(json_object_get(json_object_get(d, "exception"), "chain"), 0), "message"));
+        assert_string_equal(m, "negative amount -5 is not allowed for customer account number 12345678 "
+                               "in region eu-west");
+    }
+    json_decref(docs);
 }
 
 /* An open section holds its lines back (a Kafka checkpoint must not pass them) until
@@ -1313,6 +1346,7 @@ int main(void)
         cmocka_unit_test(test_pytest_sections),
         cmocka_unit_test(test_pytest_held),
         cmocka_unit_test(test_ipython_blocks),
+        cmocka_unit_test(test_rich_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
