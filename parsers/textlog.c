@@ -757,6 +757,10 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     if ((t->esc_seen || t->transport == TR_DOCKER) && n > 0 && memchr(p, ANSI_ESC, n) != NULL &&
         strip_escapes(t, &p, &n) != 0)
         return -1;
+    /* Blanks at the end say nothing (RichHandler pads every line to the console's
+     * width); a record's message should not carry them. */
+    if (n > 0 && p[n - 1] == ' ')
+        n = tbl_rtrim(p, n);
     if (n > 0 && (t->ps.open || may_open_section(p, n))) {
         int rc = section_line(t, p, n, lineno);
         if (rc != 0)
