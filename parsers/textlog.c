@@ -106,6 +106,11 @@ struct textlog {
         char *sbuf;
         size_t len, cap;
         struct arena a; /* the parsed chain, until it is emitted */
+        /* the record just before an IPython or rich traceback (RichHandler's
+         * "ERROR    msg", logger.exception's): held in the queue while the section
+         * is open, and absorbed into its event when the section gives one */
+        uint64_t intro_line, rule_line; /* 0: none */
+        struct tb_meta intro;
     } ps;
     /* the line being processed (for the block callback's key) */
     uint8_t cur_key;
@@ -564,7 +569,9 @@ static struct tb_asm *asm_for(struct textlog *t, uint8_t key)
 
 static uint64_t min_open(const struct textlog *t)
 {
-    uint64_t m = UINT64_MAX;
+    /* An open section holds the lines from its start (or its record's) back, so
+     * that its event comes out in order, before them. */
+    uint64_t m = !t->ps.open ? UINT64_MAX : t->ps.intro_line ? t->ps.intro_line : t->ps.first_line;
     for (int k = 0; k < NKEYS; k++)
         if (t->asm_[k] != NULL) {
             uint64_t v = tb_asm_min_open_line(t->asm_[k]);
@@ -625,7 +632,17 @@ static int close_section(struct textlog *t)
     int found = parse(L, t->ps.nlines, t->env.limits, &t->ps.a, &chain, &truncated);
     if (found <= 0)
         return found;
-    if (release(t, t->ps.first_line, false) != 0)
+    uint64_t line = t->ps.first_line;
+    const struct tb_meta *m = t->ps.intro_line ? &t->ps.intro : NULL;
+    if (m != NULL) {
+        line = t->ps.intro_line;
+        struct qent *e = queued_line(t, t->ps.intro_line);
+        if (e != NULL)
+            e->absorbed = true;
+        if (t->ps.rule_line && (e = queued_line(t, t->ps.rule_line)) != NULL)
+            e->absorbed = true;
+    }
+    if (release(t, line, false) != 0)
         return t->stop;
     struct event ev;
     ev_init(&ev, EV_EXCEPTION);
@@ -635,10 +652,40 @@ static int close_section(struct textlog *t)
     ev.u.exc.origin = origins[t->ps.kind];
     ev.u.exc.last_line = t->ps.last_line;
     ev.src.stream = t->env.stream;
-    ev.src.line = t->ps.first_line;
+    ev.src.line = line;
     if (t->ps.name_len)
         ev.message = ev_str_make(t->ps.name, t->ps.name_len);
+    if (m != NULL) {
+        ev.has_ts = m->has_ts;
+        ev.ts_ns = m->ts_ns;
+        ev.level = m->level;
+        ev.pid = m->pid;
+        if (m->logger[0])
+            ev.logger = ev_str_make(m->logger, strlen(m->logger));
+        if (m->message_len)
+            ev.message = ev_str_make(m->message, m->message_len);
+    }
     return emit_exception(t, &ev, t->ps.key, truncated || t->ps.truncated, t->ps.first_line, what[t->ps.kind]);
+}
+
+/* The record that introduces the traceback starting at line ln, if any: the line
+ * before it (IPython draws a rule between), logged at WARNING or above. */
+static void take_intro(struct textlog *t, uint64_t ln)
+{
+    t->ps.intro_line = t->ps.rule_line = 0;
+    struct qent *prev = ln > 1 ? queued_line(t, ln - 1) : NULL;
+    if (prev != NULL && !prev->prefixed && ln > 2) {
+        ev_str s = entry_message(t, prev);
+        if (s.len >= 20 && s.ptr[0] == '-' && s.ptr[s.len - 1] == '-') {
+            t->ps.rule_line = ln - 1;
+            prev = queued_line(t, ln - 2);
+        }
+    }
+    if (prev == NULL || !prev->prefixed || prev->lp.level < EV_LVL_WARNING || prev->absorbed)
+        return;
+    memset(&t->ps.intro, 0, sizeof(t->ps.intro));
+    meta_from_record(&t->ps.intro, t, prev);
+    t->ps.intro_line = prev->lineno;
 }
 
 /* Could the line open a section: pytest's "___", IPython's "...)", rich's box corner
@@ -682,12 +729,14 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         t->ps.name_len = len < sizeof(t->ps.name) ? len : sizeof(t->ps.name) - 1;
         memcpy(t->ps.name, p + off, t->ps.name_len);
         t->ps.nlines = t->ps.len = 0;
+        t->ps.intro_line = t->ps.rule_line = 0;
         if (header)
             return 0;
         if (ipy) /* the header is the block's first line */
             iptb_begin(&t->ps.ipy, p, n);
         else
             rtb_begin(&t->ps.rich, p, n);
+        take_intro(t, lineno);
     }
     if (!t->ps.open || t->ps.key != t->cur_key || t->ps.native)
         return 0;

@@ -174,7 +174,7 @@ name="rich: boxed tracebacks (rich.traceback, RichHandler) are exception chains"
 R=$ROOT/tests/data/wild/rich
 run 0 "$PYCORR" events "$R/rich-13.3-richhandler.txt"
 expect_eq "$(jq -sc '[.[] | select(.level != null or .exception != null) | [.kind, .level, .exception.origin] | map(. // "-") | join(" ")]' "$T/out" | tr -d ' ')" \
-    '["logINFO-","logERROR-","exception-rich","logWARNING-"]' "records with their levels, one traceback"
+    '["logINFO-","exceptionERRORrich","logWARNING-"]' "the ERROR record and its box are one event"
 run 0 "$PYCORR" ingest --format jsonl --no-progress "$R/rich-13.3-traceback.txt"
 expect_eq "$(jq -r '[.evidence.root_type, .evidence.outermost_type, .evidence.origin_frame] | join(" ")' "$T/out")" \
     "JSONDecodeError RuntimeError /srv/app/rt.py:6 load" "the chain"
