@@ -508,6 +508,21 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
 
 /* ---- traceback blocks ---- */
 
+/* What the record that introduced a traceback says, onto its event (slices into m). */
+static void event_from_meta(struct event *ev, const struct tb_meta *m)
+{
+    ev->has_ts = m->has_ts;
+    ev->ts_ns = m->ts_ns;
+    ev->level = m->level;
+    ev->pid = m->pid;
+    if (m->logger[0])
+        ev->logger = ev_str_make(m->logger, strlen(m->logger));
+    if (m->message_len)
+        ev->message = ev_str_make(m->message, m->message_len);
+    if (m->thread[0])
+        ev->thread = ev_str_make(m->thread, strlen(m->thread));
+}
+
 /* An exception event of stream key out to the sink; what names it in the warning
  * when limits cut it. */
 static int emit_exception(struct textlog *t, struct event *ev, uint8_t key, bool truncated, uint64_t first_line,
@@ -538,18 +553,8 @@ static int on_block(void *ctx, const struct tb_block_out *blk)
     ev.u.exc = *blk->exc;
     ev.src.stream = t->env.stream;
     ev.src.line = line;
-    if (m->present) {
-        ev.has_ts = m->has_ts;
-        ev.ts_ns = m->ts_ns;
-        ev.level = m->level;
-        ev.pid = m->pid;
-        if (m->logger[0])
-            ev.logger = ev_str_make(m->logger, strlen(m->logger));
-        if (m->message_len)
-            ev.message = ev_str_make(m->message, m->message_len);
-        if (m->thread[0])
-            ev.thread = ev_str_make(m->thread, strlen(m->thread));
-    }
+    if (m->present)
+        event_from_meta(&ev, m);
     return emit_exception(t, &ev, t->cur_key, blk->truncated, blk->first_line, "traceback");
 }
 
@@ -655,16 +660,8 @@ static int close_section(struct textlog *t)
     ev.src.line = line;
     if (t->ps.name_len)
         ev.message = ev_str_make(t->ps.name, t->ps.name_len);
-    if (m != NULL) {
-        ev.has_ts = m->has_ts;
-        ev.ts_ns = m->ts_ns;
-        ev.level = m->level;
-        ev.pid = m->pid;
-        if (m->logger[0])
-            ev.logger = ev_str_make(m->logger, strlen(m->logger));
-        if (m->message_len)
-            ev.message = ev_str_make(m->message, m->message_len);
-    }
+    if (m != NULL)
+        event_from_meta(&ev, m);
     return emit_exception(t, &ev, t->ps.key, truncated || t->ps.truncated, t->ps.first_line, what[t->ps.kind]);
 }
 
