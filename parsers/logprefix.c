@@ -167,6 +167,31 @@ static bool parse_colon_layout(const char *p, size_t n, struct logprefix *out)
 /* The parse. *ts_end is set to where the timestamp ended when one was read (0 if
  * not); *cacheable to true when the result depends on nothing past msg_off but
  * the checks logprefix_cached repeats (see there). */
+/* pytest's captured log and live log ("%(levelname)-8s %(name)s:%(filename)s:%(lineno)d
+ * %(message)s"): after the padded level, "name:file.py:N " gives the logger, and
+ * the message follows. */
+static void name_file_line(const char *p, size_t n, struct logprefix *out)
+{
+    size_t i = out->msg_off, name = i;
+    while (i < n && i - name < 256 && p[i] != ':' && p[i] != ' ')
+        i++;
+    if (i == name || i >= n || p[i] != ':')
+        return;
+    size_t name_end = i++, file = i;
+    while (i < n && i - file < 256 && p[i] != ':' && p[i] != ' ')
+        i++;
+    if (i - file < 4 || i >= n || p[i] != ':' || memcmp(p + i - 3, ".py", 3) != 0)
+        return;
+    size_t d = ++i;
+    while (i < n && is_digit(p[i]))
+        i++;
+    if (i == d || (i < n && p[i] != ' '))
+        return;
+    out->logger_off = name;
+    out->logger_len = name_end - name;
+    out->msg_off = i < n ? i + 1 : i;
+}
+
 static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
 {
     memset(out, 0, sizeof(*out));
@@ -197,6 +222,7 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
             if (s == 9 && p[9] != ' ') {
                 out->level = lv;
                 out->msg_off = 9;
+                name_file_line(p, n, out);
                 return true;
             }
         }

@@ -38,6 +38,20 @@ bool pytb_is_rule(const char *p, size_t n)
     return i >= 3 && (i == n || (p[i] == ' ' && n >= 3 && memcmp(p + n - 3, "===", 3) == 0));
 }
 
+bool pytb_is_captured(const char *p, size_t n)
+{
+    n = tbl_rtrim(p, n);
+    size_t i = 0;
+    while (i < n && p[i] == '-')
+        i++;
+    size_t j = n;
+    while (j > i && p[j - 1] == '-')
+        j--;
+    static const char word[] = " Captured ";
+    return i >= 3 && n - j >= 3 && j - i >= sizeof(word) && p[j - 1] == ' ' &&
+           memcmp(p + i, word, sizeof(word) - 1) == 0;
+}
+
 /* "_ _ _ _": between the entries of one exception. */
 static bool is_entry_sep(const char *p, size_t n)
 {

@@ -35,6 +35,10 @@ bool pytb_is_header(const char *p, size_t n, size_t *name_off, size_t *name_len)
 /* "==== short test summary info ====" and the like: the end of the failures. */
 bool pytb_is_rule(const char *p, size_t n);
 
+/* "---- Captured stdout call ----" and the like: what the test printed or logged
+ * follows, not the traceback. */
+bool pytb_is_captured(const char *p, size_t n);
+
 /* The chain of one section's lines (after its header) into out; slices point into the
  * lines and arena a. 1 when an exception was found, 0 when none, -1 when the arena is
  * exhausted. *truncated is set when limits cut frames or the chain. */

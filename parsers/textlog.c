@@ -97,6 +97,7 @@ struct textlog {
         struct iptb_follow ipy;
         struct rtb_follow rich;
         bool open, native, truncated;
+        bool captured; /* pytest: past "--- Captured ... ---", the test's output */
         uint8_t key;
         uint64_t first_line, last_line;
         char name[128];
@@ -576,7 +577,10 @@ static uint64_t min_open(const struct textlog *t)
 {
     /* An open section holds the lines from its start (or its record's) back, so
      * that its event comes out in order, before them. */
-    uint64_t m = !t->ps.open ? UINT64_MAX : t->ps.intro_line ? t->ps.intro_line : t->ps.first_line;
+    uint64_t m = !t->ps.open         ? UINT64_MAX
+                 : t->ps.intro_line ? t->ps.intro_line
+                 : t->ps.rule_line  ? t->ps.rule_line
+                                    : t->ps.first_line;
     for (int k = 0; k < NKEYS; k++)
         if (t->asm_[k] != NULL) {
             uint64_t v = tb_asm_min_open_line(t->asm_[k]);
@@ -617,6 +621,20 @@ static int fh_hook(struct textlog *t, const char *p, size_t n, uint64_t lineno)
 
 /* ---- pytest failure sections ---- */
 
+/* The section's lines are its event's, as a CPython traceback's are: none of them
+ * is a log event too. (What a test printed or logged, after pytest's "Captured"
+ * rule, stays: those lines are not the section's.) */
+static void absorb_section(struct textlog *t)
+{
+    for (size_t i = t->qlen; i > 0; i--) {
+        struct qent *e = &t->q[t->qhead + i - 1];
+        if (e->lineno < t->ps.first_line)
+            break;
+        if (e->key == t->ps.key && e->lineno <= t->ps.last_line)
+            e->absorbed = true;
+    }
+}
+
 /* The open section as an exception event, when its lines hold a pytest report (not
  * a CPython traceback, which the assembler has read). */
 static int close_section(struct textlog *t)
@@ -639,14 +657,16 @@ static int close_section(struct textlog *t)
         return found;
     uint64_t line = t->ps.first_line;
     const struct tb_meta *m = t->ps.intro_line ? &t->ps.intro : NULL;
+    struct qent *e;
     if (m != NULL) {
         line = t->ps.intro_line;
-        struct qent *e = queued_line(t, t->ps.intro_line);
-        if (e != NULL)
-            e->absorbed = true;
-        if (t->ps.rule_line && (e = queued_line(t, t->ps.rule_line)) != NULL)
+        if ((e = queued_line(t, t->ps.intro_line)) != NULL)
             e->absorbed = true;
     }
+    /* IPython's rule above its traceback is part of it. */
+    if (t->ps.rule_line && (e = queued_line(t, t->ps.rule_line)) != NULL)
+        e->absorbed = true;
+    absorb_section(t);
     if (release(t, line, false) != 0)
         return t->stop;
     struct event ev;
@@ -671,11 +691,11 @@ static void take_intro(struct textlog *t, uint64_t ln)
 {
     t->ps.intro_line = t->ps.rule_line = 0;
     struct qent *prev = ln > 1 ? queued_line(t, ln - 1) : NULL;
-    if (prev != NULL && !prev->prefixed && ln > 2) {
+    if (prev != NULL && !prev->prefixed) {
         ev_str s = entry_message(t, prev);
         if (s.len >= 20 && s.ptr[0] == '-' && s.ptr[s.len - 1] == '-') {
             t->ps.rule_line = ln - 1;
-            prev = queued_line(t, ln - 2);
+            prev = ln > 2 ? queued_line(t, ln - 2) : NULL;
         }
     }
     if (prev == NULL || !prev->prefixed || prev->lp.level < EV_LVL_WARNING || prev->absorbed)
@@ -720,7 +740,7 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     if (header || ipy || rich) {
         t->ps.open = true;
         t->ps.kind = header ? SEC_PYTEST : ipy ? SEC_IPYTHON : SEC_RICH;
-        t->ps.native = t->ps.truncated = false;
+        t->ps.native = t->ps.truncated = t->ps.captured = false;
         t->ps.key = t->cur_key;
         t->ps.first_line = t->ps.last_line = lineno;
         t->ps.name_len = len < sizeof(t->ps.name) ? len : sizeof(t->ps.name) - 1;
@@ -735,8 +755,12 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
             rtb_begin(&t->ps.rich, p, n);
         take_intro(t, lineno);
     }
-    if (!t->ps.open || t->ps.key != t->cur_key || t->ps.native)
+    if (!t->ps.open || t->ps.key != t->cur_key || t->ps.native || t->ps.captured)
         return 0;
+    if (t->ps.kind == SEC_PYTEST && pytb_is_captured(p, n)) {
+        t->ps.captured = true;
+        return 0;
+    }
     if (t->ps.kind == SEC_PYTEST &&
         (tbl_is_header(p, n) ||
          (n > 4 && p[0] == ' ' && memchr(p, '+', 8 < n ? 8 : n) != NULL && tbl_is_group_structure(p, n)))) {

@@ -162,6 +162,14 @@ static const struct prefix_case prefix_cases[] = {
     {"ERROR    charge failed", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
     {"CRITICAL disk full", true, NULL, EV_LVL_CRITICAL, NULL, -1, NULL, "disk full"},
     {"ERROR   eight wide", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    /* pytest's captured and live log: "name:file.py:N" after the padded level */
+    {"ERROR    shop.checkout:test_captured.py:15 payment gateway said no", true, NULL, EV_LVL_ERROR,
+     "shop.checkout", -1, NULL, "payment gateway said no"},
+    {"WARNING  root:conftest.py:3 x", true, NULL, EV_LVL_WARNING, "root", -1, NULL, "x"},
+    {"INFO     a:b.py:12", true, NULL, EV_LVL_INFO, "a", -1, NULL, ""},
+    {"ERROR    see http://host:80/x.py:3 now", true, NULL, EV_LVL_ERROR, NULL, -1, NULL,
+     "see http://host:80/x.py:3 now"},
+    {"ERROR    ratio:3.py:x rest", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "ratio:3.py:x rest"},
     {"ERROR occurred in prose", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* Flask's default: the module after "in" */
     {"[2026-12-07 14:25:24,238] ERROR in app: Exception on /checkout [POST]", true, "2026-12-07T14:25:24.238Z",
@@ -1215,6 +1223,64 @@ static void test_pytest_sections(void **state)
     json_decref(want);
 }
 
+/* What a failing test printed or logged (pytest's "Captured" parts) is not its
+ * traceback: an 'E' it printed is no part of the message, and its log records stay
+ * records, with their logger. The report's own lines are the event's alone. */
+static void test_pytest_captured(void **state)
+{
+    (void)state;
+    size_t n;
+    char *buf = wild("pytest/pytest-7.2-captured.txt", &n);
+    check_chunking("pytest captured", buf, n);
+    json_t *docs = events_of(buf, n, 0);
+    json_t *got = chains_of(docs, "pytest");
+    char *s = json_dumps(got, JSON_COMPACT);
+    assert_string_equal(s, "[[[\"root\",\"ValueError\",2,\"charge\"]],[[\"root\",\"AssertionError\",1,"
+                           "\"test_teardown_noise\"]]]");
+    free(s);
+    json_decref(got);
+    size_t i;
+    json_t *d;
+    int records = 0, printed = 0;
+    json_array_foreach(docs, i, d) {
+        const char *m = json_string_value(json_object_get(d, "message"));
+        json_t *x = json_object_get(d, "exception");
+        if (x != NULL) {
+            const char *em = json_string_value(json_object_get(json_array_get(json_object_get(x, "chain"), 0), "message"));
+            assert_null(strstr(em, "printed line"));
+            continue;
+        }
+        assert_non_null(m);
+        /* no line of the report itself */
+        assert_null(strstr(m, "def charge"));
+        assert_null(strstr(m, "test_captured.py:8: ValueError"));
+        assert_null(strstr(m, "________ test_"));
+        if (strcmp(m, "E   this printed line only looks like an E line") == 0)
+            printed++;
+        const char *lg = json_string_value(json_object_get(d, "logger"));
+        if (lg != NULL && strcmp(lg, "shop.checkout") == 0 &&
+            (strcmp(m, "payment gateway said no") == 0 || strcmp(m, "retrying in 5 s") == 0))
+            records++;
+    }
+    assert_int_equal(printed, 1);
+    assert_int_equal(records, 2);
+    json_decref(docs);
+    free(buf);
+
+    /* A section that holds no exception gives its lines back, in order. */
+    static const char none[] = "________________________ test_x ________________________\n"
+                               "nothing to see\n"
+                               "================ 1 passed ================\n";
+    struct coll c;
+    run(&c, none, 0);
+    assert_int_equal(c.n, 3);
+    for (size_t k = 0; k < c.n; k++) {
+        assert_int_equal(ev_at(&c, k)->kind, EV_LOG);
+        assert_int_equal(ev_at(&c, k)->src.line, k + 1);
+    }
+    coll_free(&c);
+}
+
 /* The events of a file of tests/data/wild, checked under every chunking and notes,
  * whose exceptions of origin have the chains want (chains_of's form). */
 static json_t *expect_wild_chains(const char *file, const char *origin, const char *want)
@@ -1281,7 +1347,11 @@ static void test_ipython_blocks(void **state)
                                  "KeyError: 'k'\n"
                                  "2026-12-07 10:00:02,001 INFO nb done\n";
     run(&c, logged, 0);
-    assert_int_equal(c.n, 1 + 1 + 4 + 1); /* the box's other lines stay lines */
+    /* The rule and the traceback's lines are the event's, not lines as well. */
+    assert_int_equal(c.n, 3);
+    assert_int_equal(ev_at(&c, 0)->kind, EV_LOG);
+    assert_int_equal(ev_at(&c, 2)->kind, EV_LOG);
+    assert_str(ev_at(&c, 2)->message, "nb done");
     const struct event *x = ev_at(&c, 1);
     assert_int_equal(x->kind, EV_EXCEPTION);
     assert_int_equal(x->u.exc.origin, EV_TB_IPYTHON);
@@ -1373,6 +1443,7 @@ int main(void)
         cmocka_unit_test(test_pytest_sections),
         cmocka_unit_test(test_pytest_held),
         cmocka_unit_test(test_ipython_blocks),
+        cmocka_unit_test(test_pytest_captured),
         cmocka_unit_test(test_rich_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
