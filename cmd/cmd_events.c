@@ -4,18 +4,14 @@
 
 #include "../correlate/ev_json.h"
 #include "commands.h"
+#include "jsonout.h"
 #include "pipeline.h"
 
 static int events_sink(void *ctx, const struct event *ev)
 {
     FILE *out = ctx;
-    json_t *j = ev_to_json(ev);
-    if (j == NULL)
-        return -1;
-    int rc = json_dumpf(j, out, JSON_COMPACT);
-    json_decref(j);
-    if (rc != 0 || fputc('\n', out) == EOF)
-        return 1; /* stop: the output is gone; main reports it */
+    if (jsonout_event(out, ev) != 0)
+        return ferror(out) ? 1 : -1; /* 1, stop: the output is gone (main reports it) */
     return 0;
 }
 

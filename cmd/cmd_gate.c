@@ -20,6 +20,7 @@
 #include "../correlate/ev_memory.h"
 #include "../rules/rules.h"
 #include "../correlate/ev_json.h"
+#include "jsonout.h"
 #include "analysis.h"
 #include "baseline.h"
 #include "commands.h"
@@ -389,11 +390,10 @@ static int write_json(FILE *out, enum out_format fmt, const struct gate_result *
             if (g->items[i].f == NULL)
                 continue;
             json_t *j = finding_json(&g->items[i]);
-            if (j == NULL || json_dumpf(j, out, JSON_COMPACT) != 0) {
+            if (j == NULL || jsonout_write(out, j, JSON_COMPACT, true) != 0) {
                 json_decref(j);
                 return -1;
             }
-            fputc('\n', out);
             json_decref(j);
         }
         return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../correlate/evtime.h"
+#include "jsonout.h"
 #include "report_text.h"
 #include "termsafe.h"
 #include "version.h"
@@ -348,20 +349,18 @@ int report_write(enum out_format fmt, struct finding *const *f, size_t n, const 
         size_t i;
         json_t *t;
         json_array_foreach(ctx->traces, i, t) {
-            if (json_dumpf(t, out, JSON_COMPACT) != 0)
+            if (jsonout_write(out, t, JSON_COMPACT, true) != 0)
                 return -1;
-            fputc('\n', out);
         }
         return 0;
     }
     if (fmt == FMT_JSONL) {
         for (size_t i = 0; i < n; i++) {
             json_t *j = finding_to_json(f[i]);
-            if (j == NULL || json_dumpf(j, out, JSON_COMPACT) != 0) {
+            if (j == NULL || jsonout_write(out, j, JSON_COMPACT, true) != 0) {
                 json_decref(j);
                 return -1;
             }
-            fputc('\n', out);
             json_decref(j);
         }
         return 0;
@@ -377,8 +376,7 @@ int report_write(enum out_format fmt, struct finding *const *f, size_t n, const 
         json_object_set_new(doc, "findings", arr);
         if (ctx->traces != NULL)
             json_object_set(doc, "traces", ctx->traces);
-        int rc = json_dumpf(doc, out, JSON_INDENT(2));
-        fputc('\n', out);
+        int rc = jsonout_write(out, doc, JSON_INDENT(2), true);
         json_decref(doc);
         return rc == 0 ? 0 : -1;
     }

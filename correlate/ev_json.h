@@ -18,6 +18,12 @@ json_t *ev_json_cstr(const char *s);
 /* The whole event; NULL when memory is exhausted. */
 json_t *ev_to_json(const struct event *ev);
 
+/* The same event as one compact document, given to write piece by piece (as
+ * json_dump_callback does): byte for byte what json_dumps(ev_to_json(ev),
+ * JSON_COMPACT) gives, without building the top level as a tree -- for a log
+ * event, without building anything. 0, or -1 when write failed or memory ran out. */
+int ev_json_dump(const struct event *ev, json_dump_callback_t write, void *ctx);
+
 /* One exception chain as a JSON array (root first). */
 json_t *ev_chain_to_json(const struct ev_chain *chain);
 json_t *ev_frame_to_json(const struct ev_frame *f);

@@ -14,6 +14,8 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "evdoc.h"
+
 #include "correlate/arena.h"
 #include "correlate/ev_json.h"
 #include "correlate/event.h"
@@ -737,6 +739,51 @@ static void test_ev_json_repairs_utf8(void **state)
     json_decref(back);
 }
 
+/* The direct writer (ev_json_dump) against the tree (ev_to_json), on strings
+ * that need every kind of care: escapes, control characters, DEL, NUL, UTF-8 of
+ * every length, and what is not UTF-8 (overlong, surrogate, beyond U+10FFFF, cut
+ * short at the end). Exceptions, times far from now, every optional field. */
+static void test_ev_json_dump_agrees(void **state)
+{
+    (void)state;
+    static const char *const strs[] = {
+        "", "plain", "q\"uote", "back\\slash", "\b\f\n\r\t", "\x01\x1b[31mred\x1f", "del\x7f",
+        "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x90\x8d", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+        "cut\xe2\x82", "\xff", "/slash/", "\xe2\x80\xa8sep", "tab\tend\\"};
+    size_t ns = sizeof(strs) / sizeof(strs[0]);
+    static const char nul[] = "a\0b";
+    static const int64_t times[] = {0, 1, 1000, 1000000, T_2024_05_01_10 + 123456789, -1, -86400LL * 1000000000LL,
+                                    4102444800LL * 1000000000LL + 999999999,
+                                    INT64_MAX, INT64_MIN + 1};
+    for (size_t i = 0; i < ns + 1; i++) {
+        ev_str s = i < ns ? ev_str_make(strs[i], strlen(strs[i])) : ev_str_make(nul, 3);
+        ev_str t = ev_str_make(strs[(i + 3) % ns], strlen(strs[(i + 3) % ns]));
+        struct ev_frame fr = {s, t, (uint32_t)i};
+        struct ev_exc exc = {.type = t, .message = s, .frames = &fr, .nframes = 1, .frames_total = 2};
+        for (int kind = 0; kind < 2; kind++) {
+            struct event ev;
+            ev_init(&ev, kind ? EV_EXCEPTION : EV_LOG);
+            ev.has_ts = true;
+            ev.ts_ns = times[i % (sizeof(times) / sizeof(times[0]))];
+            ev.service = s;
+            ev.host = t;
+            ev.pid = (int64_t)i * 1000003;
+            ev.trace_id = s;
+            ev.span_id = t;
+            ev.level = (enum ev_level)(i % 6);
+            ev.logger = t;
+            ev.thread = s;
+            ev.message = s;
+            ev.stream_name = t;
+            ev.src.stream = i % 3 ? strs[i % ns] : NULL;
+            ev.src.line = i % 2 ? UINT64_C(18446744073709551615) : (uint64_t)i;
+            if (kind)
+                ev.u.exc.chain = (struct ev_chain){&exc, 1};
+            json_decref(test_event_doc(&ev));
+        }
+    }
+}
+
 static void test_ev_json_shape(void **state)
 {
     (void)state;
@@ -783,6 +830,7 @@ int main(void)
         cmocka_unit_test(test_pyframe),
         cmocka_unit_test(test_ev_json_repairs_utf8),
         cmocka_unit_test(test_ev_json_shape),
+        cmocka_unit_test(test_ev_json_dump_agrees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "evdoc.h"
 #include <jansson.h>
 
 #include "correlate/ev_json.h"
@@ -34,7 +35,7 @@ struct collected {
 static int collect(void *ctx, const struct event *ev)
 {
     struct collected *c = ctx;
-    json_array_append_new(c->events, ev_to_json(ev));
+    json_array_append_new(c->events, test_event_doc(ev));
     return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "evdoc.h"
 
 #include "testfile.h"
 #include <jansson.h>
@@ -51,7 +52,7 @@ struct run {
 static int sink(void *ctx, const struct event *ev)
 {
     struct run *r = ctx;
-    json_array_append_new(r->events, ev_to_json(ev));
+    json_array_append_new(r->events, test_event_doc(ev));
     for (size_t i = 0; i < r->npat; i++)
         if (r->pat[i]->kinds & (1u << ev->kind))
             assert_int_equal(r->pat[i]->on_event(r->st[i], ev), 0);

@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 
 #include <cmocka.h>
+#include "evdoc.h"
 
 #include "testfile.h"
 #include <jansson.h>
@@ -43,7 +44,7 @@ struct run {
 static int sink(void *ctx, const struct event *ev)
 {
     struct run *r = ctx;
-    json_array_append_new(r->events, ev_to_json(ev));
+    json_array_append_new(r->events, test_event_doc(ev));
     if (r->st != NULL) {
         struct ev_packages pk;
         struct event e = *ev;

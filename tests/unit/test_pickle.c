@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "evdoc.h"
 
 #include "testfile.h"
 #include <jansson.h>
@@ -39,7 +40,7 @@ struct run {
 static int sink(void *ctx, const struct event *ev)
 {
     struct run *r = ctx;
-    json_array_append_new(r->events, ev_to_json(ev));
+    json_array_append_new(r->events, test_event_doc(ev));
     return 0;
 }
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include "evdoc.h"
 
 #include "testfile.h"
 #include <jansson.h>
@@ -46,7 +47,7 @@ struct coll {
 static int sink(void *ctx, const struct event *ev)
 {
     struct coll *c = ctx;
-    json_array_append_new(c->docs, ev_to_json(ev));
+    json_array_append_new(c->docs, test_event_doc(ev));
     if (c->n < 256)
         assert_int_equal(ev_clone(&c->ev[c->n], ev, &c->a), 0);
     c->n++;
