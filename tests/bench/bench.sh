@@ -216,6 +216,7 @@ done
 # Context rows: one run each.
 if [ -f "$WORK/in.jsonl.zst" ]; then runonce zd "0" zstd -dc "$WORK/in.jsonl.zst"; fi
 if have jq; then runonce jq "0" jq -c 'select(.level=="ERROR")' "$WORK/in.jsonl"; fi
+runonce ev "0" "$PYCORR" events --no-progress "$WORK/in.txt"
 if [ -n "$PYTHON" ]; then runonce pyt "0" "$PYTHON" "$BASELINE" --text "$WORK/in.txt"; fi
 
 report pj "pycorr ingest in.jsonl" "$J_BYTES" "$J_RECORDS"
@@ -238,6 +239,7 @@ if have jq; then
 else
     skip_row "$JQ_LABEL" "jq not installed" jq
 fi
+report ev "pycorr events in.txt (every event as JSON)" "$T_BYTES" "$T_RECORDS"
 if [ -n "$PYTHON" ]; then
     report py "python3 baseline.py in.jsonl" "$J_BYTES" "$J_RECORDS"
     report pyt "python3 baseline.py --text in.txt" "$T_BYTES" "$T_RECORDS"
