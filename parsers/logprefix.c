@@ -192,6 +192,89 @@ static void name_file_line(const char *p, size_t n, struct logprefix *out)
     out->msg_off = i < n ? i + 1 : i;
 }
 
+/* RichHandler's path column: "message   file.py:12" at the end of its first line,
+ * set off by blanks: one will do after a time column (a message that fills its column
+ * leaves one), two without (less sure it is RichHandler's). */
+static void strip_path_column(const char *p, size_t n, struct logprefix *out, size_t blanks)
+{
+    while (n > out->msg_off && p[n - 1] == ' ')
+        n--;
+    size_t i = n;
+    while (i > out->msg_off && is_digit(p[i - 1]))
+        i--;
+    if (i == n || i <= out->msg_off + 5 || p[i - 1] != ':')
+        return;
+    size_t colon = i - 1, s = colon;
+    while (s > out->msg_off && p[s - 1] != ' ')
+        s--;
+    if (colon - s < 4 || memcmp(p + colon - 3, ".py", 3) != 0 || s < out->msg_off + 1 + blanks ||
+        (blanks > 1 && p[s - 2] != ' '))
+        return;
+    size_t path = s;
+    while (s > out->msg_off && p[s - 1] == ' ')
+        s--;
+    if (s > out->msg_off) {
+        out->msg_end = s;
+        out->col_end = path - 1;
+    }
+}
+
+/* A level padded to eight columns and a blank, at p[at]: the level, else UNKNOWN. */
+static enum ev_level padded_level(const char *p, size_t n, size_t at)
+{
+    if (at + 10 > n)
+        return EV_LVL_UNKNOWN;
+    size_t k = 0;
+    while (k < 8 && is_upper(p[at + k]))
+        k++;
+    enum ev_level lv = k > 0 ? level_word(p + at, k) : EV_LVL_UNKNOWN;
+    for (size_t j = at + k; j < at + 9; j++)
+        if (p[j] != ' ')
+            return EV_LVL_UNKNOWN;
+    return p[at + 9] == ' ' ? EV_LVL_UNKNOWN : lv;
+}
+
+static bool two_digits(const char *p, unsigned *v)
+{
+    if (!is_digit(p[0]) || !is_digit(p[1]))
+        return false;
+    *v = (unsigned)(p[0] - '0') * 10 + (unsigned)(p[1] - '0');
+    return true;
+}
+
+/* RichHandler with its time column: "[12/07/26 17:22:34] ERROR    message   file.py:12"
+ * ("[%x %X]", the C locale's month/day/year), or twenty blanks where the time would
+ * repeat. Then the level padded to eight, the message and the path column. */
+static bool parse_rich_layout(const char *p, size_t n, struct logprefix *out)
+{
+    if (n < 30 || p[19] != ' ' || (p[0] != '[' && p[0] != ' '))
+        return false;
+    enum ev_level lv = padded_level(p, n, 20);
+    if (lv == EV_LVL_UNKNOWN)
+        return false;
+    if (p[0] == ' ') {
+        for (size_t i = 1; i < 19; i++)
+            if (p[i] != ' ')
+                return false;
+        out->time_omitted = true;
+    } else {
+        unsigned mo, d, y, h, mi, s;
+        if (p[18] != ']' || p[3] != '/' || p[6] != '/' || p[9] != ' ' || p[12] != ':' || p[15] != ':' ||
+            !two_digits(p + 1, &mo) || !two_digits(p + 4, &d) || !two_digits(p + 7, &y) ||
+            !two_digits(p + 10, &h) || !two_digits(p + 13, &mi) || !two_digits(p + 16, &s) || mo < 1 ||
+            mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+            return false;
+        int64_t days = evtime_days_from_civil(2000 + (int64_t)y, mo, d);
+        out->has_ts = true;
+        out->ts_ns = ((days * 86400) + h * 3600 + mi * 60 + s) * 1000000000LL;
+    }
+    out->level = lv;
+    out->msg_off = 29;
+    out->columns = true;
+    strip_path_column(p, n, out, 1);
+    return true;
+}
+
 static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
 {
     memset(out, 0, sizeof(*out));
@@ -202,6 +285,8 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
     if (n < 4)
         return false;
     char c = p[0];
+    if ((c == '[' || c == ' ') && parse_rich_layout(p, n, out))
+        return true;
     if (!(is_digit(c) || c == '[' || is_upper(c)))
         return false;
     size_t i = 0;
@@ -223,6 +308,11 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
                 out->level = lv;
                 out->msg_off = 9;
                 name_file_line(p, n, out);
+                if (out->logger_len == 0) {
+                    /* RichHandler without its time column */
+                    out->columns = true;
+                    strip_path_column(p, n, out, 2);
+                }
                 return true;
             }
         }
@@ -508,7 +598,9 @@ bool logprefix_equal(const struct logprefix *a, const struct logprefix *b)
 {
     return a->has_ts == b->has_ts && (!a->has_ts || a->ts_ns == b->ts_ns) && a->level == b->level &&
            a->pid == b->pid && a->logger_off == b->logger_off && a->logger_len == b->logger_len &&
-           a->thread_off == b->thread_off && a->thread_len == b->thread_len && a->msg_off == b->msg_off;
+           a->thread_off == b->thread_off && a->thread_len == b->thread_len && a->msg_off == b->msg_off &&
+           a->msg_end == b->msg_end && a->col_end == b->col_end && a->time_omitted == b->time_omitted &&
+           a->columns == b->columns;
 }
 
 bool logprefix_cached(struct logprefix_cache *c, const char *p, size_t n, struct logprefix *out)

@@ -56,11 +56,20 @@ bool rtb_is_header(const char *p, size_t n)
     size_t in = indent_of(p, n);
     p += in;
     n -= in;
-    if (!starts(p, n, top_left) || n < sizeof(title) + 6)
+    if (!starts(p, n, top_left))
         return false;
-    for (size_t i = 3; i + sizeof(title) - 1 <= n; i++)
-        if (p[i] == ' ' && memcmp(p + i, title, sizeof(title) - 1) == 0)
-            return true;
+    /* In a narrow box (RichHandler's message column) the title is cut short:
+     * "╭─ Traceback (most recent call l─╮". Its start is enough, then the rule. */
+    static const char start[] = " Traceback (";
+    static const char rule[] = "\xe2\x94\x80"; /* ─ */
+    for (size_t i = 3; i + sizeof(start) - 1 <= n; i++) {
+        if (p[i] != ' ' || memcmp(p + i, start, sizeof(start) - 1) != 0)
+            continue;
+        size_t j = i + sizeof(start) - 1, k = sizeof(start) - 1;
+        while (j < n && k < sizeof(title) - 1 && p[j] == title[k])
+            j++, k++;
+        return k == sizeof(title) - 1 || (n - j >= 3 && memcmp(p + j, rule, 3) == 0);
+    }
     return false;
 }
 
@@ -79,11 +88,50 @@ static bool exception_line(const char *p, size_t n)
 
 void rtb_begin(struct rtb_follow *f, const char *p, size_t n)
 {
+    f->sep = 0;
+    f->sep_at = 0;
     f->state = S_BOX;
     f->indent = indent_of(p, n);
     f->width = chars(p, tbl_rtrim(p, n)) - f->indent;
     f->prev_len = 0;
     f->lines = 0;
+}
+
+/* The sentences between a chain's tracebacks, which a narrow box wraps. */
+static const char *const sentences[] = {
+    "The above exception was the direct cause of the following exception:",
+    "During handling of the above exception, another exception occurred:",
+};
+
+/* Does p[0..n) go on with sentence *which, read up to *at (0: not begun)? Advances
+ * them and returns true; a sentence read to its end starts over at 0. */
+static bool sentence_piece(int *which, size_t *at, const char *p, size_t n)
+{
+    for (int w = *at ? *which : 0; w < 2; w++) {
+        const char *s = sentences[w];
+        size_t len = strlen(s), a = *at;
+        if (a > 0 && a < len && s[a] == ' ')
+            a++; /* the blank the wrap took */
+        if (n == 0 || a + n > len || memcmp(s + a, p, n) != 0) {
+            if (*at)
+                return false;
+            continue;
+        }
+        a += n;
+        *which = w;
+        *at = a == len ? 0 : a;
+        return true;
+    }
+    return false;
+}
+
+/* Does a sentence between tracebacks start here (whole or wrapped)? Blank lines
+ * do not reach the parser, so this, not a blank, ends a message before one. */
+static bool sentence_starts(const char *p, size_t n)
+{
+    int which = 0;
+    size_t at = 0;
+    return n >= 12 && sentence_piece(&which, &at, p, n);
 }
 
 /* Would this line's first word have fitted on the message line before it? If not,
@@ -100,6 +148,8 @@ bool rtb_takes(struct rtb_follow *f, const char *p, size_t n)
 {
     f->lines++;
     n = tbl_rtrim(p, n);
+    if (n > 0 && indent_of(p, n) < f->indent)
+        return false; /* out of the column the box is in: the next record */
     p = dedent(p, &n, f->indent);
     switch (f->state) {
     case S_BOX:
@@ -115,15 +165,17 @@ bool rtb_takes(struct rtb_follow *f, const char *p, size_t n)
         }
         return false;
     case S_MSG:
-        if (!is_blank(p, n) && f->lines <= MAX_MSG_LINES && is_wrap(f, p, n)) {
+        if (!is_blank(p, n) && f->lines <= MAX_MSG_LINES && is_wrap(f, p, n) && !sentence_starts(p, n)) {
             f->prev_len = chars(p, n);
             return true;
         }
         f->state = S_AFTER;
         /* fall through */
     case S_AFTER:
-        if (is_blank(p, n) || tbl_separator(p, tbl_rtrim(p, n)) != TB_SEP_NONE)
+        if (is_blank(p, n) || tbl_separator(p, tbl_rtrim(p, n)) != TB_SEP_NONE ||
+            sentence_piece(&f->sep, &f->sep_at, p, n))
             return true;
+        f->sep_at = 0;
         if (rtb_is_header(p, n)) {
             size_t outer = f->indent; /* p is already without it */
             rtb_begin(f, p, n);
@@ -135,20 +187,29 @@ bool rtb_takes(struct rtb_follow *f, const char *p, size_t n)
     return false;
 }
 
-/* "│ /srv/app/cli.py:6 in load   │" -> a frame. */
-static void frame_line(struct tb_build *b, const char *p, size_t n)
+/* What a box line holds between its borders, without the blanks around it: its
+ * start in *s; the length, or 0 when it is not a box line. *lead: it began with
+ * blanks (code, not a location). */
+static size_t box_content(const char *p, size_t n, const char **s, bool *lead)
 {
     size_t v = sizeof(vertical) - 1;
+    *lead = false;
     if (!starts(p, n, vertical))
-        return;
-    const char *s = p + v;
-    size_t sn = tbl_rtrim(s, n - v);
-    if (sn >= v && memcmp(s + sn - v, vertical, v) == 0)
-        sn = tbl_rtrim(s, sn - v);
-    if (sn < 2 || s[0] != ' ' || s[1] == ' ')
-        return;
-    s++;
-    sn--;
+        return 0;
+    const char *c = p + v;
+    size_t cn = tbl_rtrim(c, n - v);
+    if (cn >= v && memcmp(c + cn - v, vertical, v) == 0)
+        cn = tbl_rtrim(c, cn - v);
+    if (cn < 2 || c[0] != ' ')
+        return 0;
+    *lead = c[1] == ' ';
+    *s = c + 1;
+    return cn - 1;
+}
+
+/* "/srv/app/cli.py:6 in load" -> a frame. */
+static void frame_text(struct tb_build *b, const char *s, size_t sn)
+{
     /* the last ":LINE in " ends the path */
     for (size_t i = sn; i-- > 1;) {
         if (s[i] != ':')
@@ -167,6 +228,62 @@ static void frame_line(struct tb_build *b, const char *p, size_t n)
     }
 }
 
+/* A frame's location, which a narrow box wraps over lines: pieces put back
+ * together. rich breaks at a blank when it can (the blank is gone: "path:12" /
+ * "in f", "path:12 in" / "f") and folds a word longer than the box anywhere. */
+struct location {
+    char text[1024];
+    size_t len;
+    unsigned pieces;
+};
+
+static void location_add(struct location *l, const char *s, size_t n)
+{
+    bool blank = false;
+    if (l->len > 0) {
+        const char *t = l->text;
+        size_t k = l->len;
+        blank = (t[k - 1] >= '0' && t[k - 1] <= '9' && n >= 3 && memcmp(s, "in ", 3) == 0) ||
+                (k >= 3 && memcmp(t + k - 3, " in", 3) == 0);
+    }
+    if (l->len + blank + n > sizeof(l->text) || l->pieces >= 8)
+        return;
+    if (blank)
+        l->text[l->len++] = ' ';
+    memcpy(l->text + l->len, s, n);
+    l->len += n;
+    l->pieces++;
+}
+
+static void location_end(struct tb_build *b, struct location *l)
+{
+    if (l->len > 0) {
+        /* the frame keeps its strings: they live in the arena, not here */
+        char *s = arena_alloc(b->a, l->len);
+        if (s == NULL)
+            b->oom = true;
+        else
+            frame_text(b, (const char *)memcpy(s, l->text, l->len), l->len);
+    }
+    l->len = 0;
+    l->pieces = 0;
+}
+
+/* "│ /srv/app/cli.py:6 in load   │": a location's line (maybe a piece of it); any
+ * other line of the box ends one. */
+static void box_line(struct tb_build *b, struct location *l, const char *p, size_t n)
+{
+    const char *s;
+    bool lead;
+    size_t sn = box_content(p, n, &s, &lead);
+    /* code ("   12 x = 1", "❱ 12 ...") and rich's nested boxes (locals) are not */
+    if (sn == 0 || lead || (unsigned char)s[0] == 0xe2) {
+        location_end(b, l);
+        return;
+    }
+    location_add(l, s, sn);
+}
+
 int rtb_parse(const struct tb_line *lines, size_t n, const struct parse_limits *lim, struct arena *a,
               struct ev_chain *out, bool *truncated)
 {
@@ -177,15 +294,20 @@ int rtb_parse(const struct tb_line *lines, size_t n, const struct parse_limits *
     int state = S_AFTER;
     ev_str type = EV_STR_NULL, msg = EV_STR_NULL;
     uint32_t msg_lines = 0;
+    struct location loc = {.len = 0};
+    int sent = 0;       /* a sentence between tracebacks, wrapped: which, and how far read */
+    size_t sent_at = 0;
     for (size_t i = 0; i < n && !b.oom; i++) {
         size_t pn = tbl_rtrim(lines[i].p, lines[i].n);
         const char *p = dedent(lines[i].p, &pn, indent);
         switch (state) {
         case S_BOX:
-            if (starts(p, pn, bottom_left))
+            if (starts(p, pn, bottom_left)) {
+                location_end(&b, &loc);
                 state = S_EXC;
-            else
-                frame_line(&b, p, pn);
+            } else {
+                box_line(&b, &loc, p, pn);
+            }
             continue;
         case S_EXC: {
             size_t tl, ml;
@@ -202,7 +324,7 @@ int rtb_parse(const struct tb_line *lines, size_t n, const struct parse_limits *
             continue;
         }
         case S_MSG:
-            if (pn > 0 && !rtb_is_header(p, pn) && tbl_separator(p, pn) == TB_SEP_NONE) {
+            if (pn > 0 && !rtb_is_header(p, pn) && !sentence_starts(p, pn)) {
                 /* a wrapped line: rich broke it at a blank */
                 if (msg_lines++ < MAX_MSG_LINES) {
                     char *buf = arena_alloc(a, msg.len + 1 + pn + 1);
@@ -225,11 +347,18 @@ int rtb_parse(const struct tb_line *lines, size_t n, const struct parse_limits *
             /* fall through */
         case S_AFTER: {
             enum tb_sep sep = tbl_separator(p, pn);
-            if (sep != TB_SEP_NONE)
+            if (sep != TB_SEP_NONE) {
                 relation = sep == TB_SEP_CAUSE ? EV_REL_CAUSE : EV_REL_CONTEXT;
-            else if (rtb_is_header(p, pn)) {
+                sent_at = 0;
+            } else if (pn > 0 && sentence_piece(&sent, &sent_at, p, pn)) {
+                if (sent_at == 0) /* read to its end */
+                    relation = sent == 0 ? EV_REL_CAUSE : EV_REL_CONTEXT;
+            } else if (rtb_is_header(p, pn)) {
                 indent += indent_of(p, pn);
                 state = S_BOX;
+                sent_at = 0;
+            } else if (pn > 0) {
+                sent_at = 0;
             }
             continue;
         }

@@ -17,7 +17,14 @@
  *
  * A line after the exception line goes on with the message only when it is the
  * wrap of the line before: its first word would not have fitted in the box's width.
- * So a log record right after the exception is not taken for its message.
+ * So a log record right after the exception is not taken for its message. A line
+ * indented less than the box is never the traceback's.
+ *
+ * In a narrow box (RichHandler's message column, 80 columns wide) rich wraps what
+ * does not fit: the title is cut short, a frame's "path:line in function" runs over
+ * two or three lines (broken at a blank, or a long path folded anywhere), and so do
+ * "The above exception was the direct cause of the following exception:" and the
+ * exception's message. They are read joined.
  */
 #ifndef PYCORR_RICH_TB_H
 #define PYCORR_RICH_TB_H
@@ -36,6 +43,8 @@ struct rtb_follow {
     size_t indent;    /* blanks before it */
     size_t prev_len;  /* characters of the last message line */
     unsigned lines;
+    int sep;          /* a chain's sentence wrapped over lines: which, and how much is read */
+    size_t sep_at;
 };
 void rtb_begin(struct rtb_follow *f, const char *p, size_t n);
 /* True when the line belongs to the traceback; false when it ended before it. */

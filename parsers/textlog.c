@@ -33,6 +33,7 @@
 #include "parser.h"
 #include "pytest_tb.h"
 #include "rich_tb.h"
+#include "tb.h"
 #include "tb_asm.h"
 #include "tb_lines.h"
 #include "../correlate/evtime.h"
@@ -52,7 +53,9 @@ struct qent {
     bool prefixed;
     bool absorbed;
     bool has_tts;      /* transport timestamp */
+    bool joined;       /* lines in a message column went on with it (column_join) */
     int64_t tts;
+    uint64_t last_line;
     struct logprefix lp;
 };
 
@@ -113,6 +116,23 @@ struct textlog {
         uint64_t intro_line, rule_line; /* 0: none */
         struct tb_meta intro;
     } ps;
+    /* RichHandler's records, per key (logprefix.h, columns): the last one, which the
+     * lines indented to its message column go on with while they come, and the time
+     * a blank time column repeats */
+    struct colrec {
+        bool active;     /* the last line on this key was the record or went on with it */
+        uint64_t line;   /* the record's */
+        size_t indent;   /* its message column */
+        size_t width;    /* the column's width, 0 when unknown */
+        size_t last_len; /* characters of its last line */
+        bool last_word;  /* that line is one word (after its indent): maybe folded */
+        bool last_marks; /* that line is carets ("^^^^"): what follows begins a line */
+        unsigned blanks; /* blank lines since, joined when the message goes on */
+        bool in_tb;      /* the message holds a formatted traceback from here on */
+        bool has_ts;
+        int64_t ts_ns;
+    } col[NKEYS];
+    struct arena col_arena; /* a traceback read from such a record's message */
     /* the line being processed (for the block callback's key) */
     uint8_t cur_key;
     bool cur_has_tts;
@@ -139,8 +159,9 @@ struct tl_note_line {
     uint8_t prefixed;      /* logprefix_parse said yes */
     uint8_t has_ts;
     uint8_t level;
-    uint8_t plain;         /* prefixed, below WARNING, and introduces nothing */
-    uint8_t pad[6];
+    uint8_t plain;         /* prefixed, below WARNING, introduces nothing, not a column */
+    uint16_t msg_end, col_end;
+    uint8_t time_omitted, columns;
 };
 _Static_assert(sizeof(struct tl_note_line) == 48, "three 16-byte stores a line");
 
@@ -170,6 +191,14 @@ static inline void note_put(struct tl_note_line *dst, const struct tl_note_line 
 }
 
 static bool may_introduce(const char *msg, size_t n);
+
+/* A record that goes out as it is: below WARNING, introducing nothing, and not a
+ * message column that the next lines may go on with. */
+static bool is_plain(const struct logprefix *lp, const char *p, size_t n)
+{
+    return lp->level != EV_LVL_UNKNOWN && lp->level < EV_LVL_WARNING && !lp->columns &&
+           !may_introduce(p + lp->msg_off, n - lp->msg_off);
+}
 
 static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
 {
@@ -208,8 +237,11 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
             e.thread_off = (uint16_t)lp.thread_off;
             e.thread_len = (uint16_t)lp.thread_len;
             e.msg_off = (uint16_t)lp.msg_off;
-            e.plain = lp.level != EV_LVL_UNKNOWN && lp.level < EV_LVL_WARNING &&
-                      !may_introduce(p + lp.msg_off, n - lp.msg_off);
+            e.msg_end = (uint16_t)lp.msg_end;
+            e.col_end = (uint16_t)lp.col_end;
+            e.time_omitted = lp.time_omitted;
+            e.columns = lp.columns;
+            e.plain = is_plain(&lp, p, n);
         }
         note_put(&note->line[note->n++], &e);
         p = nl + 1;
@@ -263,6 +295,10 @@ static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
     lp->thread_off = e->thread_off;
     lp->thread_len = e->thread_len;
     lp->msg_off = e->msg_off;
+    lp->msg_end = e->msg_end;
+    lp->col_end = e->col_end;
+    lp->time_omitted = e->time_omitted;
+    lp->columns = e->columns;
 }
 
 /* ---- the queue ---- */
@@ -312,8 +348,61 @@ static int emit_line(struct textlog *t, const char *p, size_t len, uint64_t line
     return rc;
 }
 
+static int emit_exception(struct textlog *t, struct event *ev, uint8_t key, bool truncated, uint64_t first_line,
+                          const char *what);
+
+/* A record whose message column held a formatted traceback (RichHandler without
+ * rich_tracebacks prints logger.exception's text there, wrapped): an exception
+ * event like logger.exception's. 0 when it holds none (nothing emitted). */
+static int emit_column_traceback(struct textlog *t, const struct qent *e)
+{
+    static const char head[] = "Traceback (most recent call last):";
+    const char *line = t->qbuf + e->off;
+    const char *msg = line + e->lp.msg_off;
+    size_t mn = e->len - e->lp.msg_off;
+    const char *tb = memmem(msg, mn, head, sizeof(head) - 1);
+    if (tb == NULL || (tb > msg && tb[-1] != '\n'))
+        return 0;
+    arena_reset(&t->col_arena);
+    struct event ev;
+    ev_init(&ev, EV_LOG);
+    struct ev_line l = {
+        .p = line,
+        .len = (uint32_t)(tb > msg ? tb - 1 - line : tb - line),
+        .level = (uint8_t)e->lp.level,
+        .has_ts = e->lp.has_ts,
+        .ts_ns = e->lp.ts_ns,
+        .pid = e->lp.pid,
+        .logger_off = (uint32_t)e->lp.logger_off,
+        .logger_len = (uint32_t)e->lp.logger_len,
+        .thread_off = (uint32_t)e->lp.thread_off,
+        .thread_len = (uint32_t)e->lp.thread_len,
+        .msg_off = (uint32_t)e->lp.msg_off,
+        .stream = t->env.stream,
+        .lineno = e->lineno,
+    };
+    ev_from_line(&ev, &l);
+    int rc = tb_parse_text(tb, (size_t)(msg + mn - tb), t->env.limits, &t->col_arena, &ev.u.exc);
+    if (rc <= 0 || ev.u.exc.chain.n == 0)
+        return rc < 0 ? -1 : 0;
+    ev.kind = EV_EXCEPTION;
+    if (ev.u.exc.origin == EV_TB_PLAIN || ev.u.exc.origin == EV_TB_STRUCTURED)
+        ev.u.exc.origin = EV_TB_LOGGED; /* as a structured log's exc_info field */
+    ev.u.exc.last_line = e->last_line;
+    if (!ev.has_ts && e->has_tts) {
+        ev.has_ts = true;
+        ev.ts_ns = e->tts;
+    }
+    return emit_exception(t, &ev, e->key, false, e->lineno, "traceback") == 0 ? 1 : -1;
+}
+
 static int emit_entry(struct textlog *t, const struct qent *e)
 {
+    if (e->joined && e->prefixed) {
+        int rc = emit_column_traceback(t, e);
+        if (rc != 0)
+            return rc < 0 ? (t->stop ? t->stop : -1) : 0;
+    }
     return emit_line(t, t->qbuf + e->off, e->len, e->lineno, e->key, e->prefixed ? &e->lp : NULL, e->has_tts,
                      e->tts);
 }
@@ -341,6 +430,22 @@ static int release(struct textlog *t, uint64_t bound, bool force_one)
     return 0;
 }
 
+/* Room for n more bytes of queued lines: 0, or -1 when memory ran out. */
+static int qbuf_room(struct textlog *t, size_t n)
+{
+    if (t->qbuf_len + n <= t->qbuf_cap)
+        return 0;
+    size_t cap = t->qbuf_cap ? t->qbuf_cap : 8192;
+    while (cap < t->qbuf_len + n)
+        cap *= 2;
+    char *nb = realloc(t->qbuf, cap);
+    if (nb == NULL)
+        return -1;
+    t->qbuf = nb;
+    t->qbuf_cap = cap;
+    return 0;
+}
+
 static int enqueue(struct textlog *t, const char *p, size_t n, uint64_t lineno, bool prefixed,
                    const struct logprefix *lp)
 {
@@ -363,16 +468,8 @@ static int enqueue(struct textlog *t, const char *p, size_t n, uint64_t lineno, 
             t->qcap = cap;
         }
     }
-    if (t->qbuf_len + n > t->qbuf_cap) {
-        size_t cap = t->qbuf_cap ? t->qbuf_cap : 8192;
-        while (cap < t->qbuf_len + n)
-            cap *= 2;
-        char *nb = realloc(t->qbuf, cap);
-        if (nb == NULL)
-            return -1;
-        t->qbuf = nb;
-        t->qbuf_cap = cap;
-    }
+    if (qbuf_room(t, n) != 0)
+        return -1;
     memcpy(t->qbuf + t->qbuf_len, p, n);
     struct qent *e = &t->q[t->qhead + t->qlen];
     e->lineno = lineno;
@@ -381,6 +478,8 @@ static int enqueue(struct textlog *t, const char *p, size_t n, uint64_t lineno, 
     e->key = t->cur_key;
     e->prefixed = prefixed;
     e->absorbed = false;
+    e->joined = false;
+    e->last_line = lineno;
     e->has_tts = t->cur_has_tts;
     e->tts = t->cur_tts;
     if (prefixed)
@@ -581,12 +680,15 @@ static uint64_t min_open(const struct textlog *t)
                  : t->ps.intro_line ? t->ps.intro_line
                  : t->ps.rule_line  ? t->ps.rule_line
                                     : t->ps.first_line;
-    for (int k = 0; k < NKEYS; k++)
+    for (int k = 0; k < NKEYS; k++) {
         if (t->asm_[k] != NULL) {
             uint64_t v = tb_asm_min_open_line(t->asm_[k]);
             if (v < m)
                 m = v;
         }
+        if (t->col[k].active && t->col[k].line < m)
+            m = t->col[k].line; /* its message may go on on the next line */
+    }
     return m;
 }
 
@@ -698,6 +800,8 @@ static void take_intro(struct textlog *t, uint64_t ln)
             prev = ln > 2 ? queued_line(t, ln - 2) : NULL;
         }
     }
+    if (prev == NULL && t->col[t->cur_key].active)
+        prev = queued_line(t, t->col[t->cur_key].line); /* a record whose message wrapped */
     if (prev == NULL || !prev->prefixed || prev->lp.level < EV_LVL_WARNING || prev->absorbed)
         return;
     memset(&t->ps.intro, 0, sizeof(t->ps.intro));
@@ -818,6 +922,115 @@ static int strip_escapes(struct textlog *t, const char **p, size_t *n)
     return 0;
 }
 
+/* ---- RichHandler's message column ---- */
+
+static size_t utf8_chars(const char *p, size_t n)
+{
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++)
+        c += ((unsigned char)p[i] & 0xc0) != 0x80;
+    return c;
+}
+
+/* A record in columns was queued: the next lines may go on with its message. */
+static void column_opened(struct textlog *t, const struct logprefix *lp, const char *p, size_t n,
+                          size_t padded_n, uint64_t lineno)
+{
+    struct colrec *c = &t->col[t->cur_key];
+    c->active = true;
+    c->line = lineno;
+    c->indent = lp->msg_off;
+    size_t end = lp->col_end ? lp->col_end : padded_n;
+    c->width = end > lp->msg_off ? end - lp->msg_off : 0;
+    c->last_len = n > lp->msg_off ? utf8_chars(p + lp->msg_off, n - lp->msg_off) : 0;
+    c->last_word = false;
+    c->last_marks = false;
+    c->blanks = 0;
+    c->in_tb = false;
+}
+
+/* What column_join needs to know of the line it joined, s[0..k). */
+static void column_note_piece(struct colrec *c, const char *s, size_t k)
+{
+    size_t i = 0;
+    while (i < k && s[i] == ' ')
+        i++;
+    c->last_len = utf8_chars(s, k);
+    c->last_word = memchr(s + i, ' ', k - i) == NULL;
+    c->last_marks = i < k;
+    for (size_t j = i; j < k && c->last_marks; j++)
+        c->last_marks = s[j] == '^' || s[j] == '~';
+}
+
+/* Does the line go on with the open record's message: indented to its column, and
+ * not rich's box (its traceback)? */
+static bool column_continues(const struct textlog *t, const char *p, size_t n)
+{
+    const struct colrec *c = &t->col[t->cur_key];
+    if (!c->active || n <= c->indent)
+        return false;
+    for (size_t i = 0; i < c->indent; i++)
+        if (p[i] != ' ')
+            return false;
+    const unsigned char *q = (const unsigned char *)p + c->indent;
+    return !(n - c->indent >= 3 && q[0] == 0xe2 && (q[1] == 0x95 || q[1] == 0x94));
+}
+
+/* Join the line to the record's message, as rich broke it: nothing between where
+ * a word longer than the column was folded (the line before fills the column), a
+ * blank where it wrapped at one (this line's first word would not have fitted on
+ * the line before), else a newline (the message had one; a line indented further
+ * always begins one). 1 when joined; 0 when it cannot be (the record is not the last
+ * thing queued, or it grew too long), and the line is a line of its own. */
+static int column_join(struct textlog *t, const char *p, size_t n, uint64_t lineno)
+{
+    struct colrec *c = &t->col[t->cur_key];
+    if (t->qlen == 0)
+        return 0;
+    struct qent *e = &t->q[t->qhead + t->qlen - 1];
+    const char *s = p + c->indent;
+    size_t k = n - c->indent;
+    size_t more = c->blanks + 1 + k;
+    if (e->lineno != c->line || e->key != t->cur_key || e->absorbed || t->qbuf_len != e->off + e->len ||
+        (size_t)e->len + more > t->env.limits->max_record || (size_t)e->len + more > UINT16_MAX)
+        return 0;
+    if (qbuf_room(t, more) != 0)
+        return -1;
+    size_t w = 0;
+    while (w < k && s[w] != ' ')
+        w++;
+    char sep = '\n';
+    static const char tb_head[] = "Traceback (most recent call";
+    if (k >= sizeof(tb_head) - 1 && memcmp(s, tb_head, sizeof(tb_head) - 1) == 0)
+        c->in_tb = true;
+    size_t tl, ml;
+    const char *m;
+    if (c->width > 0 && s[0] != ' ' && c->blanks == 0) {
+        bool marks = s[0] == '^' || s[0] == '~';
+        if (c->last_len == c->width && c->last_word)
+            sep = 0; /* a word longer than the column, folded */
+        else if (c->last_marks && !marks)
+            sep = '\n'; /* a traceback's carets end their line */
+        else if (c->in_tb && tbl_exception_line(s, k, true, &tl, &m, &ml))
+            sep = '\n'; /* in a traceback, "Type: message" begins a line */
+        else if (c->last_len + 1 + utf8_chars(s, w) > c->width)
+            sep = ' ';
+    }
+    size_t add = 0;
+    for (unsigned i = 0; i < c->blanks; i++)
+        t->qbuf[t->qbuf_len + add++] = '\n';
+    if (sep != 0)
+        t->qbuf[t->qbuf_len + add++] = sep;
+    memcpy(t->qbuf + t->qbuf_len + add, s, k);
+    t->qbuf_len += add + k;
+    e->len += (uint32_t)(add + k);
+    e->joined = true;
+    e->last_line = lineno;
+    c->blanks = 0;
+    column_note_piece(c, s, k);
+    return 1;
+}
+
 /* One logical line (transport framing removed). */
 static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lineno)
 {
@@ -829,6 +1042,7 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         return -1;
     /* Blanks at the end say nothing (RichHandler pads every line to the console's
      * width); a record's message should not carry them. */
+    size_t padded_n = n;
     if (n > 0 && p[n - 1] == ' ')
         n = tbl_rtrim(p, n);
     if (n > 0 && (t->ps.open || may_open_section(p, n))) {
@@ -852,8 +1066,35 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
             prefix_from_note(e, &lp);
     } else {
         prefixed = n > 0 && logprefix_cached(&t->lpc, p, n, &lp);
-        plain = prefixed && lp.level != EV_LVL_UNKNOWN && lp.level < EV_LVL_WARNING &&
-                !may_introduce(p + lp.msg_off, n - lp.msg_off);
+        plain = prefixed && is_plain(&lp, p, n);
+    }
+    struct colrec *col = &t->col[t->cur_key];
+    if (prefixed && (lp.columns || lp.time_omitted)) {
+        /* RichHandler: a blank time column repeats the last time; its path column is
+         * not the message's */
+        if (lp.time_omitted && col->has_ts) {
+            lp.has_ts = true;
+            lp.ts_ns = col->ts_ns;
+        } else if (lp.has_ts) {
+            col->has_ts = true;
+            col->ts_ns = lp.ts_ns;
+        }
+        if (lp.msg_end > lp.msg_off && lp.msg_end < n)
+            n = lp.msg_end;
+    }
+    if (col->active) {
+        /* The column's lines are the record's, whatever they hold (a traceback that
+         * logging formatted into the message too): not the assembler's. */
+        if (!prefixed && n == 0 && col->blanks < 8) {
+            col->blanks++; /* maybe an empty line of the message: known when it goes on */
+            return 0;
+        }
+        int joined = !prefixed && column_continues(t, p, n) ? column_join(t, p, n, lineno) : 0;
+        if (joined < 0)
+            return -1;
+        if (joined > 0)
+            return 0; /* the record waits in the queue for more */
+        col->active = false;
     }
     enum tb_claim claim;
     int rc = tb_asm_line(as, p, n, lineno, prefixed, &claim);
@@ -884,6 +1125,8 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         rc = enqueue(t, p, n, lineno, prefixed, &lp);
         if (rc != 0)
             return rc;
+        if (prefixed && lp.columns)
+            column_opened(t, &lp, p, n, padded_n, lineno);
     }
     /* Keep the last two lines: the next line may start a traceback they introduce. */
     uint64_t bound = lineno > 1 ? lineno - 1 : 0;
@@ -1251,6 +1494,7 @@ static void textlog_close(void *st)
     free(t->ps.lines);
     free(t->ps.sbuf);
     arena_free(&t->ps.a);
+    arena_free(&t->col_arena);
     free(t);
 }
 

@@ -1609,7 +1609,7 @@ static void test_rich(void **state)
                                "  JSONDecodeError: Expecting property name enclosed\n"
                                "  in quotes\n"
                                "\n"
-                               "The above exception was the direct cause of the following exception:\n"
+                               "  The above exception was the direct cause of the following exception:\n"
                                "\n"
                                "  " TOP "\n"
                                "  " V " /srv/app/cli.py:9 in main" V "\n"

@@ -163,6 +163,19 @@ static const struct prefix_case prefix_cases[] = {
     {"ERROR    charge failed", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
     {"CRITICAL disk full", true, NULL, EV_LVL_CRITICAL, NULL, -1, NULL, "disk full"},
     {"ERROR   eight wide", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    /* RichHandler's columns: time ("[%x %X]", or blank when it repeats), level, the
+     * message and its path column */
+    {"[12/07/26 17:30:01] INFO     worker ready                           rh_app.py:14", true,
+     "2026-12-07T17:30:01Z", EV_LVL_INFO, NULL, -1, NULL, "worker ready"},
+    {"                    WARNING  cache is cold, the first requests will rh_app.py:15", true, NULL,
+     EV_LVL_WARNING, NULL, -1, NULL, "cache is cold, the first requests will"},
+    {"[01/31/27 00:00:59] CRITICAL disk full", true, "2027-01-31T00:00:59Z", EV_LVL_CRITICAL, NULL, -1, NULL,
+     "disk full"},
+    {"[13/07/26 17:30:01] INFO     not a month", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"                    NOTE     not a level", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"                   WARNING  one blank short", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"ERROR    see the file app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "see the file app.py:12"},
+    {"ERROR    charge failed            app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
     /* pytest's captured and live log: "name:file.py:N" after the padded level */
     {"ERROR    shop.checkout:test_captured.py:15 payment gateway said no", true, NULL, EV_LVL_ERROR,
      "shop.checkout", -1, NULL, "payment gateway said no"},
@@ -266,9 +279,11 @@ static void test_logprefix_table(void **state)
             fail_msg("'%s': record %d, want %d", k->line, rec, k->record);
         if (!rec)
             continue;
-        const char *msg = k->line + lp.msg_off;
-        if (lp.msg_off > n || strcmp(msg, k->msg) != 0)
-            fail_msg("'%s': message '%s', want '%s'", k->line, lp.msg_off <= n ? msg : "?", k->msg);
+        size_t end = lp.msg_end ? lp.msg_end : n;
+        if (lp.msg_off > end || end > n || strlen(k->msg) != end - lp.msg_off ||
+            memcmp(k->line + lp.msg_off, k->msg, end - lp.msg_off) != 0)
+            fail_msg("'%s': message '%.*s', want '%s'", k->line, lp.msg_off <= end ? (int)(end - lp.msg_off) : 1,
+                     lp.msg_off <= end ? k->line + lp.msg_off : "?", k->msg);
         if (lp.level != k->level)
             fail_msg("'%s': level %d, want %d", k->line, lp.level, k->level);
         if (lp.pid != k->pid)
@@ -1390,6 +1405,55 @@ static void test_rich_boxes(void **state)
     json_decref(docs);
 }
 
+/* RichHandler as it is configured most (rich's docs: a time column, the level, the
+ * message, a path column), 80 and 160 columns wide, with rich's tracebacks and with
+ * logging's (formatted into the message column, and wrapped there when narrow): each
+ * record is one event with its time (a blank time column repeats the last), its
+ * message whole (rejoined where rich wrapped or folded it; a newline it had kept),
+ * without the path column; each exception one event with its whole chain. */
+static void test_rich_handler_columns(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *file, *origin;
+    } files[] = {
+        {"rich/rich-13.3-richhandler-default.txt", "rich"},
+        {"rich/rich-13.3-richhandler-wide.txt", "rich"},
+        {"rich/rich-13.3-richhandler-plain-tb.txt", "logged"},
+        {"rich/rich-13.3-richhandler-plain-tb-wide.txt", "logged"},
+    };
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        bool rich = strcmp(files[i].origin, "rich") == 0;
+        char want[512];
+        snprintf(want, sizeof(want),
+                 "[[[\"root\",\"%s\",4,\"%s\"],[\"cause\",\"RuntimeError\",2,\"load_order\"]]]",
+                 rich ? "JSONDecodeError" : "json.decoder.JSONDecodeError", rich ? "raw_decode" : "raw_decode");
+        json_t *docs = expect_wild_chains(files[i].file, files[i].origin, want);
+        static const char *const levels[] = {"INFO", "WARNING", "ERROR", "ERROR", "INFO"};
+        static const char *const msgs[] = {
+            "worker ready", "cache is cold, the first requests will be slow while it warms up from the database",
+            "order 1001 rejected", "a plain error\nwith a second line", "done"};
+        if (json_array_size(docs) != 5)
+            fail_msg("%s: %zu events", files[i].file, json_array_size(docs));
+        for (size_t k = 0; k < 5; k++) {
+            json_t *d = json_array_get(docs, k);
+            assert_string_equal(json_string_value(json_object_get(d, "level")), levels[k]);
+            assert_string_equal(json_string_value(json_object_get(d, "message")), msgs[k]);
+            const char *ts = json_string_value(json_object_get(d, "ts"));
+            assert_non_null(ts);
+            assert_int_equal(strncmp(ts, "2026-12-07T17:30:0", 18), 0);
+            json_t *x = json_object_get(d, "exception");
+            assert_true((x != NULL) == (k == 2));
+            if (x != NULL) {
+                json_t *f0 = json_array_get(json_object_get(json_array_get(json_object_get(x, "chain"), 0), "frames"), 1);
+                assert_string_equal(json_string_value(json_object_get(f0, "file")),
+                                    "/usr/lib/python3.11/json/__init__.py"); /* folded at the box's edge */
+            }
+        }
+        json_decref(docs);
+    }
+}
+
 /* An open section holds its lines back (a Kafka checkpoint must not pass them) until
  * the next section or rule closes it. */
 static void test_pytest_held(void **state)
@@ -1445,6 +1509,7 @@ int main(void)
         cmocka_unit_test(test_pytest_held),
         cmocka_unit_test(test_ipython_blocks),
         cmocka_unit_test(test_pytest_captured),
+        cmocka_unit_test(test_rich_handler_columns),
         cmocka_unit_test(test_rich_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
