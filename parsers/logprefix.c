@@ -389,13 +389,17 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
             }
             const char *in = p + i + 1;
             size_t inn = (size_t)(e - in);
+            /* structlog's console: the level padded inside its brackets, "[info     ]" */
+            size_t lvn = inn;
+            while (lvn > 0 && in[lvn - 1] == ' ')
+                lvn--;
             int64_t pid;
             enum ev_level lv;
             if (inn > 4 && memcmp(in, "pid=", 4) == 0 && parse_pid(in + 4, inn - 4, &pid)) {
                 out->pid = pid;
             } else if (parse_pid(in, inn, &pid)) {
                 out->pid = pid;
-            } else if (close != '}' && (lv = level_word(in, inn)) != EV_LVL_UNKNOWN && out->level == EV_LVL_UNKNOWN) {
+            } else if (close != '}' && (lv = level_word(in, lvn)) != EV_LVL_UNKNOWN && out->level == EV_LVL_UNKNOWN) {
                 out->level = lv;
             } else if (close == '}' && !have_logger && word_len(in, inn) < inn && in[word_len(in, inn)] == ':' &&
                        word_len(in, inn) > 0) {

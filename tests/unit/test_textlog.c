@@ -176,6 +176,11 @@ static const struct prefix_case prefix_cases[] = {
     {"                   WARNING  one blank short", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     {"ERROR    see the file app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "see the file app.py:12"},
     {"ERROR    charge failed            app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
+    /* structlog's ConsoleRenderer: the level padded inside its brackets */
+    {"2026-12-07 17:36:52 [error    ] order rejected                 order_id=1001", true, "2026-12-07T17:36:52Z",
+     EV_LVL_ERROR, NULL, -1, NULL, "order rejected                 order_id=1001"},
+    {"2026-12-07 17:36:52 [info     ] worker ready", true, "2026-12-07T17:36:52Z", EV_LVL_INFO, NULL, -1, NULL,
+     "worker ready"},
     /* pytest's captured and live log: "name:file.py:N" after the padded level */
     {"ERROR    shop.checkout:test_captured.py:15 payment gateway said no", true, NULL, EV_LVL_ERROR,
      "shop.checkout", -1, NULL, "payment gateway said no"},
@@ -1454,6 +1459,28 @@ static void test_rich_handler_columns(void **state)
     }
 }
 
+/* structlog's ConsoleRenderer with rich installed: "[error    ]" records, and the
+ * exception drawn by rich (coloured, with locals boxes) after the record of
+ * log.exception, which it joins. */
+static void test_structlog_console(void **state)
+{
+    (void)state;
+    json_t *docs = expect_wild_chains("structlog-22.3-console.txt", "rich",
+                                      "[[[\"root\",\"JSONDecodeError\",4,\"raw_decode\"],"
+                                      "[\"cause\",\"RuntimeError\",2,\"load_order\"]]]");
+    assert_int_equal(json_array_size(docs), 3);
+    static const char *const levels[] = {"INFO", "ERROR", "WARNING"};
+    for (size_t k = 0; k < 3; k++) {
+        json_t *d = json_array_get(docs, k);
+        assert_string_equal(json_string_value(json_object_get(d, "level")), levels[k]);
+        assert_non_null(json_object_get(d, "ts"));
+    }
+    assert_int_equal(strncmp(json_string_value(json_object_get(json_array_get(docs, 1), "message")),
+                             "order rejected", 14),
+                     0);
+    json_decref(docs);
+}
+
 /* An open section holds its lines back (a Kafka checkpoint must not pass them) until
  * the next section or rule closes it. */
 static void test_pytest_held(void **state)
@@ -1510,6 +1537,7 @@ int main(void)
         cmocka_unit_test(test_ipython_blocks),
         cmocka_unit_test(test_pytest_captured),
         cmocka_unit_test(test_rich_handler_columns),
+        cmocka_unit_test(test_structlog_console),
         cmocka_unit_test(test_rich_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
