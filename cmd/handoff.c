@@ -387,7 +387,8 @@ int handoff_line(struct handoff *h, const struct ev_line *l)
     if (l->thread_len && l->thread_off < base)
         base = l->thread_off;
     uint32_t n = l->len - base;
-    if (n > UINT16_MAX || l->pid < INT32_MIN || l->pid > INT32_MAX) {
+    /* A host in the line (coloredlogs) is rare: such lines go as events. */
+    if (n > UINT16_MAX || l->pid < INT32_MIN || l->pid > INT32_MAX || l->host_len) {
         struct event ev;
         ev_init(&ev, EV_LOG);
         ev_from_line(&ev, l);

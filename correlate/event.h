@@ -215,6 +215,7 @@ struct ev_line {
     uint32_t len;
     uint32_t logger_off, logger_len; /* len 0: absent */
     uint32_t thread_off, thread_len;
+    uint32_t host_off, host_len;
     uint32_t msg_off;     /* the message runs to the end of the line */
     bool has_ts;
     uint8_t level;        /* enum ev_level */
@@ -236,6 +237,7 @@ static inline void ev_from_line(struct event *ev, const struct ev_line *l)
     ev->pid = l->pid;
     ev->logger = l->logger_len ? ev_str_make(l->p + l->logger_off, l->logger_len) : EV_STR_NULL;
     ev->thread = l->thread_len ? ev_str_make(l->p + l->thread_off, l->thread_len) : EV_STR_NULL;
+    ev->host = l->host_len ? ev_str_make(l->p + l->host_off, l->host_len) : EV_STR_NULL;
     ev->message = ev_str_make(l->p + l->msg_off, l->len - l->msg_off);
     ev->stream_name = l->stream_name ? ev_str_make(l->stream_name, l->stream_name_len) : EV_STR_NULL;
     ev->src.stream = l->stream;

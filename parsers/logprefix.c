@@ -275,6 +275,41 @@ static bool parse_rich_layout(const char *p, size_t n, struct logprefix *out)
     return true;
 }
 
+/* coloredlogs' default after the time: " HOST name[PID] LEVEL message". */
+static bool parse_host_name_pid(const char *p, size_t n, size_t i, struct logprefix *out)
+{
+    if (i >= n || p[i] != ' ')
+        return false;
+    size_t host = i + 1, hl = word_len(p + host, n - host);
+    size_t name = host + hl + 1;
+    if (hl == 0 || name >= n || p[name - 1] != ' ')
+        return false;
+    size_t nl = word_len(p + name, n - name), b = name + nl;
+    if (nl == 0 || b >= n || p[b] != '[')
+        return false;
+    const char *close = memchr(p + b + 1, ']', n - b - 1 > 12 ? 12 : n - b - 1);
+    int64_t pid;
+    if (close == NULL || !parse_pid(p + b + 1, (size_t)(close - p - b - 1), &pid))
+        return false;
+    size_t lv = (size_t)(close - p) + 2;
+    if (lv >= n || close[1] != ' ')
+        return false;
+    size_t k = 0;
+    while (lv + k < n && is_upper(p[lv + k]))
+        k++;
+    enum ev_level level = level_word(p + lv, k);
+    if (level == EV_LVL_UNKNOWN || (lv + k < n && p[lv + k] != ' '))
+        return false;
+    out->host_off = host;
+    out->host_len = hl;
+    out->logger_off = name;
+    out->logger_len = nl;
+    out->pid = pid;
+    out->level = level;
+    out->msg_off = lv + k < n ? lv + k + 1 : n;
+    return true;
+}
+
 static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
 {
     memset(out, 0, sizeof(*out));
@@ -364,6 +399,8 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
             i++;
         }
     }
+    if (out->has_ts && !bracket && !zoned && parse_host_name_pid(p, n, i, out))
+        return true;
     /* Up to five tokens of level / pid / logger / thread, then the message. */
     bool have_logger = false;
     for (int tok = 0; tok < 5 && i < n; tok++) {
@@ -603,7 +640,8 @@ bool logprefix_equal(const struct logprefix *a, const struct logprefix *b)
     return a->has_ts == b->has_ts && (!a->has_ts || a->ts_ns == b->ts_ns) && a->level == b->level &&
            a->pid == b->pid && a->logger_off == b->logger_off && a->logger_len == b->logger_len &&
            a->thread_off == b->thread_off && a->thread_len == b->thread_len && a->msg_off == b->msg_off &&
-           a->msg_end == b->msg_end && a->col_end == b->col_end && a->time_omitted == b->time_omitted &&
+           a->host_off == b->host_off && a->host_len == b->host_len && a->msg_end == b->msg_end &&
+           a->col_end == b->col_end && a->time_omitted == b->time_omitted &&
            a->columns == b->columns;
 }
 

@@ -9,7 +9,7 @@
  * Django's "LEVEL time", loguru's "name:function:line - ", absl-py/glog's
  * "E1207 14:25:24.238000 4242 app.py:42]"; rich's RichHandler, "[12/07/26 17:22:34] LEVEL
  * message   file.py:12", its level padded to eight, its time column blank when the time
- * repeats, and its message a column of its own.
+ * repeats, and its message a column of its own; coloredlogs' "time HOST name[PID] LEVEL".
  * A line is a record when it has a timestamp or a level in one of these layouts.
  */
 #ifndef PYCORR_LOGPREFIX_H
@@ -28,6 +28,7 @@ struct logprefix {
     int64_t pid;          /* -1 when absent */
     size_t logger_off, logger_len;
     size_t thread_off, thread_len;
+    size_t host_off, host_len;
     size_t msg_off;       /* the message runs from here to the end of the line */
     size_t msg_end;       /* ...or to here, when not 0 (a column follows it) */
     size_t col_end;       /* where the message column ends, when a column follows it */

@@ -29,6 +29,7 @@ struct tb_meta {
     uint64_t record_line;     /* line of the introducing record; 0 = the header's */
     char logger[128];
     char thread[128];
+    char host[128];
     char message[1024];
     uint32_t message_len;
 };

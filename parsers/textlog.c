@@ -227,6 +227,8 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
         e.len = (uint32_t)n;
         e.raw = (uint32_t)(nl - p);
         e.prefixed = n > 0 && logprefix_cached(&lpc, p, n, &lp);
+        if (e.prefixed && lp.host_len)
+            break; /* a note has no room for a host: the parser reads the rest itself */
         if (e.prefixed) {
             e.ts_ns = lp.ts_ns;
             e.pid = lp.pid;
@@ -295,6 +297,7 @@ static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
     lp->thread_off = e->thread_off;
     lp->thread_len = e->thread_len;
     lp->msg_off = e->msg_off;
+    lp->host_off = lp->host_len = 0; /* a line with a host is never noted */
     lp->msg_end = e->msg_end;
     lp->col_end = e->col_end;
     lp->time_omitted = e->time_omitted;
@@ -328,6 +331,8 @@ static int emit_line(struct textlog *t, const char *p, size_t len, uint64_t line
         l.logger_len = (uint32_t)lp->logger_len;
         l.thread_off = (uint32_t)lp->thread_off;
         l.thread_len = (uint32_t)lp->thread_len;
+        l.host_off = (uint32_t)lp->host_off;
+        l.host_len = (uint32_t)lp->host_len;
         l.msg_off = (uint32_t)lp->msg_off;
     }
     if (!l.has_ts && has_tts) {
@@ -377,6 +382,8 @@ static int emit_column_traceback(struct textlog *t, const struct qent *e)
         .logger_len = (uint32_t)e->lp.logger_len,
         .thread_off = (uint32_t)e->lp.thread_off,
         .thread_len = (uint32_t)e->lp.thread_len,
+        .host_off = (uint32_t)e->lp.host_off,
+        .host_len = (uint32_t)e->lp.host_len,
         .msg_off = (uint32_t)e->lp.msg_off,
         .stream = t->env.stream,
         .lineno = e->lineno,
@@ -537,6 +544,10 @@ static void meta_from_record(struct tb_meta *m, const struct textlog *t, const s
     m->pid = e->lp.pid;
     if (e->lp.logger_len)
         copy_cstr(m->logger, sizeof(m->logger), p + e->lp.logger_off, e->lp.logger_len);
+    if (e->lp.thread_len)
+        copy_cstr(m->thread, sizeof(m->thread), p + e->lp.thread_off, e->lp.thread_len);
+    if (e->lp.host_len)
+        copy_cstr(m->host, sizeof(m->host), p + e->lp.host_off, e->lp.host_len);
     ev_str msg = entry_message(t, e);
     copy_cstr(m->message, sizeof(m->message), msg.ptr, msg.len);
     m->message_len = (uint32_t)strlen(m->message);
@@ -621,6 +632,8 @@ static void event_from_meta(struct event *ev, const struct tb_meta *m)
         ev->message = ev_str_make(m->message, m->message_len);
     if (m->thread[0])
         ev->thread = ev_str_make(m->thread, strlen(m->thread));
+    if (m->host[0])
+        ev->host = ev_str_make(m->host, strlen(m->host));
 }
 
 /* An exception event of stream key out to the sink; what names it in the warning

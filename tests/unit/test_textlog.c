@@ -176,6 +176,11 @@ static const struct prefix_case prefix_cases[] = {
     {"                   WARNING  one blank short", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     {"ERROR    see the file app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "see the file app.py:12"},
     {"ERROR    charge failed            app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
+    /* coloredlogs: "time HOST name[PID] LEVEL message" */
+    {"2026-12-07 17:37:39 vm shop.orders[1763] ERROR order 1001 rejected", true, "2026-12-07T17:37:39Z",
+     EV_LVL_ERROR, "shop.orders", 1763, NULL, "order 1001 rejected"},
+    {"2026-12-07 17:37:39 vm shop.orders[1763] said hello", true, "2026-12-07T17:37:39Z", EV_LVL_UNKNOWN, NULL, -1,
+     NULL, "vm shop.orders[1763] said hello"},
     /* structlog's ConsoleRenderer: the level padded inside its brackets */
     {"2026-12-07 17:36:52 [error    ] order rejected                 order_id=1001", true, "2026-12-07T17:36:52Z",
      EV_LVL_ERROR, NULL, -1, NULL, "order rejected                 order_id=1001"},
@@ -1459,6 +1464,29 @@ static void test_rich_handler_columns(void **state)
     }
 }
 
+/* coloredlogs' default layout (with colours, as on a terminal): the host, logger
+ * and pid of each record, and of the exception event logger.exception's record
+ * introduces. */
+static void test_coloredlogs(void **state)
+{
+    (void)state;
+    json_t *docs = expect_wild_chains("coloredlogs-15.0.txt", "logged",
+                                      "[[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
+                                      "[\"cause\",\"RuntimeError\",2,\"load_order\"]]]");
+    assert_int_equal(json_array_size(docs), 3);
+    static const char *const levels[] = {"INFO", "ERROR", "WARNING"};
+    static const char *const msgs[] = {"worker ready", "order 1001 rejected", "slow request took 812 ms"};
+    for (size_t k = 0; k < 3; k++) {
+        json_t *d = json_array_get(docs, k);
+        assert_string_equal(json_string_value(json_object_get(d, "level")), levels[k]);
+        assert_string_equal(json_string_value(json_object_get(d, "message")), msgs[k]);
+        assert_string_equal(json_string_value(json_object_get(d, "host")), "vm");
+        assert_string_equal(json_string_value(json_object_get(d, "logger")), "shop.orders");
+        assert_int_equal(json_integer_value(json_object_get(d, "pid")), 1763);
+    }
+    json_decref(docs);
+}
+
 /* structlog's ConsoleRenderer with rich installed: "[error    ]" records, and the
  * exception drawn by rich (coloured, with locals boxes) after the record of
  * log.exception, which it joins. */
@@ -1538,6 +1566,7 @@ int main(void)
         cmocka_unit_test(test_pytest_captured),
         cmocka_unit_test(test_rich_handler_columns),
         cmocka_unit_test(test_structlog_console),
+        cmocka_unit_test(test_coloredlogs),
         cmocka_unit_test(test_rich_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
