@@ -399,8 +399,6 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
             i++;
         }
     }
-    if (out->has_ts && !bracket && !zoned && parse_host_name_pid(p, n, i, out))
-        return true;
     /* Up to five tokens of level / pid / logger / thread, then the message. */
     bool have_logger = false;
     for (int tok = 0; tok < 5 && i < n; tok++) {
@@ -568,6 +566,11 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
         i = save;
         break;
     }
+    /* Nothing known after the time: maybe coloredlogs' host first (tried only
+     * here, so that the common layouts pay nothing for it). */
+    if (out->level == EV_LVL_UNKNOWN && !have_logger && out->pid < 0 && out->thread_len == 0 && out->has_ts &&
+        !bracket && !zoned && parse_host_name_pid(p, n, *ts_end, out))
+        return true;
     while (i < n && (p[i] == ' ' || p[i] == '\t'))
         i++;
     if (i + 1 < n && p[i] == '-' && p[i + 1] == ' ')

@@ -21,17 +21,19 @@
 
 #include "../correlate/event.h"
 
+/* Offsets are 32 bits: a line is far shorter, and the struct is copied for every
+ * line (the cache, the queue, notes). */
 struct logprefix {
-    bool has_ts;
     int64_t ts_ns;
-    enum ev_level level;
     int64_t pid;          /* -1 when absent */
-    size_t logger_off, logger_len;
-    size_t thread_off, thread_len;
-    size_t host_off, host_len;
-    size_t msg_off;       /* the message runs from here to the end of the line */
-    size_t msg_end;       /* ...or to here, when not 0 (a column follows it) */
-    size_t col_end;       /* where the message column ends, when a column follows it */
+    enum ev_level level;
+    uint32_t logger_off, logger_len;
+    uint32_t thread_off, thread_len;
+    uint32_t host_off, host_len;
+    uint32_t msg_off;     /* the message runs from here to the end of the line */
+    uint32_t msg_end;     /* ...or to here, when not 0 (a column follows it) */
+    uint32_t col_end;     /* where the message column ends, when a column follows it */
+    bool has_ts;
     bool time_omitted;    /* a time column left blank: the time of the record before */
     bool columns;         /* the message is a column: lines indented to msg_off go on with it */
 };
