@@ -151,7 +151,10 @@ static void text_finding_shown(FILE *out, const struct text_style *st, const str
             tx(st, C_RESET), f->pattern);
     if (f->count > 1)
         fprintf(out, " x%llu", (unsigned long long)f->count);
-    fprintf(out, "  %s%s%s\n", tx(st, C_BOLD), f->title ? f->title : "", tx(st, C_RESET));
+    /* One line, whatever a rule's title template put in it. */
+    fprintf(out, "  %s", tx(st, C_BOLD));
+    text_first_line(out, f->title ? f->title : "", 240);
+    fprintf(out, "%s\n", tx(st, C_RESET));
 
     /* Where: keys and time. */
     bool any = false;

@@ -105,9 +105,15 @@ static int em_event(void *st, const struct event *ev)
     f->pattern = "error_message";
     f->rule = "builtin.error_message";
     f->severity = ev->level >= EV_LVL_CRITICAL ? d->cfg.v[P_CRITICAL_SEVERITY].sev : d->cfg.v[P_SEVERITY].sev;
+    /* A title is one line: a message's first (RichHandler and logging keep a
+     * message's newlines), marked when there is more. */
+    size_t first = strcspn(tmpl, "\n");
+    bool more = first < tl || first > 160;
+    if (first > 160)
+        first = 160;
     char title[700];
-    snprintf(title, sizeof(title), "%s%s%.*s: %.*s", ev_level_name(ev->level), ev->logger.len ? " " : "",
-             (int)ev->logger.len, ev->logger.ptr ? ev->logger.ptr : "", (int)(tl > 160 ? 160 : tl), tmpl);
+    snprintf(title, sizeof(title), "%s%s%.*s: %.*s%s", ev_level_name(ev->level), ev->logger.len ? " " : "",
+             (int)ev->logger.len, ev->logger.ptr ? ev->logger.ptr : "", (int)first, tmpl, more ? " ..." : "");
     f->title = strdup(title);
     f->trace_id = ev_str_present(ev->trace_id) ? strndup(ev->trace_id.ptr, ev->trace_id.len) : NULL;
     f->service = ev_str_present(ev->service) ? strndup(ev->service.ptr, ev->service.len) : NULL;

@@ -587,6 +587,16 @@ static void test_error_message_templates(void **state)
     assert_int_equal(fs[0]->severity, SEV_CRITICAL);
     assert_string_equal(fs[0]->title, "CRITICAL: disk full");
     det_close(&d);
+
+    /* A title is one line; the example keeps the whole message. */
+    det_open(&d, "error_message", NULL, NULL);
+    struct event ml = log_event(EV_LVL_ERROR, NULL, "a plain error\nwith a second line", T0, 1);
+    det_feed(&d, &ml);
+    fs = det_findings(&d, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(fs[0]->title, "ERROR: a plain error ...");
+    assert_string_equal(jstr(fs[0]->evidence, "example"), "a plain error\nwith a second line");
+    det_close(&d);
 }
 
 /* ---- parameters ------------------------------------------------------------------- */
