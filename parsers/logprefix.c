@@ -270,7 +270,7 @@ static bool parse_rich_layout(const char *p, size_t n, struct logprefix *out)
     }
     out->level = lv;
     out->msg_off = 29;
-    out->columns = true;
+    out->cont_indent = 29;
     strip_path_column(p, n, out, 1);
     return true;
 }
@@ -310,6 +310,56 @@ static bool parse_host_name_pid(const char *p, size_t n, size_t i, struct logpre
     return true;
 }
 
+/* Tornado's LogFormatter, as Tornado apps and Jupyter's servers use it: "[W 181207
+ * 14:25:24 web:2239] msg" (the level's initial, "%y%m%d %H:%M:%S", module:line) and
+ * Jupyter's "[E 2026-12-07 18:00:01.456 ServerApp] msg". */
+static bool parse_tornado_layout(const char *p, size_t n, struct logprefix *out)
+{
+    if (n < 22 || p[0] != '[' || p[2] != ' ')
+        return false;
+    enum ev_level lv;
+    switch (p[1]) {
+    case 'D': lv = EV_LVL_DEBUG; break;
+    case 'I': lv = EV_LVL_INFO; break;
+    case 'W': lv = EV_LVL_WARNING; break;
+    case 'E': lv = EV_LVL_ERROR; break;
+    case 'C': lv = EV_LVL_CRITICAL; break;
+    default: return false;
+    }
+    size_t i = 3;
+    int64_t ts = 0;
+    size_t used = evtime_parse_prefix(p + i, n - i, &ts);
+    if (used == 0) {
+        /* yymmdd HH:MM:SS */
+        unsigned y, mo, d, h, mi, s;
+        if (n < i + 16 || p[i + 6] != ' ' || p[i + 9] != ':' || p[i + 12] != ':' || !two_digits(p + i, &y) ||
+            !two_digits(p + i + 2, &mo) || !two_digits(p + i + 4, &d) || !two_digits(p + i + 7, &h) ||
+            !two_digits(p + i + 10, &mi) || !two_digits(p + i + 13, &s) || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+            h > 23 || mi > 59 || s > 60)
+            return false;
+        ts = ((evtime_days_from_civil(2000 + (int64_t)y, mo, d) * 86400) + h * 3600 + mi * 60 + s) * 1000000000LL;
+        used = 15;
+    }
+    i += used;
+    if (i >= n || p[i] != ' ')
+        return false;
+    size_t name = ++i;
+    while (i < n && i - name < 128 && p[i] != ']' && p[i] != ' ')
+        i++;
+    if (i == name || i >= n || p[i] != ']')
+        return false;
+    size_t end = i;
+    const char *colon = memchr(p + name, ':', end - name);
+    out->has_ts = true;
+    out->ts_ns = ts;
+    out->level = lv;
+    out->logger_off = (uint32_t)name;
+    out->logger_len = (uint32_t)((colon ? (size_t)(colon - p) : end) - name);
+    out->msg_off = (uint32_t)(i + 1 < n && p[i + 1] == ' ' ? i + 2 : i + 1);
+    out->cont_indent = 4; /* its formatter indents a message's further lines, and the traceback */
+    return true;
+}
+
 static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
 {
     memset(out, 0, sizeof(*out));
@@ -321,6 +371,8 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
         return false;
     char c = p[0];
     if ((c == '[' || c == ' ') && parse_rich_layout(p, n, out))
+        return true;
+    if (c == '[' && parse_tornado_layout(p, n, out))
         return true;
     if (!(is_digit(c) || c == '[' || is_upper(c)))
         return false;
@@ -345,7 +397,7 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
                 name_file_line(p, n, out);
                 if (out->logger_len == 0) {
                     /* RichHandler without its time column */
-                    out->columns = true;
+                    out->cont_indent = 9;
                     strip_path_column(p, n, out, 2);
                 }
                 return true;
@@ -645,7 +697,7 @@ bool logprefix_equal(const struct logprefix *a, const struct logprefix *b)
            a->thread_off == b->thread_off && a->thread_len == b->thread_len && a->msg_off == b->msg_off &&
            a->host_off == b->host_off && a->host_len == b->host_len && a->msg_end == b->msg_end &&
            a->col_end == b->col_end && a->time_omitted == b->time_omitted &&
-           a->columns == b->columns;
+           a->cont_indent == b->cont_indent;
 }
 
 bool logprefix_cached(struct logprefix_cache *c, const char *p, size_t n, struct logprefix *out)

@@ -35,7 +35,8 @@ struct logprefix {
     uint32_t col_end;     /* where the message column ends, when a column follows it */
     bool has_ts;
     bool time_omitted;    /* a time column left blank: the time of the record before */
-    bool columns;         /* the message is a column: lines indented to msg_off go on with it */
+    uint8_t cont_indent;  /* not 0: lines indented this far go on with the message
+                             (RichHandler's message column; Tornado indents by four) */
 };
 
 /* True when p starts with a log-record prefix; *out describes it. Never allocates. */

@@ -116,9 +116,9 @@ struct textlog {
         uint64_t intro_line, rule_line; /* 0: none */
         struct tb_meta intro;
     } ps;
-    /* RichHandler's records, per key (logprefix.h, columns): the last one, which the
-     * lines indented to its message column go on with while they come, and the time
-     * a blank time column repeats */
+    /* Records whose message goes on on lines indented to a column (logprefix.h,
+     * cont_indent: RichHandler, Tornado), per key: the last one, which such lines go
+     * on with while they come, and the time a blank time column repeats */
     struct colrec {
         bool active;     /* the last line on this key was the record or went on with it */
         uint64_t line;   /* the record's */
@@ -161,7 +161,7 @@ struct tl_note_line {
     uint8_t level;
     uint8_t plain;         /* prefixed, below WARNING, introduces nothing, not a column */
     uint16_t msg_end, col_end;
-    uint8_t time_omitted, columns;
+    uint8_t time_omitted, cont_indent;
 };
 _Static_assert(sizeof(struct tl_note_line) == 48, "three 16-byte stores a line");
 
@@ -196,7 +196,7 @@ static bool may_introduce(const char *msg, size_t n);
  * message column that the next lines may go on with. */
 static bool is_plain(const struct logprefix *lp, const char *p, size_t n)
 {
-    return lp->level != EV_LVL_UNKNOWN && lp->level < EV_LVL_WARNING && !lp->columns &&
+    return lp->level != EV_LVL_UNKNOWN && lp->level < EV_LVL_WARNING && !lp->cont_indent &&
            !may_introduce(p + lp->msg_off, n - lp->msg_off);
 }
 
@@ -242,7 +242,7 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
             e.msg_end = (uint16_t)lp.msg_end;
             e.col_end = (uint16_t)lp.col_end;
             e.time_omitted = lp.time_omitted;
-            e.columns = lp.columns;
+            e.cont_indent = lp.cont_indent;
             e.plain = is_plain(&lp, p, n);
         }
         note_put(&note->line[note->n++], &e);
@@ -301,7 +301,7 @@ static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
     lp->msg_end = e->msg_end;
     lp->col_end = e->col_end;
     lp->time_omitted = e->time_omitted;
-    lp->columns = e->columns;
+    lp->cont_indent = e->cont_indent;
 }
 
 /* ---- the queue ---- */
@@ -945,16 +945,19 @@ static size_t utf8_chars(const char *p, size_t n)
     return c;
 }
 
-/* A record in columns was queued: the next lines may go on with its message. */
+/* A record whose further lines are indented (logprefix.h, cont_indent) was queued:
+ * the next lines may go on with its message. */
 static void column_opened(struct textlog *t, const struct logprefix *lp, const char *p, size_t n,
                           size_t padded_n, uint64_t lineno)
 {
     struct colrec *c = &t->col[t->cur_key];
     c->active = true;
     c->line = lineno;
-    c->indent = lp->msg_off;
+    c->indent = lp->cont_indent;
+    /* A message column is as wide as the console left it (rich wraps at it); lines
+     * indented by a formatter (Tornado) are never wrapped. */
     size_t end = lp->col_end ? lp->col_end : padded_n;
-    c->width = end > lp->msg_off ? end - lp->msg_off : 0;
+    c->width = lp->cont_indent == lp->msg_off && end > lp->msg_off ? end - lp->msg_off : 0;
     c->last_len = n > lp->msg_off ? utf8_chars(p + lp->msg_off, n - lp->msg_off) : 0;
     c->last_word = false;
     c->last_marks = false;
@@ -1082,7 +1085,7 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         plain = prefixed && is_plain(&lp, p, n);
     }
     struct colrec *col = &t->col[t->cur_key];
-    if (prefixed && (lp.columns || lp.time_omitted)) {
+    if (prefixed && (lp.cont_indent || lp.time_omitted)) {
         /* RichHandler: a blank time column repeats the last time; its path column is
          * not the message's */
         if (lp.time_omitted && col->has_ts) {
@@ -1138,7 +1141,7 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         rc = enqueue(t, p, n, lineno, prefixed, &lp);
         if (rc != 0)
             return rc;
-        if (prefixed && lp.columns)
+        if (prefixed && lp.cont_indent)
             column_opened(t, &lp, p, n, padded_n, lineno);
     }
     /* Keep the last two lines: the next line may start a traceback they introduce. */

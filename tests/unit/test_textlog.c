@@ -176,6 +176,12 @@ static const struct prefix_case prefix_cases[] = {
     {"                   WARNING  one blank short", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     {"ERROR    see the file app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "see the file app.py:12"},
     {"ERROR    charge failed            app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
+    /* Tornado's LogFormatter (Tornado apps, Jupyter's servers) */
+    {"[W 181207 14:25:24 web:2239] 404 GET /favicon.ico (127.0.0.1) 1.02ms", true, "2018-12-07T14:25:24Z",
+     EV_LVL_WARNING, "web", -1, NULL, "404 GET /favicon.ico (127.0.0.1) 1.02ms"},
+    {"[E 2026-12-07 18:00:01.456 ServerApp] Uncaught exception GET /api/kernels", true, "2026-12-07T18:00:01.456Z",
+     EV_LVL_ERROR, "ServerApp", -1, NULL, "Uncaught exception GET /api/kernels"},
+    {"[X 181207 14:25:24 web:2239] not a level", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* coloredlogs: "time HOST name[PID] LEVEL message" */
     {"2026-12-07 17:37:39 vm shop.orders[1763] ERROR order 1001 rejected", true, "2026-12-07T17:37:39Z",
      EV_LVL_ERROR, "shop.orders", 1763, NULL, "order 1001 rejected"},
@@ -1464,6 +1470,31 @@ static void test_rich_handler_columns(void **state)
     }
 }
 
+/* Tornado's LogFormatter indents a message's further lines and the traceback by
+ * four: an uncaught exception in a handler is one event, its record's, with the
+ * request's repr in the message and the whole chain; the records after it stay
+ * records (before, the frames were taken for a traceback without a header, found no
+ * exception line in their indent, and were lost). */
+static void test_tornado(void **state)
+{
+    (void)state;
+    json_t *docs = expect_wild_chains("tornado-6.2.txt", "logged",
+                                      "[[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
+                                      "[\"cause\",\"RuntimeError\",3,\"load_order\"]]]");
+    assert_int_equal(json_array_size(docs), 4);
+    static const char *const levels[] = {"INFO", "ERROR", "ERROR", "WARNING"};
+    for (size_t k = 0; k < 4; k++) {
+        json_t *d = json_array_get(docs, k);
+        assert_string_equal(json_string_value(json_object_get(d, "level")), levels[k]);
+        assert_string_equal(json_string_value(json_object_get(d, "logger")), "web");
+    }
+    const char *m = json_string_value(json_object_get(json_array_get(docs, 1), "message"));
+    assert_int_equal(strncmp(m, "Uncaught exception POST /orders (127.0.0.1)\nHTTPServerRequest(", 62), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 3), "message")),
+                        "404 GET /missing (127.0.0.1) 0.36ms");
+    json_decref(docs);
+}
+
 /* coloredlogs' default layout (with colours, as on a terminal): the host, logger
  * and pid of each record, and of the exception event logger.exception's record
  * introduces. */
@@ -1567,6 +1598,7 @@ int main(void)
         cmocka_unit_test(test_rich_handler_columns),
         cmocka_unit_test(test_structlog_console),
         cmocka_unit_test(test_coloredlogs),
+        cmocka_unit_test(test_tornado),
         cmocka_unit_test(test_rich_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
