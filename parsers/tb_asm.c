@@ -69,6 +69,7 @@ struct tb_asm {
     const struct parse_limits *lim;
     tb_block_fn fn;
     tb_incomplete_fn incomplete;
+    tb_unclaimed_fn unclaimed;
     void *ctx;
     struct block blocks[TB_ASM_MAX_OPEN];
     struct block *active;   /* the block that claimed the previous line */
@@ -216,6 +217,11 @@ static int claim(struct tb_asm *as, struct block *b, const char *p, size_t n, ui
     return block_store(as, b, p, n, lineno);
 }
 
+void tb_asm_set_unclaimed(struct tb_asm *as, tb_unclaimed_fn fn)
+{
+    as->unclaimed = fn;
+}
+
 static int block_finish(struct tb_asm *as, struct block *b)
 {
     int rc = 0;
@@ -247,7 +253,11 @@ static int block_finish(struct tb_asm *as, struct block *b)
     }
     if (prc == 0) {
         if (!b->headerless && as->incomplete != NULL)
-            as->incomplete(as->ctx, b->first_line, "traceback without an exception line, skipped");
+            as->incomplete(as->ctx, b->first_line,
+                           as->unclaimed ? "traceback without an exception line, read as lines"
+                                         : "traceback without an exception line, skipped");
+        if (as->unclaimed != NULL)
+            rc = as->unclaimed(as->ctx, L, b->nlines, b->meta.present ? b->meta.record_line : 0);
         goto out;
     }
     x.origin = b->meta.present ? b->meta.origin : EV_TB_PLAIN;

@@ -45,6 +45,11 @@ struct tb_block_out {
 typedef int (*tb_block_fn)(void *ctx, const struct tb_block_out *blk);
 /* A block that never reached its exception line. */
 typedef void (*tb_incomplete_fn)(void *ctx, uint64_t first_line, const char *reason);
+/* The lines such a block had claimed, given back in order so that they are not lost
+ * (intro_line: the record it had taken as its introducer, 0 when none). Return
+ * non-zero to stop the parser. */
+struct tb_line;
+typedef int (*tb_unclaimed_fn)(void *ctx, const struct tb_line *lines, size_t n, uint64_t intro_line);
 
 enum tb_claim {
     TB_FOREIGN = 0, /* not part of any block */
@@ -60,6 +65,9 @@ struct tb_asm;
 struct tb_asm *tb_asm_create(const struct parse_limits *lim, tb_block_fn fn, tb_incomplete_fn inc,
                              void *ctx);
 void tb_asm_destroy(struct tb_asm *as);
+/* Optional: where the lines of a block without an exception line go (else they are
+ * dropped, and a block with a header is reported through the incomplete callback). */
+void tb_asm_set_unclaimed(struct tb_asm *as, tb_unclaimed_fn fn);
 
 /* Feed one line. is_record: the line carries a log-record prefix, so it starts a
  * record of its own and can be neither a frame nor a note. *claim says what became

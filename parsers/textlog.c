@@ -678,10 +678,44 @@ static void on_incomplete(void *ctx, uint64_t first_line, const char *reason)
         t->env.diag(t->env.diag_ctx, t->env.stream, first_line, reason);
 }
 
+/* A block the assembler gives back (its lines never met an exception line: a
+ * traceback cut short, print_stack's frames, stack_info): its lines are lines, in
+ * their place in the queue, and the record it had taken as introducer is one again.
+ * Nothing after the block's first line has left the queue, since the open block held
+ * it (but when the queue's bounds forced it out: then they come late, not never). */
+static int on_unclaimed(void *ctx, const struct tb_line *L, size_t n, uint64_t intro_line)
+{
+    struct textlog *t = ctx;
+    for (size_t i = t->qlen; intro_line != 0 && i > 0; i--) {
+        struct qent *e = &t->q[t->qhead + i - 1];
+        if (e->lineno == intro_line && e->key == t->cur_key) {
+            e->absorbed = false;
+            break;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (tbl_is_blank(L[k].p, L[k].n))
+            continue;
+        struct logprefix lp;
+        bool prefixed = logprefix_parse(L[k].p, L[k].n, &lp);
+        if (enqueue(t, L[k].p, L[k].n, L[k].lineno, prefixed, &lp) != 0)
+            return -1;
+        /* into its place: the entries after it move up one */
+        size_t j = t->qhead + t->qlen - 1;
+        while (j > t->qhead && t->q[j - 1].lineno > t->q[j].lineno) {
+            struct qent tmp = t->q[j - 1];
+            t->q[j - 1] = t->q[j];
+            t->q[j] = tmp;
+            j--;
+        }
+    }
+    return 0;
+}
+
 static struct tb_asm *asm_for(struct textlog *t, uint8_t key)
 {
-    if (t->asm_[key] == NULL)
-        t->asm_[key] = tb_asm_create(t->env.limits, on_block, on_incomplete, t);
+    if (t->asm_[key] == NULL && (t->asm_[key] = tb_asm_create(t->env.limits, on_block, on_incomplete, t)) != NULL)
+        tb_asm_set_unclaimed(t->asm_[key], on_unclaimed);
     return t->asm_[key];
 }
 

@@ -412,8 +412,11 @@ static void test_logprefix_through_parser(void **state)
         struct coll c;
         run(&c, text, 0);
         if (strncmp(k->line, "Traceback", 9) == 0) {
-            /* A header alone is an incomplete traceback: reported, not emitted. */
-            assert_int_equal(c.n, 0);
+            /* A header alone is an incomplete traceback: reported, and the line is
+             * given back as a line (not lost). */
+            assert_int_equal(c.n, 1);
+            assert_int_equal(ev_at(&c, 0)->kind, EV_LOG);
+            assert_str(ev_at(&c, 0)->message, "Traceback (most recent call last):");
             assert_int_equal(c.ndiag, 1);
             coll_free(&c);
             continue;
@@ -1495,6 +1498,37 @@ static void test_tornado(void **state)
     json_decref(docs);
 }
 
+/* What looks like a traceback but never reaches an exception line is given back
+ * as lines, in order: logging's stack_info ("Stack (most recent call last):") and
+ * traceback.print_stack's frames, with the record before them, which the frames
+ * had taken as their introducer. All of it was lost before. */
+static void test_unfinished_blocks_given_back(void **state)
+{
+    (void)state;
+    static const char text[] = "2026-12-07 18:19:13,761 INFO app.jobs: start\n"
+                               "2026-12-07 18:19:13,762 WARNING app.jobs: slow batch, where are we?\n"
+                               "Stack (most recent call last):\n"
+                               "  File \"/srv/app/stack_app.py\", line 11, in <module>\n"
+                               "    worker()\n"
+                               "  File \"/srv/app/stack_app.py\", line 7, in worker\n"
+                               "    log.warning(\"slow batch, where are we?\", stack_info=True)\n"
+                               "other text\n"
+                               "  File \"/srv/app/stack_app.py\", line 8, in worker\n"
+                               "    traceback.print_stack(limit=2)\n"
+                               "2026-12-07 18:19:13,762 INFO app.jobs: done\n";
+    struct coll c;
+    run(&c, text, 0);
+    assert_int_equal(c.n, 11);
+    for (size_t k = 0; k < c.n; k++) {
+        assert_int_equal(ev_at(&c, k)->kind, EV_LOG);
+        assert_int_equal(ev_at(&c, k)->src.line, k + 1);
+    }
+    assert_int_equal(ev_at(&c, 1)->level, EV_LVL_WARNING);
+    assert_str(ev_at(&c, 3)->message, "  File \"/srv/app/stack_app.py\", line 11, in <module>");
+    coll_free(&c);
+    check_chunking("unfinished blocks", text, sizeof(text) - 1);
+}
+
 /* coloredlogs' default layout (with colours, as on a terminal): the host, logger
  * and pid of each record, and of the exception event logger.exception's record
  * introduces. */
@@ -1599,6 +1633,7 @@ int main(void)
         cmocka_unit_test(test_structlog_console),
         cmocka_unit_test(test_coloredlogs),
         cmocka_unit_test(test_tornado),
+        cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
