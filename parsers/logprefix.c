@@ -310,6 +310,35 @@ static bool parse_host_name_pid(const char *p, size_t n, size_t i, struct logpre
     return true;
 }
 
+/* "07/Dec/2026 18:30:00" (Django's runserver) or "07/Dec/2026:18:30:00 +0000" (the
+ * common log format): bytes read, 0 when p does not start with one. */
+static size_t clf_time(const char *p, size_t n, int64_t *ns)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    unsigned d, h, mi, s, y1, y2;
+    if (n < 20 || p[2] != '/' || p[6] != '/' || (p[11] != ' ' && p[11] != ':') || p[14] != ':' || p[17] != ':' ||
+        !two_digits(p, &d) || !two_digits(p + 7, &y1) || !two_digits(p + 9, &y2) || !two_digits(p + 12, &h) ||
+        !two_digits(p + 15, &mi) || !two_digits(p + 18, &s) || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+        return 0;
+    unsigned mo = 0;
+    for (unsigned k = 0; k < 12 && mo == 0; k++)
+        if (memcmp(p + 3, months + 3 * k, 3) == 0)
+            mo = k + 1;
+    if (mo == 0)
+        return 0;
+    int64_t days = evtime_days_from_civil((int64_t)(y1 * 100 + y2), mo, d);
+    int64_t t = days * 86400 + h * 3600 + mi * 60 + s;
+    size_t used = 20;
+    if (n >= 26 && p[20] == ' ' && (p[21] == '+' || p[21] == '-') && is_digit(p[22]) && is_digit(p[23]) &&
+        is_digit(p[24]) && is_digit(p[25])) {
+        int64_t off = ((p[22] - '0') * 10 + (p[23] - '0')) * 3600 + ((p[24] - '0') * 10 + (p[25] - '0')) * 60;
+        t -= p[21] == '-' ? -off : off;
+        used = 26;
+    }
+    *ns = t * 1000000000LL;
+    return used;
+}
+
 /* Tornado's LogFormatter, as Tornado apps and Jupyter's servers use it: "[W 181207
  * 14:25:24 web:2239] msg" (the level's initial, "%y%m%d %H:%M:%S", module:line) and
  * Jupyter's "[E 2026-12-07 18:00:01.456 ServerApp] msg". */
@@ -422,6 +451,13 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
     } else if (used == 0) {
         if (!bracket)
             return false;
+        size_t clf = clf_time(p + 1, n - 1, &out->ts_ns);
+        if (clf > 0 && 1 + clf < n && p[1 + clf] == ']') {
+            /* Django's runserver: "[07/Dec/2026 18:30:00] "GET / HTTP/1.1" 200 2" */
+            out->has_ts = true;
+            out->msg_off = (uint32_t)(2 + clf < n && p[2 + clf] == ' ' ? 3 + clf : 2 + clf);
+            return true;
+        }
         i = 0; /* "[ERROR] ..." style: no timestamp */
     } else {
         out->has_ts = true;

@@ -607,6 +607,15 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
             meta_from_record(m, t, prev);
             m->origin = EV_TB_UNRAISABLE;
             prev->absorbed = true;
+        } else if (!prev->prefixed && str_starts(msg, "Internal Server Error: ") && msg.len < 512) {
+            /* Django's django.request record for a 500, which its console handler
+             * prints as the message alone: logged at ERROR. */
+            meta_from_record(m, t, prev);
+            m->origin = EV_TB_LOGGED;
+            m->level = EV_LVL_ERROR;
+            copy_cstr(m->message, sizeof(m->message), msg.ptr, msg.len);
+            m->message_len = (uint32_t)strlen(m->message);
+            prev->absorbed = true;
         } else if (prev->prefixed && (prev->lp.level >= EV_LVL_WARNING || prev->lp.level == EV_LVL_UNKNOWN)) {
             /* logger.exception() logs at ERROR; an INFO record just before a
              * traceback is more likely another process's line than its owner. */

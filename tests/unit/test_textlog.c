@@ -176,6 +176,11 @@ static const struct prefix_case prefix_cases[] = {
     {"                   WARNING  one blank short", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     {"ERROR    see the file app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "see the file app.py:12"},
     {"ERROR    charge failed            app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
+    /* Django's runserver, and the common log format's time */
+    {"[07/Dec/2026 18:25:10] \"GET /health/ HTTP/1.1\" 200 12", true, "2026-12-07T18:25:10Z", EV_LVL_UNKNOWN, NULL,
+     -1, NULL, "\"GET /health/ HTTP/1.1\" 200 12"},
+    {"[07/Dec/2026:18:25:10 +0100] GET /", true, "2026-12-07T17:25:10Z", EV_LVL_UNKNOWN, NULL, -1, NULL, "GET /"},
+    {"[07/Foo/2026 18:25:10] no month", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* Tornado's LogFormatter (Tornado apps, Jupyter's servers) */
     {"[W 181207 14:25:24 web:2239] 404 GET /favicon.ico (127.0.0.1) 1.02ms", true, "2018-12-07T14:25:24Z",
      EV_LVL_WARNING, "web", -1, NULL, "404 GET /favicon.ico (127.0.0.1) 1.02ms"},
@@ -1498,6 +1503,34 @@ static void test_tornado(void **state)
     json_decref(docs);
 }
 
+/* Django's runserver with DEBUG on: "Internal Server Error: /orders/" introduces the
+ * traceback (its record, at ERROR, printed as the message alone), and the access
+ * records after the exception stay records (they were read as its notes). */
+static void test_django_runserver(void **state)
+{
+    (void)state;
+    json_t *docs = expect_wild_chains("django-3.2-runserver.txt", "logged",
+                                      "[[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
+                                      "[\"cause\",\"RuntimeError\",5,\"load_order\"]]]");
+    size_t n = json_array_size(docs), k;
+    json_t *d;
+    int access = 0;
+    json_array_foreach(docs, k, d) {
+        json_t *x = json_object_get(d, "exception");
+        if (x != NULL) {
+            assert_string_equal(json_string_value(json_object_get(d, "message")), "Internal Server Error: /orders/");
+            assert_string_equal(json_string_value(json_object_get(d, "level")), "ERROR");
+            assert_null(json_object_get(json_array_get(json_object_get(x, "chain"), 1), "notes"));
+            assert_true(k + 3 < n);
+        }
+        const char *m = json_string_value(json_object_get(d, "message"));
+        if (m != NULL && m[0] == '"' && json_object_get(d, "ts") != NULL)
+            access++;
+    }
+    assert_int_equal(access, 3);
+    json_decref(docs);
+}
+
 /* What looks like a traceback but never reaches an exception line is given back
  * as lines, in order: logging's stack_info ("Stack (most recent call last):") and
  * traceback.print_stack's frames, with the record before them, which the frames
@@ -1633,6 +1666,7 @@ int main(void)
         cmocka_unit_test(test_structlog_console),
         cmocka_unit_test(test_coloredlogs),
         cmocka_unit_test(test_tornado),
+        cmocka_unit_test(test_django_runserver),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
     };
