@@ -261,7 +261,9 @@ static int block_finish(struct tb_asm *as, struct block *b)
         goto out;
     }
     x.origin = b->meta.present ? b->meta.origin : EV_TB_PLAIN;
-    if (b->meta.thread[0])
+    /* The thread an "Exception in thread NAME:" names; a record's own thread field
+     * goes to the event's thread instead. */
+    if (b->meta.thread[0] && b->meta.origin == EV_TB_THREAD)
         x.thread_name = ev_str_make(b->meta.thread, strlen(b->meta.thread));
     x.last_line = b->nlines ? b->lines[b->nlines - 1].lineno : b->first_line;
     x.interleaved = b->interleaved;
