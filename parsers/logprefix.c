@@ -339,6 +339,35 @@ static size_t clf_time(const char *p, size_t n, int64_t *ns)
     return used;
 }
 
+/* AWS Lambda's Python runtime: "[ERROR]\t2026-12-07T18:00:00.456Z\t<request id>\tmsg".
+ * The request id is the invocation's: its records are correlated by it. */
+static bool parse_lambda_layout(const char *p, size_t n, struct logprefix *out)
+{
+    const char *close = n > 3 ? memchr(p + 1, ']', n - 1 < 10 ? n - 1 : 10) : NULL;
+    if (close == NULL)
+        return false;
+    size_t i = (size_t)(close - p) + 1;
+    enum ev_level lv = level_word(p + 1, i - 2);
+    if (lv == EV_LVL_UNKNOWN || i >= n || p[i] != '\t')
+        return false;
+    int64_t ts;
+    size_t used = evtime_parse_prefix(p + i + 1, n - i - 1, &ts);
+    if (used == 0 || i + 1 + used >= n || p[i + 1 + used] != '\t')
+        return false;
+    size_t id = i + 2 + used, e = id;
+    while (e < n && e - id <= 64 && (is_digit(p[e]) || (unsigned)((p[e] | 0x20) - 'a') < 6u || p[e] == '-'))
+        e++;
+    if (e - id < 8 || e >= n || p[e] != '\t')
+        return false;
+    out->level = lv;
+    out->has_ts = true;
+    out->ts_ns = ts;
+    out->trace_off = (uint32_t)id;
+    out->trace_len = (uint32_t)(e - id);
+    out->msg_off = (uint32_t)(e + 1);
+    return true;
+}
+
 /* Tornado's LogFormatter, as Tornado apps and Jupyter's servers use it: "[W 181207
  * 14:25:24 web:2239] msg" (the level's initial, "%y%m%d %H:%M:%S", module:line) and
  * Jupyter's "[E 2026-12-07 18:00:01.456 ServerApp] msg". */
@@ -401,7 +430,7 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
     char c = p[0];
     if ((c == '[' || c == ' ') && parse_rich_layout(p, n, out))
         return true;
-    if (c == '[' && parse_tornado_layout(p, n, out))
+    if (c == '[' && (parse_tornado_layout(p, n, out) || parse_lambda_layout(p, n, out)))
         return true;
     if (!(is_digit(c) || c == '[' || is_upper(c)))
         return false;
@@ -731,7 +760,8 @@ bool logprefix_equal(const struct logprefix *a, const struct logprefix *b)
     return a->has_ts == b->has_ts && (!a->has_ts || a->ts_ns == b->ts_ns) && a->level == b->level &&
            a->pid == b->pid && a->logger_off == b->logger_off && a->logger_len == b->logger_len &&
            a->thread_off == b->thread_off && a->thread_len == b->thread_len && a->msg_off == b->msg_off &&
-           a->host_off == b->host_off && a->host_len == b->host_len && a->msg_end == b->msg_end &&
+           a->host_off == b->host_off && a->host_len == b->host_len && a->trace_off == b->trace_off &&
+           a->trace_len == b->trace_len && a->msg_end == b->msg_end &&
            a->col_end == b->col_end && a->time_omitted == b->time_omitted &&
            a->cont_indent == b->cont_indent;
 }

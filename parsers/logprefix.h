@@ -9,7 +9,8 @@
  * Django's "LEVEL time", loguru's "name:function:line - ", absl-py/glog's
  * "E1207 14:25:24.238000 4242 app.py:42]"; rich's RichHandler, "[12/07/26 17:22:34] LEVEL
  * message   file.py:12", its level padded to eight, its time column blank when the time
- * repeats, and its message a column of its own; coloredlogs' "time HOST name[PID] LEVEL".
+ * repeats, and its message a column of its own; coloredlogs' "time HOST name[PID] LEVEL";
+ * AWS Lambda's "[LEVEL]\tTIME\tREQUEST-ID\tmessage".
  * A line is a record when it has a timestamp or a level in one of these layouts.
  */
 #ifndef PYCORR_LOGPREFIX_H
@@ -30,6 +31,7 @@ struct logprefix {
     uint32_t logger_off, logger_len;
     uint32_t thread_off, thread_len;
     uint32_t host_off, host_len;
+    uint32_t trace_off, trace_len; /* an id that names the request (AWS Lambda's) */
     uint32_t msg_off;     /* the message runs from here to the end of the line */
     uint32_t msg_end;     /* ...or to here, when not 0 (a column follows it) */
     uint32_t col_end;     /* where the message column ends, when a column follows it */

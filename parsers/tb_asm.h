@@ -30,6 +30,7 @@ struct tb_meta {
     char logger[128];
     char thread[128];
     char host[128];
+    char trace_id[72];          /* NUL-terminated; "" when none */
     char message[1024];
     uint32_t message_len;
 };

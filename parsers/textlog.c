@@ -133,6 +133,7 @@ struct textlog {
         int64_t ts_ns;
     } col[NKEYS];
     struct arena col_arena; /* a traceback read from such a record's message */
+    char trace_buf[TRACEID_BUFSZ]; /* a record's request id, normalized (set_trace) */
     /* the line being processed (for the block callback's key) */
     uint8_t cur_key;
     bool cur_has_tts;
@@ -227,8 +228,8 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
         e.len = (uint32_t)n;
         e.raw = (uint32_t)(nl - p);
         e.prefixed = n > 0 && logprefix_cached(&lpc, p, n, &lp);
-        if (e.prefixed && lp.host_len)
-            break; /* a note has no room for a host: the parser reads the rest itself */
+        if (e.prefixed && (lp.host_len || lp.trace_len))
+            break; /* a note has no room for them: the parser reads the rest itself */
         if (e.prefixed) {
             e.ts_ns = lp.ts_ns;
             e.pid = lp.pid;
@@ -297,7 +298,8 @@ static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
     lp->thread_off = e->thread_off;
     lp->thread_len = e->thread_len;
     lp->msg_off = e->msg_off;
-    lp->host_off = lp->host_len = 0; /* a line with a host is never noted */
+    lp->host_off = lp->host_len = 0; /* a line with a host or an id is never noted */
+    lp->trace_off = lp->trace_len = 0;
     lp->msg_end = e->msg_end;
     lp->col_end = e->col_end;
     lp->time_omitted = e->time_omitted;
@@ -305,6 +307,16 @@ static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
 }
 
 /* ---- the queue ---- */
+
+/* The record's request id as the event's trace id: normalized (a UUID's dashes
+ * gone, so the correlator keys it), else as written. */
+static void set_trace(struct textlog *t, struct event *ev, const char *line, const struct logprefix *lp)
+{
+    if (lp->trace_len == 0)
+        return;
+    size_t n = traceid_normalize(line + lp->trace_off, lp->trace_len, t->trace_buf);
+    ev->trace_id = n ? ev_str_make(t->trace_buf, n) : ev_str_make(line + lp->trace_off, lp->trace_len);
+}
 
 /* A line outside tracebacks as a log event. lp is its prefix, or NULL. */
 static int emit_line(struct textlog *t, const char *p, size_t len, uint64_t lineno, uint8_t key,
@@ -340,12 +352,16 @@ static int emit_line(struct textlog *t, const char *p, size_t len, uint64_t line
         l.ts_ns = tts;
     }
     int rc;
-    if (t->env.emit_line != NULL) {
+    if (t->env.emit_line != NULL && (lp == NULL || lp->trace_len == 0)) {
         rc = t->env.emit_line(t->env.emit_ctx, &l);
     } else {
+        /* A line with a request id goes as an event: the id, normalized, is not a
+         * slice of the line (rare: AWS Lambda's records). */
         struct event ev;
         ev_init(&ev, EV_LOG);
         ev_from_line(&ev, &l);
+        if (lp != NULL)
+            set_trace(t, &ev, p, lp);
         rc = t->env.emit(t->env.emit_ctx, &ev);
     }
     if (rc != 0)
@@ -389,6 +405,7 @@ static int emit_column_traceback(struct textlog *t, const struct qent *e)
         .lineno = e->lineno,
     };
     ev_from_line(&ev, &l);
+    set_trace(t, &ev, line, &e->lp);
     int rc = tb_parse_text(tb, (size_t)(msg + mn - tb), t->env.limits, &t->col_arena, &ev.u.exc);
     if (rc <= 0 || ev.u.exc.chain.n == 0)
         return rc < 0 ? -1 : 0;
@@ -548,6 +565,11 @@ static void meta_from_record(struct tb_meta *m, const struct textlog *t, const s
         copy_cstr(m->thread, sizeof(m->thread), p + e->lp.thread_off, e->lp.thread_len);
     if (e->lp.host_len)
         copy_cstr(m->host, sizeof(m->host), p + e->lp.host_off, e->lp.host_len);
+    if (e->lp.trace_len) {
+        size_t n = traceid_normalize(p + e->lp.trace_off, e->lp.trace_len, m->trace_id);
+        if (n == 0)
+            copy_cstr(m->trace_id, sizeof(m->trace_id), p + e->lp.trace_off, e->lp.trace_len);
+    }
     ev_str msg = entry_message(t, e);
     copy_cstr(m->message, sizeof(m->message), msg.ptr, msg.len);
     m->message_len = (uint32_t)strlen(m->message);
@@ -643,6 +665,8 @@ static void event_from_meta(struct event *ev, const struct tb_meta *m)
         ev->thread = ev_str_make(m->thread, strlen(m->thread));
     if (m->host[0])
         ev->host = ev_str_make(m->host, strlen(m->host));
+    if (m->trace_id[0])
+        ev->trace_id = ev_str_make(m->trace_id, strlen(m->trace_id));
 }
 
 /* An exception event of stream key out to the sink; what names it in the warning

@@ -176,6 +176,10 @@ static const struct prefix_case prefix_cases[] = {
     {"                   WARNING  one blank short", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     {"ERROR    see the file app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "see the file app.py:12"},
     {"ERROR    charge failed            app.py:12", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "charge failed"},
+    /* AWS Lambda's Python runtime: "[LEVEL]\tTIME\tREQUEST-ID\tmessage" */
+    {"[ERROR]\t2026-12-07T18:00:00.456Z\t8f5e2a1c-1b2c-4d3e-9f00-123456789abc\torder failed", true,
+     "2026-12-07T18:00:00.456Z", EV_LVL_ERROR, NULL, -1, NULL, "order failed"},
+    {"[ERROR]\tnot a time\tx\ty", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "not a time\tx\ty"},
     /* Django's runserver, and the common log format's time */
     {"[07/Dec/2026 18:25:10] \"GET /health/ HTTP/1.1\" 200 12", true, "2026-12-07T18:25:10Z", EV_LVL_UNKNOWN, NULL,
      -1, NULL, "\"GET /health/ HTTP/1.1\" 200 12"},
@@ -1531,6 +1535,36 @@ static void test_django_runserver(void **state)
     json_decref(docs);
 }
 
+/* AWS Lambda's Python runtime (its LambdaLoggerHandler's format, "[%(levelname)s]\t
+ * %(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"): the request id is
+ * each record's trace id, normalized, and the exception event logger.exception's
+ * record introduces has it too; other invocations' records keep theirs. */
+static void test_lambda_request_ids(void **state)
+{
+    (void)state;
+    static const char text[] =
+        "START RequestId: 8f5e2a1c-1b2c-4d3e-9f00-123456789abc Version: $LATEST\n"
+        "[INFO]\t2026-12-07T18:00:00.123Z\t8f5e2a1c-1b2c-4d3e-9f00-123456789abc\tprocessing order 7\n"
+        "[ERROR]\t2026-12-07T18:00:00.456Z\t8f5e2a1c-1b2c-4d3e-9f00-123456789abc\torder failed\n"
+        "Traceback (most recent call last):\n"
+        "  File \"/var/task/app.py\", line 12, in handler\n"
+        "    process(event)\n"
+        "KeyError: 'order_id'\n"
+        "[INFO]\t2026-12-07T18:00:01.000Z\t0a1b2c3d-0000-4000-8000-00000000beef\tnext invocation\n";
+    struct coll c;
+    run(&c, text, 0);
+    assert_int_equal(c.n, 4);
+    assert_str(ev_at(&c, 1)->trace_id, "8f5e2a1c1b2c4d3e9f00123456789abc");
+    const struct event *x = ev_at(&c, 2);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_str(x->trace_id, "8f5e2a1c1b2c4d3e9f00123456789abc");
+    assert_str(x->message, "order failed");
+    assert_int_equal(x->level, EV_LVL_ERROR);
+    assert_str(ev_at(&c, 3)->trace_id, "0a1b2c3d00004000800000000000beef");
+    coll_free(&c);
+    check_chunking("lambda", text, sizeof(text) - 1);
+}
+
 /* What looks like a traceback but never reaches an exception line is given back
  * as lines, in order: logging's stack_info ("Stack (most recent call last):") and
  * traceback.print_stack's frames, with the record before them, which the frames
@@ -1667,6 +1701,7 @@ int main(void)
         cmocka_unit_test(test_coloredlogs),
         cmocka_unit_test(test_tornado),
         cmocka_unit_test(test_django_runserver),
+        cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
     };
