@@ -339,6 +339,16 @@ static size_t clf_time(const char *p, size_t n, int64_t *ns)
     return used;
 }
 
+/* A request id at p[i..): hex digits and dashes, 8 to 64 of them, then a blank or a
+ * tab. Its length, or 0. */
+static size_t request_id(const char *p, size_t n, size_t i)
+{
+    size_t e = i;
+    while (e < n && e - i <= 64 && (is_digit(p[e]) || (unsigned)((p[e] | 0x20) - 'a') < 6u || p[e] == '-'))
+        e++;
+    return e - i >= 8 && (e == n || p[e] == ' ' || p[e] == '\t') ? e - i : 0;
+}
+
 /* AWS Lambda's Python runtime: "[ERROR]\t2026-12-07T18:00:00.456Z\t<request id>\tmsg".
  * The request id is the invocation's: its records are correlated by it. */
 static bool parse_lambda_layout(const char *p, size_t n, struct logprefix *out)
@@ -354,10 +364,8 @@ static bool parse_lambda_layout(const char *p, size_t n, struct logprefix *out)
     size_t used = evtime_parse_prefix(p + i + 1, n - i - 1, &ts);
     if (used == 0 || i + 1 + used >= n || p[i + 1 + used] != '\t')
         return false;
-    size_t id = i + 2 + used, e = id;
-    while (e < n && e - id <= 64 && (is_digit(p[e]) || (unsigned)((p[e] | 0x20) - 'a') < 6u || p[e] == '-'))
-        e++;
-    if (e - id < 8 || e >= n || p[e] != '\t')
+    size_t id = i + 2 + used, len = request_id(p, n, id), e = id + len;
+    if (len == 0 || e >= n || p[e] != '\t')
         return false;
     out->level = lv;
     out->has_ts = true;
@@ -366,6 +374,25 @@ static bool parse_lambda_layout(const char *p, size_t n, struct logprefix *out)
     out->trace_len = (uint32_t)(e - id);
     out->msg_off = (uint32_t)(e + 1);
     return true;
+}
+
+/* The Lambda platform's lines for an invocation, "START RequestId: <id> Version: 1",
+ * "END RequestId: <id>", "REPORT RequestId: <id>\tDuration: ...": records of the
+ * invocation's trace, their text the message. */
+static bool parse_lambda_platform(const char *p, size_t n, struct logprefix *out)
+{
+    static const char *const heads[] = {"START RequestId: ", "END RequestId: ", "REPORT RequestId: "};
+    for (size_t k = 0; k < 3; k++) {
+        size_t h = strlen(heads[k]), id;
+        if (n <= h || memcmp(p, heads[k], h) != 0 || (id = request_id(p, n, h)) == 0)
+            continue;
+        out->level = EV_LVL_INFO;
+        out->trace_off = (uint32_t)h;
+        out->trace_len = (uint32_t)id;
+        out->msg_off = 0;
+        return true;
+    }
+    return false;
 }
 
 /* Tornado's LogFormatter, as Tornado apps and Jupyter's servers use it: "[W 181207
@@ -431,6 +458,8 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
     if ((c == '[' || c == ' ') && parse_rich_layout(p, n, out))
         return true;
     if (c == '[' && (parse_tornado_layout(p, n, out) || parse_lambda_layout(p, n, out)))
+        return true;
+    if ((c == 'S' || c == 'E' || c == 'R') && parse_lambda_platform(p, n, out))
         return true;
     if (!(is_digit(c) || c == '[' || is_upper(c)))
         return false;
@@ -515,6 +544,19 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
                 return false;
             i++;
         }
+    }
+    /* Lambda's timeout: "2026-12-07T18:00:03.012Z <request id> Task timed out after
+     * 3.00 seconds", written by the platform when it kills the invocation. */
+    static const char timeout[] = "Task timed out after ";
+    size_t rid;
+    if (out->has_ts && !bracket && i < n && p[i] == ' ' && (rid = request_id(p, n, i + 1)) > 0 &&
+        n - (i + 2 + rid) > sizeof(timeout) - 1 && p[i + 1 + rid] == ' ' &&
+        memcmp(p + i + 2 + rid, timeout, sizeof(timeout) - 1) == 0) {
+        out->level = EV_LVL_ERROR;
+        out->trace_off = (uint32_t)(i + 1);
+        out->trace_len = (uint32_t)rid;
+        out->msg_off = (uint32_t)(i + 2 + rid);
+        return true;
     }
     /* Up to five tokens of level / pid / logger / thread, then the message. */
     bool have_logger = false;

@@ -180,6 +180,11 @@ static const struct prefix_case prefix_cases[] = {
     {"[ERROR]\t2026-12-07T18:00:00.456Z\t8f5e2a1c-1b2c-4d3e-9f00-123456789abc\torder failed", true,
      "2026-12-07T18:00:00.456Z", EV_LVL_ERROR, NULL, -1, NULL, "order failed"},
     {"[ERROR]\tnot a time\tx\ty", true, NULL, EV_LVL_ERROR, NULL, -1, NULL, "not a time\tx\ty"},
+    {"2026-12-07T18:00:03.012Z 8f5e2a1c-1b2c-4d3e-9f00-123456789abc Task timed out after 3.00 seconds", true,
+     "2026-12-07T18:00:03.012Z", EV_LVL_ERROR, NULL, -1, NULL, "Task timed out after 3.00 seconds"},
+    {"END RequestId: 8f5e2a1c-1b2c-4d3e-9f00-123456789abc", true, NULL, EV_LVL_INFO, NULL, -1, NULL,
+     "END RequestId: 8f5e2a1c-1b2c-4d3e-9f00-123456789abc"},
+    {"END RequestId: nothing", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* Django's runserver, and the common log format's time */
     {"[07/Dec/2026 18:25:10] \"GET /health/ HTTP/1.1\" 200 12", true, "2026-12-07T18:25:10Z", EV_LVL_UNKNOWN, NULL,
      -1, NULL, "\"GET /health/ HTTP/1.1\" 200 12"},
@@ -1550,10 +1555,15 @@ static void test_lambda_request_ids(void **state)
         "  File \"/var/task/app.py\", line 12, in handler\n"
         "    process(event)\n"
         "KeyError: 'order_id'\n"
-        "[INFO]\t2026-12-07T18:00:01.000Z\t0a1b2c3d-0000-4000-8000-00000000beef\tnext invocation\n";
+        "[INFO]\t2026-12-07T18:00:01.000Z\t0a1b2c3d-0000-4000-8000-00000000beef\tnext invocation\n"
+        "2026-12-07T18:00:04.012Z 0a1b2c3d-0000-4000-8000-00000000beef Task timed out after 3.00 seconds\n";
     struct coll c;
     run(&c, text, 0);
-    assert_int_equal(c.n, 4);
+    assert_int_equal(c.n, 5);
+    assert_str(ev_at(&c, 0)->trace_id, "8f5e2a1c1b2c4d3e9f00123456789abc"); /* START */
+    assert_int_equal(ev_at(&c, 4)->level, EV_LVL_ERROR);
+    assert_str(ev_at(&c, 4)->trace_id, "0a1b2c3d00004000800000000000beef");
+    assert_str(ev_at(&c, 4)->message, "Task timed out after 3.00 seconds");
     assert_str(ev_at(&c, 1)->trace_id, "8f5e2a1c1b2c4d3e9f00123456789abc");
     const struct event *x = ev_at(&c, 2);
     assert_int_equal(x->kind, EV_EXCEPTION);
