@@ -454,20 +454,27 @@ static int release(struct textlog *t, uint64_t bound, bool force_one)
     return 0;
 }
 
+/* A byte buffer of at least need bytes, grown by doubling from first: 0, or -1
+ * when memory ran out (the buffer is then as it was). */
+static int buf_reserve(char **buf, size_t *cap, size_t need, size_t first)
+{
+    if (need <= *cap)
+        return 0;
+    size_t c = *cap ? *cap : first;
+    while (c < need)
+        c *= 2;
+    char *nb = realloc(*buf, c);
+    if (nb == NULL)
+        return -1;
+    *buf = nb;
+    *cap = c;
+    return 0;
+}
+
 /* Room for n more bytes of queued lines: 0, or -1 when memory ran out. */
 static int qbuf_room(struct textlog *t, size_t n)
 {
-    if (t->qbuf_len + n <= t->qbuf_cap)
-        return 0;
-    size_t cap = t->qbuf_cap ? t->qbuf_cap : 8192;
-    while (cap < t->qbuf_len + n)
-        cap *= 2;
-    char *nb = realloc(t->qbuf, cap);
-    if (nb == NULL)
-        return -1;
-    t->qbuf = nb;
-    t->qbuf_cap = cap;
-    return 0;
+    return buf_reserve(&t->qbuf, &t->qbuf_cap, t->qbuf_len + n, 8192);
 }
 
 static int enqueue(struct textlog *t, const char *p, size_t n, uint64_t lineno, bool prefixed,
@@ -963,16 +970,8 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         t->ps.lines = nl;
         t->ps.lines_cap = cap;
     }
-    if (t->ps.len + n > t->ps.cap) {
-        size_t cap = t->ps.cap ? t->ps.cap : 8192;
-        while (cap < t->ps.len + n)
-            cap *= 2;
-        char *nb = realloc(t->ps.sbuf, cap);
-        if (nb == NULL)
-            return -1;
-        t->ps.sbuf = nb;
-        t->ps.cap = cap;
-    }
+    if (buf_reserve(&t->ps.sbuf, &t->ps.cap, t->ps.len + n, 8192) != 0)
+        return -1;
     if (n > 0)
         memcpy(t->ps.sbuf + t->ps.len, p, n);
     t->ps.lines[t->ps.nlines].off = t->ps.len;
@@ -987,16 +986,8 @@ static int section_line(struct textlog *t, const char *p, size_t n, uint64_t lin
 /* p[0..n) without its terminal escapes, in the parser's scratch buffer. */
 static int strip_escapes(struct textlog *t, const char **p, size_t *n)
 {
-    if (*n > t->abuf_cap) {
-        size_t cap = t->abuf_cap ? t->abuf_cap : 256;
-        while (cap < *n)
-            cap *= 2;
-        char *nb = realloc(t->abuf, cap);
-        if (nb == NULL)
-            return -1;
-        t->abuf = nb;
-        t->abuf_cap = cap;
-    }
+    if (buf_reserve(&t->abuf, &t->abuf_cap, *n, 256) != 0)
+        return -1;
     *n = ansi_strip(*p, *n, t->abuf);
     *p = t->abuf;
     return 0;
@@ -1228,16 +1219,8 @@ static int partial_add(struct partial *pa, const char *p, size_t n, uint64_t lin
     }
     if (pa->len + n > max)
         n = pa->len < max ? max - pa->len : 0;
-    if (pa->len + n > pa->cap) {
-        size_t cap = pa->cap ? pa->cap : 1024;
-        while (cap < pa->len + n)
-            cap *= 2;
-        char *nb = realloc(pa->buf, cap);
-        if (nb == NULL)
-            return -1;
-        pa->buf = nb;
-        pa->cap = cap;
-    }
+    if (buf_reserve(&pa->buf, &pa->cap, pa->len + n, 1024) != 0)
+        return -1;
     if (n > 0) /* an empty partial may come first, before any buffer exists */
         memcpy(pa->buf + pa->len, p, n);
     pa->len += n;
