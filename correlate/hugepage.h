@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <sys/mman.h>
 
 static inline void hugepage_hint(void *block, size_t bytes)
@@ -28,6 +29,24 @@ static inline void hugepage_hint(void *block, size_t bytes)
     (void)block;
     (void)bytes;
 #endif
+}
+
+/* A block of at least *bytes that huge pages can back whole: 2 MiB-aligned, its size
+ * rounded up to 2 MiB (written back to *bytes), hinted. For a buffer touched all over
+ * for a long time, such as a decoder's window: with 4 KiB pages each reach back into
+ * 2 MiB of window may miss the TLB. Free it with free(). NULL when out of memory. */
+static inline void *hugepage_alloc(size_t *bytes)
+{
+    const size_t huge = (size_t)2 << 20;
+    size_t n = (*bytes + huge - 1) & ~(huge - 1);
+    void *p = aligned_alloc(huge, n);
+    if (p == NULL)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    (void)madvise(p, n, MADV_HUGEPAGE);
+#endif
+    *bytes = n;
+    return p;
 }
 
 #endif
