@@ -28,27 +28,41 @@ struct centry {
 
 #define NIL UINT32_MAX
 
+/* What an event and a closing trace read first, in the first cache line: closing
+ * idle traces is a walk over traces not touched for a while, a miss each. */
 struct trace {
     uint64_t key;
-    char id[33];
-    bool has_ts;
-    bool has_error;
     int64_t first_ts, last_ts;
     int64_t err_ts;
-    const char *err_service;
     uint32_t head, tail;     /* entries, in arrival order */
     uint32_t ntl;
-    uint64_t dropped;
-    struct corr_mark *marks; /* allocated on the first mark: few traces have findings */
-    uint32_t nmarks, capmarks;
-    struct trace *prev, *next; /* within its bucket, in order of last activity */
+    uint32_t nmarks;
     uint32_t bucket;         /* ring index, or NBUCKETS when the trace has no time */
+    uint32_t idx;            /* in the trace pool, for the bucket links */
+    bool has_ts;
+    bool has_error;
+    uint32_t capmarks;
+    struct corr_mark *marks; /* allocated on the first mark: few traces have findings */
+    const char *err_service;
+    uint64_t dropped;
+    char id[33];
 };
 
 #define NBUCKETS 1024
 
+/* Traces live in chunks that never move (the open table points at them), numbered,
+ * so the bucket lists can be links of numbers in one dense array: walking a bucket
+ * reads that array (a few hundred KiB at most, cached) and fetches the traces ahead
+ * of the walk, instead of waiting for each trace to learn where the next one is. */
+#define TCHUNK_BITS 10
+#define TCHUNK ((uint32_t)1 << TCHUNK_BITS)
+
+struct tlink {
+    uint32_t prev, next;     /* within its bucket, in order of last activity */
+};
+
 struct bucket {
-    struct trace *head, *tail;
+    uint32_t head, tail;     /* trace numbers, NIL when empty */
 };
 
 struct slot {
@@ -98,8 +112,10 @@ struct correlator {
     size_t names_cap, nnames;
     const char *last_name;  /* the last name interned, for the common repeat */
     size_t last_name_len;
-    struct trace *spare;  /* closed traces kept for reuse: no malloc per trace */
-    size_t nspare;
+    struct trace **tchunks; /* the trace pool: ntraces numbered traces in chunks */
+    uint32_t ntraces, ntchunks;
+    struct tlink *links;    /* bucket links, by trace number */
+    uint32_t spare;         /* closed traces for reuse (linked by links[].next), NIL */
     struct trace *last;   /* trace of the last event, for corr_mark_last */
     uint32_t last_entry;  /* its timeline entry (pool index), NIL when it was not kept */
     struct event scratch;
@@ -138,11 +154,14 @@ struct correlator *corr_create(const struct corr_config *cfg, corr_closed_fn clo
     c->closed = closed;
     c->ctx = ctx;
     c->gran_ns = 2 * (c->cfg.idle_ns + c->cfg.lateness_ns) / NBUCKETS + 1;
-    c->buckets = calloc(NBUCKETS + 1, sizeof(*c->buckets));
+    c->buckets = malloc((NBUCKETS + 1) * sizeof(*c->buckets));
     if (c->buckets == NULL) {
         free(c);
         return NULL;
     }
+    for (uint32_t b = 0; b <= NBUCKETS; b++)
+        c->buckets[b].head = c->buckets[b].tail = NIL;
+    c->spare = NIL;
     /* The table grows with the open traces (up to twice the cap), so a small run
      * touches little memory. */
     c->cap = 1024;
@@ -159,12 +178,58 @@ struct correlator *corr_create(const struct corr_config *cfg, corr_closed_fn clo
     return c;
 }
 
-static void trace_free(struct trace *t)
+static inline struct trace *trace_at(const struct correlator *c, uint32_t i)
 {
-    if (t != NULL) {
-        free(t->marks);
-        free(t);
+    return &c->tchunks[i >> TCHUNK_BITS][i & (TCHUNK - 1)];
+}
+
+/* A closed trace's number for the next one (its marks array too). */
+static void trace_recycle(struct correlator *c, struct trace *t)
+{
+    c->links[t->idx].next = c->spare;
+    c->spare = t->idx;
+}
+
+/* A trace from the spares, or a new chunk of them. NULL when out of memory. */
+static struct trace *trace_take(struct correlator *c)
+{
+    if (c->spare == NIL) {
+        if (c->ntraces > NIL - TCHUNK)
+            return NULL;
+        struct trace **nc = realloc(c->tchunks, (c->ntchunks + 1) * sizeof(*nc));
+        if (nc == NULL)
+            return NULL;
+        c->tchunks = nc;
+        struct tlink *nl = realloc(c->links, (size_t)(c->ntraces + TCHUNK) * sizeof(*nl));
+        if (nl == NULL)
+            return NULL;
+        c->links = nl;
+        struct trace *chunk = aligned_alloc(64, TCHUNK * sizeof(*chunk));
+        if (chunk == NULL)
+            return NULL;
+        memset(chunk, 0, TCHUNK * sizeof(*chunk));
+        c->tchunks[c->ntchunks++] = chunk;
+        /* Numbered from the top down, so the spares hand out the lowest first. */
+        for (uint32_t k = TCHUNK; k-- > 0;) {
+            chunk[k].idx = c->ntraces + k;
+            trace_recycle(c, &chunk[k]);
+        }
+        c->ntraces += TCHUNK;
     }
+    uint32_t idx = c->spare;
+    struct trace *t = trace_at(c, idx);
+    c->spare = c->links[idx].next;
+    /* Spares come back in the order traces close, scattered: fetch the next one
+     * now, so the next new trace does not wait for it. */
+    if (c->spare != NIL)
+        __builtin_prefetch(trace_at(c, c->spare), 1);
+    struct corr_mark *marks = t->marks;
+    uint32_t capmarks = t->capmarks;
+    memset(t, 0, sizeof(*t));
+    t->marks = marks;
+    t->capmarks = capmarks;
+    t->idx = idx;
+    return t;
 }
 
 /* ---- the entry pool ---- */
@@ -225,36 +290,18 @@ static void entries_release(struct correlator *c, struct trace *t)
     t->ntl = 0;
 }
 
-#define MAX_SPARE 256
-
-/* Keep a closed trace's memory for the next one (its timeline array too). */
-static void trace_recycle(struct correlator *c, struct trace *t)
-{
-    if (c->nspare >= MAX_SPARE) {
-        trace_free(t);
-        return;
-    }
-    t->next = c->spare;
-    c->spare = t;
-    c->nspare++;
-}
 
 void corr_destroy(struct correlator *c)
 {
     if (c == NULL)
         return;
-    for (size_t b = 0; c->buckets != NULL && b <= NBUCKETS; b++)
-        for (struct trace *t = c->buckets[b].head; t != NULL;) {
-            struct trace *next = t->next;
-            trace_free(t);
-            t = next;
-        }
+    for (uint32_t i = 0; i < c->ntraces; i++)
+        free(trace_at(c, i)->marks);
+    for (uint32_t k = 0; k < c->ntchunks; k++)
+        free(c->tchunks[k]);
+    free(c->tchunks);
+    free(c->links);
     free(c->buckets);
-    while (c->spare != NULL) {
-        struct trace *t = c->spare;
-        c->spare = t->next;
-        trace_free(t);
-    }
     for (size_t i = 0; i < c->ninterned; i++)
         free(c->interned[i]);
     for (size_t i = 0; i < c->names_cap; i++)
@@ -330,15 +377,16 @@ static int grow_table(struct correlator *c)
 static void lru_unlink(struct correlator *c, struct trace *t)
 {
     struct bucket *b = &c->buckets[t->bucket];
-    if (t->prev)
-        t->prev->next = t->next;
+    struct tlink *l = &c->links[t->idx];
+    if (l->prev != NIL)
+        c->links[l->prev].next = l->next;
     else
-        b->head = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
+        b->head = l->next;
+    if (l->next != NIL)
+        c->links[l->next].prev = l->prev;
     else
-        b->tail = t->prev;
-    t->prev = t->next = NULL;
+        b->tail = l->prev;
+    l->prev = l->next = NIL;
 }
 
 /* Put t at the end of the bucket of its last event time. */
@@ -362,13 +410,13 @@ static void lru_place(struct correlator *c, struct trace *t)
     }
     struct bucket *bk = &c->buckets[idx];
     t->bucket = idx;
-    t->next = NULL;
-    t->prev = bk->tail;
-    if (bk->tail)
-        bk->tail->next = t;
+    c->links[t->idx].next = NIL;
+    c->links[t->idx].prev = bk->tail;
+    if (bk->tail != NIL)
+        c->links[bk->tail].next = t->idx;
     else
-        bk->head = t;
-    bk->tail = t;
+        bk->head = t->idx;
+    bk->tail = t->idx;
 }
 
 static void lru_append(struct correlator *c, struct trace *t)
@@ -381,11 +429,12 @@ static void lru_append(struct correlator *c, struct trace *t)
 static struct trace *oldest_trace(const struct correlator *c)
 {
     for (int64_t b = c->base; c->have_base && b < c->base + NBUCKETS; b++) {
-        struct trace *t = c->buckets[b & (NBUCKETS - 1)].head;
-        if (t != NULL)
-            return t;
+        uint32_t i = c->buckets[b & (NBUCKETS - 1)].head;
+        if (i != NIL)
+            return trace_at(c, i);
     }
-    return c->buckets[NBUCKETS].head;
+    uint32_t i = c->buckets[NBUCKETS].head;
+    return i != NIL ? trace_at(c, i) : NULL;
 }
 
 /* ---- closing a trace ---- */
@@ -499,15 +548,58 @@ done:
     trace_recycle(c, t);
 }
 
+/* Fetch what settling trace i will touch: the trace, and once it is here, its
+ * table slot and last timeline entry. */
+static inline void settle_prefetch_trace(const struct correlator *c, uint32_t i)
+{
+    __builtin_prefetch(trace_at(c, i), 1);
+}
+
+static inline void settle_prefetch_rest(const struct correlator *c, uint32_t i)
+{
+    const struct trace *t = trace_at(c, i);
+    __builtin_prefetch(&c->slots[(size_t)mix(t->key) & (c->cap - 1)], 1);
+    if (t->tail != NIL)
+        __builtin_prefetch(&c->pool[t->tail], 1);
+}
+
 /* Settle a detached trace: close it when idle, else put it in the bucket of its
  * last event. */
 static void settle(struct correlator *c, struct trace *t, int64_t horizon)
 {
-    t->prev = t->next = NULL;
     if (t->has_ts && t->last_ts >= horizon)
         lru_place(c, t);
     else
         finish_trace(c, t, false);
+}
+
+#define SETTLE_AHEAD 8 /* traces fetched ahead of the walk */
+
+/* Settle every trace of a chain of links starting at i (detached: settling relinks
+ * each, so the next one is read first). The walk fetches traces SETTLE_AHEAD ahead,
+ * and their slots and entries half as far, so their misses overlap. */
+static void settle_chain(struct correlator *c, uint32_t i, int64_t horizon)
+{
+    uint32_t far = i, near = i;
+    for (unsigned k = 0; k < SETTLE_AHEAD && far != NIL; k++) {
+        settle_prefetch_trace(c, far);
+        far = c->links[far].next;
+    }
+    for (unsigned k = 0; k < SETTLE_AHEAD / 2 && near != NIL; k++)
+        near = c->links[near].next;
+    while (i != NIL) {
+        uint32_t next = c->links[i].next;
+        if (far != NIL) {
+            settle_prefetch_trace(c, far);
+            far = c->links[far].next;
+        }
+        if (near != NIL) {
+            settle_prefetch_rest(c, near);
+            near = c->links[near].next;
+        }
+        settle(c, trace_at(c, i), horizon);
+        i = next;
+    }
 }
 
 /* Retire one bucket. Placement is lazy: an event does not move its trace (which
@@ -515,13 +607,9 @@ static void settle(struct correlator *c, struct trace *t, int64_t horizon)
  * touched since; those move on to the bucket of their last event. */
 static void retire_bucket(struct correlator *c, struct bucket *bk, int64_t horizon)
 {
-    struct trace *t = bk->head;
-    bk->head = bk->tail = NULL;
-    while (t != NULL) {
-        struct trace *next = t->next;
-        settle(c, t, horizon);
-        t = next;
-    }
+    uint32_t chain = bk->head;
+    bk->head = bk->tail = NIL;
+    settle_chain(c, chain, horizon);
 }
 
 void corr_expire(struct correlator *c)
@@ -538,23 +626,19 @@ void corr_expire(struct correlator *c)
     int64_t last_full = c->exp_last_full;
     if (last_full - c->base >= NBUCKETS) {
         /* The watermark jumped past the whole ring: the ring starts anew there. */
-        struct trace *all = NULL;
+        uint32_t all = NIL;
         for (uint32_t b = 0; b < NBUCKETS; b++) {
-            struct trace *t = c->buckets[b].head;
-            c->buckets[b].head = c->buckets[b].tail = NULL;
-            while (t != NULL) {
-                struct trace *next = t->next;
-                t->next = all;
-                all = t;
-                t = next;
+            uint32_t i = c->buckets[b].head;
+            c->buckets[b].head = c->buckets[b].tail = NIL;
+            while (i != NIL) {
+                uint32_t next = c->links[i].next;
+                c->links[i].next = all;
+                all = i;
+                i = next;
             }
         }
         c->base = last_full + 1;
-        while (all != NULL) {
-            struct trace *next = all->next;
-            settle(c, all, horizon);
-            all = next;
-        }
+        settle_chain(c, all, horizon);
         return;
     }
     while (c->base <= last_full) {
@@ -568,11 +652,11 @@ void corr_finish(struct correlator *c)
     /* Oldest bucket first, then the untimed; each bucket in order of activity. */
     for (int64_t b = c->base; c->have_base && b < c->base + NBUCKETS; b++) {
         struct bucket *bk = &c->buckets[b & (NBUCKETS - 1)];
-        while (bk->head != NULL)
-            close_trace(c, bk->head, false);
+        while (bk->head != NIL)
+            close_trace(c, trace_at(c, bk->head), false);
     }
-    while (c->buckets[NBUCKETS].head != NULL)
-        close_trace(c, c->buckets[NBUCKETS].head, false);
+    while (c->buckets[NBUCKETS].head != NIL)
+        close_trace(c, trace_at(c, c->buckets[NBUCKETS].head), false);
 }
 
 /* ---- helpers ---- */
@@ -726,18 +810,9 @@ static struct trace *trace_open(struct correlator *c, uint64_t key)
         if (old != NULL)
             close_trace(c, old, true);
     }
-    struct trace *t = c->spare;
-    if (t != NULL) {
-        c->spare = t->next;
-        c->nspare--;
-        struct corr_mark *marks = t->marks;
-        uint32_t capmarks = t->capmarks;
-        memset(t, 0, sizeof(*t));
-        t->marks = marks;
-        t->capmarks = capmarks;
-    } else if ((t = calloc(1, sizeof(*t))) == NULL) {
+    struct trace *t = trace_take(c);
+    if (t == NULL)
         return NULL;
-    }
     t->key = key;
     t->head = t->tail = NIL;
     if ((c->n + 1) * 2 > c->cap && grow_table(c) != 0) {

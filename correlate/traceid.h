@@ -31,16 +31,23 @@ static inline int hex_tail64(const char *p, size_t n, uint64_t *out)
     if (p == NULL || n < 16)
         return 0;
     const unsigned char *q = (const unsigned char *)p + n - 16;
-    uint64_t k = 0;
+    /* Four independent runs of four digits, joined at the end: the key is where
+     * the correlator's table lookup starts, and one run of sixteen shifts is a
+     * chain of dependent steps in front of that cache miss. */
+    uint64_t part[4];
     unsigned bad = 0;
-    for (int i = 0; i < 16; i++) {
-        unsigned v = hex_digit_value[q[i]];
-        bad |= v;
-        k = k << 4 | (v & 15u);
+    for (int r = 0; r < 4; r++) {
+        uint64_t k = 0;
+        for (int i = 0; i < 4; i++) {
+            unsigned v = hex_digit_value[q[4 * r + i]];
+            bad |= v;
+            k = k << 4 | (v & 15u);
+        }
+        part[r] = k;
     }
     if (bad & 0x80u)
         return 0;
-    *out = k;
+    *out = part[0] << 48 | part[1] << 32 | part[2] << 16 | part[3];
     return 1;
 }
 

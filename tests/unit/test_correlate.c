@@ -206,6 +206,62 @@ static void test_cap_evicts_oldest(void **state)
     corr_destroy(c);
 }
 
+/* Thousands of traces (more than one chunk of the trace pool), some of them first
+ * seen without a time, closed three ways: by idleness as the clock moves, by a jump
+ * of the clock past the whole ring, and at the end (the untimed). Each is reported
+ * once, with all of its entries. */
+struct tally {
+    unsigned char seen[3000];
+    size_t closed, entries, twice;
+};
+
+static void on_tally(void *ctx, const struct corr_trace *t)
+{
+    struct tally *y = ctx;
+    unsigned i = (unsigned)strtoul(t->id, NULL, 16) - 1;
+    assert_true(i < 3000);
+    if (y->seen[i]++)
+        y->twice++;
+    y->closed++;
+    y->entries += t->ntimeline;
+    assert_int_equal(t->ntimeline, i % 3 + 1);
+}
+
+static void test_many_traces_close_once(void **state)
+{
+    (void)state;
+    static struct tally y;
+    memset(&y, 0, sizeof(y));
+    struct corr_config cfg = {.idle_ns = 2 * SEC, .lateness_ns = 1 * SEC};
+    struct correlator *c = corr_create(&cfg, on_tally, &y);
+    static int tag;
+    size_t want_entries = 0;
+    int untimed = 0;
+    for (int i = 0; i < 3000; i++) {
+        char id[33];
+        snprintf(id, sizeof(id), "%032x", i + 1);
+        for (int k = 0; k <= i % 3; k++) {
+            /* Every fifth trace starts untimed; with one entry it stays so. */
+            int64_t ts = k == 0 && i % 5 == 0 ? 0 : T0 + (int64_t)i * 2000000;
+            struct event e = mk(id, "svc", ts, EV_LVL_ERROR, "boom");
+            feed(c, &e, &tag);
+            want_entries++;
+        }
+        untimed += i % 5 == 0 && i % 3 == 0;
+    }
+    size_t by_idleness = y.closed;
+    assert_true(by_idleness > 1000); /* the clock moved 6 s; traces idle 3 s close */
+    struct event far = mk("ffffffffffffffffffffffffffffffff", "svc", T0 + 10000 * SEC, EV_LVL_INFO, "later");
+    feed(c, &far, NULL);
+    assert_int_equal(y.closed, 3000 - untimed); /* the jump closed every timed one */
+    assert_int_equal(corr_open_traces(c), (size_t)untimed + 1);
+    corr_finish(c);
+    assert_int_equal(y.closed, 3000);
+    assert_int_equal(y.twice, 0);
+    assert_int_equal(y.entries, want_entries);
+    corr_destroy(c);
+}
+
 static void test_timeline_bounded_keeps_errors(void **state)
 {
     (void)state;
@@ -308,6 +364,7 @@ int main(void)
         cmocka_unit_test(test_time_join_window),
         cmocka_unit_test(test_idle_close_and_late_events),
         cmocka_unit_test(test_cap_evicts_oldest),
+        cmocka_unit_test(test_many_traces_close_once),
         cmocka_unit_test(test_timeline_bounded_keeps_errors),
         cmocka_unit_test(test_origin_is_earliest_error),
         cmocka_unit_test(test_service_inferred_from_logger),
