@@ -164,9 +164,6 @@ static bool parse_colon_layout(const char *p, size_t n, struct logprefix *out)
     return true;
 }
 
-/* The parse. *ts_end is set to where the timestamp ended when one was read (0 if
- * not); *cacheable to true when the result depends on nothing past msg_off but
- * the checks logprefix_cached repeats (see there). */
 /* pytest's captured log and live log ("%(levelname)-8s %(name)s:%(filename)s:%(lineno)d
  * %(message)s"): after the padded level, "name:file.py:N " gives the logger, and
  * the message follows. */
@@ -445,7 +442,8 @@ static bool parse_tornado_layout(const char *p, size_t n, struct logprefix *out)
     return true;
 }
 
-static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
+/* The layouts that start with a time, a level or a bracket (see parse). */
+static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
 {
     memset(out, 0, sizeof(*out));
     out->pid = -1;
@@ -739,6 +737,58 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
     *cacheable = out->has_ts && p[0] != '[' && !zoned && out->level != EV_LVL_UNKNOWN && logger_marked &&
                  i + 4 < n && i > 0 && (p[i - 1] == ' ' || p[i - 1] == '\t');
     return out->has_ts || out->level != EV_LVL_UNKNOWN;
+}
+
+/* An access log line in the common or combined log format (gunicorn's access log,
+ * nginx, Apache): "HOST - USER [07/Dec/2026:19:52:55 +0000] "GET / HTTP/1.1" 200 3
+ * ...". A record of its own, so that it ends a traceback before it rather than
+ * being read as the exception's note. The whole line is the message: the client and
+ * the request are what a reader looks for. Its host is the client's, not the
+ * writer's, so it is not taken as the event's host. */
+static bool parse_clf_layout(const char *p, size_t n, struct logprefix *out)
+{
+    size_t i = 0;
+    for (int field = 0; field < 3; field++) {
+        size_t start = i;
+        while (i < n && i - start < 256 && p[i] != ' ' && p[i] != '[' && (unsigned char)p[i] > ' ')
+            i++;
+        if (i == start || i >= n || p[i] != ' ')
+            return false;
+        /* The ident field (RFC 1413) is "-" in every server's log: it tells an
+         * access record from a message that has a bracketed time in it. */
+        if (field == 1 && (i - start != 1 || p[start] != '-'))
+            return false;
+        i++;
+    }
+    int64_t ts;
+    size_t used = i < n && p[i] == '[' ? clf_time(p + i + 1, n - i - 1, &ts) : 0;
+    /* The zone is part of the format: without it this is not an access log. */
+    if (used != 26 || i + 1 + used >= n || p[i + 1 + used] != ']')
+        return false;
+    memset(out, 0, sizeof(*out));
+    out->pid = -1;
+    out->has_ts = true;
+    out->ts_ns = ts;
+    out->msg_off = 0;
+    return true;
+}
+
+/* The parse. *ts_end is set to where the timestamp ended when one was read (0 if
+ * not); *cacheable to true when the result depends on nothing past msg_off but
+ * the checks logprefix_cached repeats (see there). */
+static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
+{
+    if (parse_layouts(p, n, out, ts_end, cacheable))
+        return true;
+    /* Tried last: a line that is no record of the layouts above costs a look at
+     * three words, and records of those layouts cost nothing. */
+    char c = n > 0 ? p[0] : ' ';
+    if ((is_digit(c) || (unsigned)((c | 0x20) - 'a') < 26u || c == ':') && parse_clf_layout(p, n, out)) {
+        *ts_end = 0;
+        *cacheable = false;
+        return true;
+    }
+    return false;
 }
 
 bool logprefix_parse(const char *p, size_t n, struct logprefix *out)

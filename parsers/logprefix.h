@@ -10,7 +10,8 @@
  * "E1207 14:25:24.238000 4242 app.py:42]"; rich's RichHandler, "[12/07/26 17:22:34] LEVEL
  * message   file.py:12", its level padded to eight, its time column blank when the time
  * repeats, and its message a column of its own; coloredlogs' "time HOST name[PID] LEVEL";
- * AWS Lambda's "[LEVEL]\tTIME\tREQUEST-ID\tmessage".
+ * AWS Lambda's "[LEVEL]\tTIME\tREQUEST-ID\tmessage"; access logs in the common or
+ * combined log format ("HOST - USER [07/Dec/2026:19:52:55 +0000] ...": gunicorn, nginx).
  * A line is a record when it has a timestamp or a level in one of these layouts.
  */
 #ifndef PYCORR_LOGPREFIX_H

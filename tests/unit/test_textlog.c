@@ -190,6 +190,16 @@ static const struct prefix_case prefix_cases[] = {
      -1, NULL, "\"GET /health/ HTTP/1.1\" 200 12"},
     {"[07/Dec/2026:18:25:10 +0100] GET /", true, "2026-12-07T17:25:10Z", EV_LVL_UNKNOWN, NULL, -1, NULL, "GET /"},
     {"[07/Foo/2026 18:25:10] no month", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    /* An access log in the common/combined log format: the whole line is the message */
+    {"127.0.0.1 - - [07/Dec/2026:19:52:55 +0000] \"GET /orders HTTP/1.1\" 500 0 \"-\" \"-\"", true,
+     "2026-12-07T19:52:55Z", EV_LVL_UNKNOWN, NULL, -1, NULL,
+     "127.0.0.1 - - [07/Dec/2026:19:52:55 +0000] \"GET /orders HTTP/1.1\" 500 0 \"-\" \"-\""},
+    {"api.example.com - alice [07/Dec/2026:19:52:55 -0130] \"GET /\" 200 3", true, "2026-12-07T21:22:55Z",
+     EV_LVL_UNKNOWN, NULL, -1, NULL, "api.example.com - alice [07/Dec/2026:19:52:55 -0130] \"GET /\" 200 3"},
+    {"::1 - - [07/Dec/2026:19:52:55 +0000] \"GET / HTTP/1.1\" 200 3", true, "2026-12-07T19:52:55Z",
+     EV_LVL_UNKNOWN, NULL, -1, NULL, "::1 - - [07/Dec/2026:19:52:55 +0000] \"GET / HTTP/1.1\" 200 3"},
+    {"127.0.0.1 - - [07/Dec/2026:19:52:55] no zone", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"ValueError: bad value [07/Dec/2026:19:52:55 +0000]", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* Tornado's LogFormatter (Tornado apps, Jupyter's servers) */
     {"[W 181207 14:25:24 web:2239] 404 GET /favicon.ico (127.0.0.1) 1.02ms", true, "2018-12-07T14:25:24Z",
      EV_LVL_WARNING, "web", -1, NULL, "404 GET /favicon.ico (127.0.0.1) 1.02ms"},
@@ -1540,6 +1550,53 @@ static void test_django_runserver(void **state)
     json_decref(docs);
 }
 
+/* gunicorn 20.1 with --access-logfile -: its error log ("[time +0000] [pid] [LEVEL]")
+ * and the access log (common log format) on one stream. The access record after the
+ * traceback is a record of its own (it was read as the exception's note), and the
+ * exception has the pid and time of "Error handling request". uvicorn 0.17's
+ * "LEVEL:    message", plain and coloured, gives the same chain. */
+static void test_gunicorn_uvicorn(void **state)
+{
+    (void)state;
+    static const char *const chain = "[[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
+                                     "[\"cause\",\"LookupError\",4,\"load_order\"]]]";
+    json_t *docs = expect_wild_chains("gunicorn-20.1.txt", "logged", chain);
+    size_t k;
+    json_t *d;
+    int access = 0;
+    json_array_foreach(docs, k, d) {
+        json_t *x = json_object_get(d, "exception");
+        const char *m = json_string_value(json_object_get(d, "message"));
+        if (x != NULL) {
+            assert_string_equal(m, "Error handling request /orders");
+            assert_int_equal(json_integer_value(json_object_get(d, "pid")), 13064);
+            assert_string_equal(json_string_value(json_object_get(d, "ts")), "2026-12-07T19:52:55Z");
+            assert_null(json_object_get(json_array_get(json_object_get(x, "chain"), 1), "notes"));
+        }
+        if (m != NULL && strncmp(m, "127.0.0.1 - - [07/Dec/2026:", 27) == 0) {
+            assert_non_null(json_object_get(d, "ts"));
+            access++;
+        }
+        if (m != NULL && strcmp(m, "WORKER TIMEOUT (pid:13064)") == 0)
+            assert_string_equal(json_string_value(json_object_get(d, "level")), "CRITICAL");
+    }
+    assert_int_equal(access, 3);
+    json_decref(docs);
+    static const char *const uchain = "[[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
+                                      "[\"cause\",\"LookupError\",4,\"load_order\"]]]";
+    const char *ufiles[] = {"uvicorn-0.17.txt", "uvicorn-0.17-color.txt"};
+    for (int i = 0; i < 2; i++) {
+        docs = expect_wild_chains(ufiles[i], "logged", uchain);
+        json_array_foreach(docs, k, d) {
+            if (json_object_get(d, "exception") != NULL) {
+                assert_string_equal(json_string_value(json_object_get(d, "message")), "Exception in ASGI application");
+                assert_string_equal(json_string_value(json_object_get(d, "level")), "ERROR");
+            }
+        }
+        json_decref(docs);
+    }
+}
+
 /* AWS Lambda's Python runtime (its LambdaLoggerHandler's format, "[%(levelname)s]\t
  * %(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"): the request id is
  * each record's trace id, normalized, and the exception event logger.exception's
@@ -1711,6 +1768,7 @@ int main(void)
         cmocka_unit_test(test_coloredlogs),
         cmocka_unit_test(test_tornado),
         cmocka_unit_test(test_django_runserver),
+        cmocka_unit_test(test_gunicorn_uvicorn),
         cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
