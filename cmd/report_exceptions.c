@@ -1,5 +1,6 @@
 /* report_exceptions.c -- text evidence for nested_exception and error_message:
- * chains drawn from the root to the outermost exception, groups as indented members. */
+ * chains drawn from the root to the outermost exception, groups as indented members,
+ * a worker's traceback quoted in a message as an indented chain in its place. */
 #include <string.h>
 
 #include "report_text.h"
@@ -16,7 +17,8 @@ static void print_exc(FILE *out, const struct text_style *st, const json_t *e, i
         fprintf(out, "%s\u2514 %s:%s ", tx(st, C_DIM),
                 strcmp(rel, "cause") == 0 ? "raised from it" : "raised while handling it", tx(st, C_RESET));
     fprintf(out, "%s%s%s", tx(st, C_BOLD), type ? type : "?", tx(st, C_RESET));
-    if (msg && *msg) {
+    const json_t *remote = json_object_get(e, "remote");
+    if (msg && *msg && remote == NULL) {
         fputs(": ", out);
         text_first_line(out, msg, 160);
     }
@@ -36,6 +38,11 @@ static void print_exc(FILE *out, const struct text_style *st, const json_t *e, i
         fprintf(out, "%*s   %snote: ", indent, "", tx(st, C_DIM));
         text_first_line(out, json_string_value(json_array_get(notes, i)), 160);
         fprintf(out, "%s\n", tx(st, C_RESET));
+    }
+    if (remote != NULL) {
+        fprintf(out, "%*s   %sthe worker's traceback it carries, root first:%s\n", indent, "", tx(st, C_DIM),
+                tx(st, C_RESET));
+        print_chain(out, st, remote, indent + 5);
     }
     const json_t *g = json_object_get(e, "group");
     if (g != NULL) {

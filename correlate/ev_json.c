@@ -145,6 +145,8 @@ static json_t *exc_to_json(const struct ev_exc *e)
     }
     if (e->group != NULL)
         json_object_set_new(o, "group", group_to_json(e->group));
+    if (e->remote != NULL)
+        json_object_set_new(o, "remote", ev_chain_to_json(e->remote));
     return o;
 }
 

@@ -187,6 +187,12 @@ static int clone_exc(struct ev_exc *d, const struct ev_exc *s, struct arena *a)
     d->group = NULL;
     if (s->group != NULL && clone_group(&d->group, s->group, a) != 0)
         return -1;
+    d->remote = NULL;
+    if (s->remote != NULL) {
+        if ((d->remote = arena_alloc(a, sizeof(*d->remote))) == NULL ||
+            clone_chain(d->remote, s->remote, a) != 0)
+            return -1;
+    }
     return 0;
 }
 

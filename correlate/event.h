@@ -113,6 +113,11 @@ struct ev_exc {
     bool has_syntax;
     struct ev_syntax syntax;
     struct ev_group *group;  /* non-NULL for an exception group */
+    /* A worker's traceback quoted in the message ('"""' lines around it), as
+     * multiprocessing's RemoteTraceback, concurrent.futures' _RemoteTraceback and
+     * billiard's (Celery's) ExceptionWithTraceback carry it: parsed, or NULL. The
+     * message keeps the text as printed. */
+    struct ev_chain *remote;
 };
 
 /* Root (printed first) to outermost (printed last). */

@@ -48,6 +48,8 @@ struct block {
     bool headerless;    /* started by a frame line, not a header */
     bool notes_started;
     bool msg_empty;     /* the exception line had no message (a quote may follow) */
+    bool quote_carrier; /* in a quote, the line before was "pkg.RemoteTraceback: " */
+    uint8_t quotes;     /* quotes open (a quoted remote traceback may quote another) */
     bool interleaved;
     bool truncated;
     uint32_t idle;      /* foreign lines since the block last claimed one */
@@ -451,6 +453,8 @@ static bool takes(struct tb_asm *as, struct block *b, enum lclass lc, const char
         case LC_EXCEPTION:
             if (b->msg_empty && !b->notes_started && is_triple_quote(p, n)) {
                 b->st = BS_QUOTED;
+                b->quotes = 1;
+                b->quote_carrier = false;
                 return true;
             }
             if (shape_is_foreign(as, p, n))
@@ -461,8 +465,22 @@ static bool takes(struct tb_asm *as, struct block *b, enum lclass lc, const char
             return false;
         }
     case BS_QUOTED:
-        if (is_triple_quote(p, n))
-            b->st = BS_AFTER_EXC;
+        if (is_triple_quote(p, n)) {
+            /* After a carrier line a quote opens (a worker of a worker);
+             * otherwise it closes the innermost one. */
+            if (b->quote_carrier && b->quotes < 64)
+                b->quotes++;
+            else if (b->quotes <= 1)
+                b->st = BS_AFTER_EXC;
+            else
+                b->quotes--;
+            b->quote_carrier = false;
+        } else {
+            size_t tl, ml;
+            const char *m;
+            b->quote_carrier = lc == LC_EXCEPTION && tbl_exception_line(p, n, true, &tl, &m, &ml) && ml == 0 &&
+                               tl < n;
+        }
         return true;
     case BS_BLANK:
         if (lc == LC_BLANK)
@@ -588,6 +606,7 @@ int tb_asm_line(struct tb_asm *as, const char *p, size_t n, uint64_t lineno, boo
         struct block *b = block_new(as, cl, BS_QUOTED, &rc);
         if (rc != 0)
             return rc;
+        b->quotes = 1;
         if ((rc = claim(as, b, as->carrier, as->carrier_len, cl)) != 0)
             return rc;
         *claimp = TB_STARTED;

@@ -135,6 +135,8 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
     enum seg_state st = SEG_START;
     bool notes_started = false;
     uint32_t syntax_indent = 0;
+    unsigned quotes = 0;       /* quotes open, in a quoted remote traceback */
+    bool carrier = false;      /* the line before was "pkg.RemoteTraceback: " */
     *found = false;
     for (; i < n && !c->oom; i++) {
         const char *p;
@@ -218,6 +220,8 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
                 /* A remote traceback quoted in the message (concurrent.futures). */
                 msg_append(c, &b->e.message, p, 3);
                 st = SEG_QUOTED;
+                quotes = 1;
+                carrier = false;
                 continue;
             }
             if (tbl_is_blank(p, pn)) {
@@ -239,8 +243,17 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
             continue;
         case SEG_QUOTED:
             msg_append(c, &b->e.message, p, rtrim_len(p, pn));
-            if (rtrim_len(p, pn) == 3 && memcmp(p, "\"\"\"", 3) == 0)
-                st = SEG_AFTER_EXC;
+            if (rtrim_len(p, pn) == 3 && memcmp(p, "\"\"\"", 3) == 0) {
+                /* After a carrier line a quote opens (a worker of a worker);
+                 * otherwise it closes the innermost one. */
+                if (carrier && quotes < 64)
+                    quotes++;
+                else if (--quotes == 0)
+                    st = SEG_AFTER_EXC;
+                carrier = false;
+            } else {
+                carrier = tbl_exception_line(p, pn, true, &tl, &m, &ml) && ml == 0 && tl < pn;
+            }
             continue;
         }
     }
@@ -434,17 +447,82 @@ static int parse_chain_at(struct pctx *c, const struct tb_line *L, size_t n, uns
     return c->oom ? -1 : 0;
 }
 
-int tb_parse_lines(const struct tb_line *lines, size_t n, const struct parse_limits *lim,
-                   struct arena *a, struct ev_chain *out, bool *truncated)
+static int parse_text_at(const char *text, size_t n, const struct parse_limits *lim, struct arena *a,
+                         struct ev_exception *out, unsigned remote_depth);
+static int parse_lines_at(const struct tb_line *lines, size_t n, const struct parse_limits *lim,
+                          struct arena *a, struct ev_chain *out, bool *truncated, unsigned remote_depth);
+
+/* Remote tracebacks quoted within quoted ones, read at most this deep. */
+#define REMOTE_DEPTH 4
+
+/* The traceback text quoted in a message ('"""' alone on the first line that is not
+ * blank and on the last), without the quote lines; false when msg is not so quoted. */
+static bool quoted_text(ev_str msg, const char **text, size_t *n)
+{
+    const char *p = msg.ptr, *end = msg.ptr + msg.len;
+    if (p == NULL)
+        return false;
+    while (p < end && (*p == '\n' || *p == ' '))
+        p++;
+    while (end > p && (end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\r'))
+        end--;
+    if (end - p < 8 || memcmp(p, "\"\"\"\n", 4) != 0 || memcmp(end - 4, "\n\"\"\"", 4) != 0)
+        return false;
+    *text = p + 4;
+    *n = (size_t)(end - 4 - (p + 4));
+    return true;
+}
+
+/* Read the remote tracebacks quoted in the messages of chain ch (and of its groups'
+ * members) into their exceptions' remote chains. */
+static void read_remotes(struct pctx *c, struct ev_chain *ch, unsigned depth)
+{
+    for (uint32_t i = 0; i < ch->n && !c->oom; i++) {
+        struct ev_exc *e = &ch->exc[i];
+        if (e->group != NULL)
+            for (uint32_t g = 0; g < e->group->n; g++)
+                read_remotes(c, &e->group->members[g], depth);
+        const char *text;
+        size_t n;
+        if (depth >= REMOTE_DEPTH || !quoted_text(e->message, &text, &n))
+            continue;
+        struct ev_exception x;
+        int rc = parse_text_at(text, n, c->lim, c->a, &x, depth + 1);
+        if (rc < 0) {
+            c->oom = true;
+            return;
+        }
+        if (rc == 0)
+            continue;
+        struct ev_chain *r = arena_alloc(c->a, sizeof(*r));
+        if (r == NULL) {
+            c->oom = true;
+            return;
+        }
+        *r = x.chain;
+        e->remote = r;
+    }
+}
+
+static int parse_lines_at(const struct tb_line *lines, size_t n, const struct parse_limits *lim,
+                          struct arena *a, struct ev_chain *out, bool *truncated, unsigned remote_depth)
 {
     struct pctx c = {.a = a, .lim = lim};
     size_t used;
     int rc = parse_chain_at(&c, lines, n, 0, out, &used);
+    if (rc == 0)
+        read_remotes(&c, out, remote_depth);
     if (truncated != NULL)
         *truncated = c.truncated;
-    if (rc < 0)
+    if (rc < 0 || c.oom)
         return -1;
     return out->n > 0 ? 1 : 0;
+}
+
+int tb_parse_lines(const struct tb_line *lines, size_t n, const struct parse_limits *lim,
+                   struct arena *a, struct ev_chain *out, bool *truncated)
+{
+    return parse_lines_at(lines, n, lim, a, out, truncated, 0);
 }
 
 /* A group that was never raised prints no stack: "  | ExceptionGroup: msg" directly
@@ -465,6 +543,12 @@ static bool stackless_group_at(const char *text, size_t n, size_t start, size_t 
 
 int tb_parse_text(const char *text, size_t n, const struct parse_limits *lim, struct arena *a,
                   struct ev_exception *out)
+{
+    return parse_text_at(text, n, lim, a, out, 0);
+}
+
+static int parse_text_at(const char *text, size_t n, const struct parse_limits *lim, struct arena *a,
+                         struct ev_exception *out, unsigned remote_depth)
 {
     memset(out, 0, sizeof(*out));
     if (lim == NULL)
@@ -520,7 +604,7 @@ int tb_parse_text(const char *text, size_t n, const struct parse_limits *lim, st
         k = 1;
     }
     bool truncated = false;
-    int rc = tb_parse_lines(L, k, lim, a, &out->chain, &truncated);
+    int rc = parse_lines_at(L, k, lim, a, &out->chain, &truncated, remote_depth);
     out->origin = EV_TB_STRUCTURED;
     return rc;
 }

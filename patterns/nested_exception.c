@@ -4,8 +4,9 @@
  * Every exception event is a chain (a lone exception is a chain of one). Chains of
  * the same shape raised by the same code fold into one finding (the Stack Trace Set
  * idea): the fingerprint covers each exception's type and relation and each frame's
- * module and function, recursively through exception groups, and leaves out line
- * numbers and messages, which change with every deploy and every request.
+ * module and function, recursively through exception groups and the worker
+ * tracebacks quoted in messages (ev_exc.remote), and leaves out line numbers and
+ * messages, which change with every deploy and every request.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,7 +63,40 @@ static uint64_t fp_exc(uint64_t h, const struct ev_exc *e)
         for (uint32_t i = 0; i < e->group->n; i++)
             h = fp_chain(h, &e->group->members[i]);
     }
+    if (e->remote != NULL) {
+        /* The worker's failure is the shape that matters: without it, every
+         * failure that reached a pool's caller through the same call would fold
+         * into one finding. */
+        h = hash_field(h, "remote", 6);
+        h = fp_chain(h, e->remote);
+    }
     return h;
+}
+
+/* Where the chain began: its root, or when the root carries a worker's traceback
+ * (a _RemoteTraceback printed as the cause), that traceback's root, and so on. */
+static const struct ev_exc *first_cause(const struct ev_chain *c, bool *remote)
+{
+    const struct ev_exc *r = &c->exc[0];
+    *remote = false;
+    for (int depth = 0; depth < 8 && r->remote != NULL && r->remote->n > 0; depth++) {
+        r = &r->remote->exc[0];
+        *remote = true;
+    }
+    return r;
+}
+
+/* A carrier that prints nothing but the worker's traceback (billiard's
+ * ExceptionWithTraceback as Celery logs it): its message adds nothing. */
+static bool only_carries(const struct ev_exc *e)
+{
+    if (e->remote == NULL || e->remote->n == 0)
+        return false;
+    const char *m = e->message.ptr;
+    size_t i = 0;
+    while (i < e->message.len && (m[i] == ' ' || m[i] == '\n'))
+        i++;
+    return i + 3 <= e->message.len && memcmp(m + i, "\"\"\"", 3) == 0;
 }
 
 static uint64_t fp_chain(uint64_t h, const struct ev_chain *c)
@@ -143,6 +177,8 @@ static json_t *chain_evidence(const struct ev_chain *c)
         }
         if (e->group != NULL)
             json_object_set_new(o, "group", group_evidence(e->group));
+        if (e->remote != NULL)
+            json_object_set_new(o, "remote", chain_evidence(e->remote));
         json_array_append_new(arr, o);
     }
     return arr;
@@ -165,7 +201,18 @@ static char *str_dup_ev(ev_str s)
 static char *make_title(const struct ev_chain *c)
 {
     const struct ev_exc *outer = &c->exc[c->n - 1];
-    const struct ev_exc *root = &c->exc[0];
+    if (c->n == 1 && only_carries(outer)) {
+        /* The worker's failure, and what carried it. */
+        char *inner = make_title(outer->remote);
+        if (inner == NULL)
+            return NULL;
+        char buf[640];
+        snprintf(buf, sizeof(buf), "%s, in a worker (%.*s)", inner, (int)outer->type.len, outer->type.ptr);
+        free(inner);
+        return strdup(buf);
+    }
+    bool remote;
+    const struct ev_exc *root = first_cause(c, &remote);
     size_t ml = outer->message.len;
     const char *msg = outer->message.ptr ? outer->message.ptr : "";
     const char *nl = ml ? memchr(msg, '\n', ml) : NULL;
@@ -178,9 +225,10 @@ static char *make_title(const struct ev_chain *c)
     int n = snprintf(buf, sizeof(buf), "%.*s%s%.*s%s", (int)outer->type.len, outer->type.ptr,
                      ml ? ": " : "", (int)ml, msg, cut ? "..." : "");
     if (c->n > 1 && n > 0 && (size_t)n < sizeof(buf))
-        snprintf(buf + n, sizeof(buf) - (size_t)n, " (%s %.*s%s)",
+        snprintf(buf + n, sizeof(buf) - (size_t)n, " (%s %.*s%s%s)",
                  c->exc[1].relation == EV_REL_CAUSE ? "caused by" : "while handling",
-                 (int)root->type.len, root->type.ptr, c->n > 2 ? ", ..." : "");
+                 (int)root->type.len, root->type.ptr, remote ? " in a worker" : "",
+                 c->n > 2 ? ", ..." : "");
     return strdup(buf);
 }
 
@@ -204,6 +252,12 @@ static int ne_event(void *st, const struct event *ev)
     f->rule = "builtin.nested_exception";
     const struct ev_exc *outer = &c->exc[c->n - 1];
     const struct ev_exc *root = &c->exc[0];
+    bool remote_origin;
+    const struct ev_exc *origin = first_cause(c, &remote_origin);
+    if (c->n == 1 && only_carries(outer)) {
+        origin = first_cause(outer->remote, &remote_origin);
+        remote_origin = true;
+    }
     if (is_interrupt(outer->type))
         f->severity = d->cfg.v[P_INTERRUPT_SEVERITY].sev;
     else if (ev->level == EV_LVL_WARNING)
@@ -225,13 +279,18 @@ static int ne_event(void *st, const struct event *ev)
     json_object_set_new(e, "outermost_type", ev_json_str(outer->type));
     bool app_o, app_r;
     const struct ev_frame *fo = origin_frame(outer, &app_o);
-    const struct ev_frame *fr = origin_frame(root, &app_r);
+    const struct ev_frame *fr = origin_frame(origin, &app_r);
     json_object_set_new(e, "exception_module", module_of(fo));
     json_object_set_new(e, "exception_frame", frame_label(fo));
     json_object_set_new(e, "origin_module", module_of(fr));
     json_object_set_new(e, "origin_frame", frame_label(fr));
-    if (root->nframes > 0) {
-        const struct ev_frame *inner = &root->frames[root->nframes - 1];
+    if (remote_origin) {
+        /* The origin is in a worker's traceback, quoted in a message. */
+        json_object_set_new(e, "origin_type", ev_json_str(origin->type));
+        json_object_set_new(e, "origin_remote", json_true());
+    }
+    if (origin->nframes > 0) {
+        const struct ev_frame *inner = &origin->frames[origin->nframes - 1];
         enum pyframe_class cls = pyframe_classify(inner->file);
         if (cls != PYFRAME_APP) {
             /* The root was raised inside a library: name it beside the caller. */

@@ -3,7 +3,8 @@
  * Events: level, message, service, host, pid, logger, thread, trace_id, span_id,
  * kind, stream, line, and of an exception: exception.type and exception.message (the
  * outermost), exception.root_type, exception.root_message, exception.types and
- * exception.messages (every exception of the chain, groups included),
+ * exception.messages (every exception of the chain, groups and the worker
+ * tracebacks quoted in messages included),
  * exception.functions and exception.files (every frame), exception.chain_length.
  * Findings: id, pattern, severity, rule, title, service, host, pid, trace_id, count,
  * and evidence.PATH into the finding's evidence (arrays give all their elements).
@@ -92,6 +93,8 @@ static void chain_values(const struct ev_chain *c, enum efield f, struct rx_valu
         if (e->group != NULL && depth < 8)
             for (uint32_t g = 0; g < e->group->n; g++)
                 chain_values(&e->group->members[g], f, v, depth + 1);
+        if (e->remote != NULL && depth < 8)
+            chain_values(e->remote, f, v, depth + 1);
     }
 }
 

@@ -485,6 +485,12 @@ static void test_ev_clone_deep(void **state)
     members[0] = (struct ev_chain){member_exc, 1};
     struct ev_group *group = calloc(1, sizeof(*group));
     *group = (struct ev_group){members, 1, 3, true};
+    /* A worker's chain quoted in the root's message. */
+    struct ev_exc *worker_exc = calloc(1, sizeof(*worker_exc));
+    worker_exc[0].type = heap_str(owned, &nowned, "TypeError");
+    worker_exc[0].message = heap_str(owned, &nowned, "in the worker");
+    struct ev_chain *remote = calloc(1, sizeof(*remote));
+    *remote = (struct ev_chain){worker_exc, 1};
 
     struct ev_exc *exc = calloc(2, sizeof(*exc));
     exc[0].type = heap_str(owned, &nowned, "ValueError");
@@ -499,6 +505,7 @@ static void test_ev_clone_deep(void **state)
     exc[0].has_syntax = true;
     exc[0].syntax = (struct ev_syntax){heap_str(owned, &nowned, "conf.py"),
                                        heap_str(owned, &nowned, "x = = 1"), 3, 5};
+    exc[0].remote = remote;
     exc[1].type = heap_str(owned, &nowned, "ExceptionGroup");
     exc[1].message = heap_str(owned, &nowned, "eg (4 sub-exceptions)");
     exc[1].relation = EV_REL_CAUSE;
@@ -548,6 +555,9 @@ static void test_ev_clone_deep(void **state)
     free(member_exc);
     free(members);
     free(group);
+    memset(worker_exc, 0, sizeof(*worker_exc));
+    free(worker_exc);
+    free(remote);
     free(exc);
 
     json_t *after = ev_to_json(&dst);
@@ -561,6 +571,8 @@ static void test_ev_clone_deep(void **state)
     assert_int_equal(dst.u.exc.chain.exc[0].syntax.offset, 5);
     assert_true(ev_str_eq(dst.u.exc.chain.exc[1].group->members[0].exc[0].message, "'k'"));
     assert_int_equal(dst.u.exc.chain.exc[1].group->more_exceptions, 3);
+    assert_true(ev_str_eq(dst.u.exc.chain.exc[0].remote->exc[0].message, "in the worker"));
+    assert_null(dst.u.exc.chain.exc[1].remote);
     assert_string_equal(dst.src.stream, "app.log");
     json_decref(before);
     json_decref(after);

@@ -417,6 +417,101 @@ static void test_nested_evidence(void **state)
     free(t);
 }
 
+/* A worker's failure quoted in a pool's exception: two failures that reached the
+ * caller through the same pool call are two findings (the worker's chain is part of
+ * the shape), the origin is where the worker's root was raised, and a carrier that
+ * is the whole chain (Celery's) is titled by what it carries. */
+static char *pool_text(const char *worker_func, const char *worker_type)
+{
+    char *t = malloc(2048);
+    assert_non_null(t);
+    snprintf(t, 2048,
+             "concurrent.futures.process._RemoteTraceback: \n"
+             "\"\"\"\n"
+             "Traceback (most recent call last):\n"
+             "  File \"/usr/lib/python3.11/concurrent/futures/process.py\", line 256, in _process_worker\n"
+             "    r = call_item.fn(*call_item.args, **call_item.kwargs)\n"
+             "  File \"/opt/app/svc/report.py\", line 11, in %s\n"
+             "    return sum(rows)\n"
+             "%s: bad row\n"
+             "\"\"\"\n"
+             "\n"
+             "The above exception was the direct cause of the following exception:\n"
+             "\n"
+             "Traceback (most recent call last):\n"
+             "  File \"/opt/app/svc/main.py\", line 22, in build\n"
+             "    return fut.result()\n"
+             "  File \"/usr/lib/python3.11/concurrent/futures/_base.py\", line 401, in __get_result\n"
+             "    raise self._exception\n"
+             "%s: bad row\n",
+             worker_func, worker_type, worker_type);
+    return t;
+}
+
+static void test_nested_remote_evidence(void **state)
+{
+    (void)state;
+    struct det d;
+    det_open(&d, "nested_exception", NULL, NULL);
+    const char *funcs[] = {"region_total", "region_total", "region_mean"};
+    for (int i = 0; i < 3; i++) {
+        char *t = pool_text(funcs[i], "TypeError");
+        struct exc_ev x;
+        exc_event(&x, t, EV_LVL_ERROR, NULL);
+        det_feed(&d, &x.ev);
+        arena_free(&x.a);
+        free(t);
+    }
+    size_t n;
+    struct finding **fs = det_findings(&d, &n);
+    assert_int_equal(n, 2); /* the worker's function tells them apart */
+    assert_int_equal(fs[0]->count, 2);
+    const json_t *e = fs[0]->evidence;
+    assert_string_equal(fs[0]->title, "TypeError: bad row (caused by TypeError in a worker)");
+    assert_string_equal(jstr(e, "root_type"), "concurrent.futures.process._RemoteTraceback");
+    assert_string_equal(jstr(e, "origin_module"), "report");
+    assert_string_equal(jstr(e, "origin_frame"), "/opt/app/svc/report.py:11 region_total");
+    assert_string_equal(jstr(e, "origin_type"), "TypeError");
+    assert_true(json_is_true(json_object_get(e, "origin_remote")));
+    const json_t *remote = json_object_get(json_array_get(json_object_get(e, "chain"), 0), "remote");
+    assert_int_equal(json_array_size(remote), 1);
+    assert_string_equal(jstr(json_array_get(remote, 0), "type"), "TypeError");
+    assert_string_equal(jstr(json_array_get(remote, 0), "module"), "report");
+    det_close(&d);
+
+    /* Celery's carrier alone. */
+    det_open(&d, "nested_exception", NULL, NULL);
+    struct exc_ev x;
+    exc_event(&x,
+              "Traceback (most recent call last):\n"
+              "  File \"/opt/app/tasks.py\", line 26, in charge\n"
+              "    raise LookupError(\"order payload unreadable\") from e\n"
+              "billiard.einfo.ExceptionWithTraceback: \n"
+              "\"\"\"\n"
+              "Traceback (most recent call last):\n"
+              "  File \"/opt/app/tasks.py\", line 24, in charge\n"
+              "    order = json.loads(raw)\n"
+              "ValueError: not json\n"
+              "\n"
+              "The above exception was the direct cause of the following exception:\n"
+              "\n"
+              "Traceback (most recent call last):\n"
+              "  File \"/opt/app/tasks.py\", line 26, in charge\n"
+              "    raise LookupError(\"order payload unreadable\") from e\n"
+              "LookupError: order payload unreadable\n"
+              "\"\"\"\n",
+              EV_LVL_ERROR, NULL);
+    det_feed(&d, &x.ev);
+    fs = det_findings(&d, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(fs[0]->title, "LookupError: order payload unreadable (caused by ValueError), in a worker "
+                                      "(billiard.einfo.ExceptionWithTraceback)");
+    assert_string_equal(jstr(fs[0]->evidence, "origin_frame"), "/opt/app/tasks.py:24 charge");
+    assert_string_equal(jstr(fs[0]->evidence, "exception_module"), "tasks");
+    det_close(&d);
+    arena_free(&x.a);
+}
+
 static void test_nested_group_evidence(void **state)
 {
     (void)state;
@@ -662,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_store_bounded_and_sorted),
         cmocka_unit_test(test_nested_fold_and_split),
         cmocka_unit_test(test_nested_evidence),
+        cmocka_unit_test(test_nested_remote_evidence),
         cmocka_unit_test(test_nested_group_evidence),
         cmocka_unit_test(test_nested_severity),
         cmocka_unit_test(test_error_message_templates),

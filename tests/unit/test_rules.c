@@ -81,6 +81,14 @@ static void test_expr_lists_any(void **state)
     assert_true(holds("exception.chain_length >= 2", &e));
     assert_true(holds("level >= ERROR", &e)); /* a bare traceback counts as an error */
     assert_true(holds("message ~ /acquirer/", &e)); /* no message: the outermost's */
+    /* A worker's chain quoted in a message counts as the chain's. */
+    struct ev_exc worker = {.type = EV_STR_LIT("json.decoder.JSONDecodeError"), .message = EV_STR_LIT("bad json")};
+    struct ev_chain remote = {.exc = &worker, .n = 1};
+    assert_false(holds("exception.types == \"json.decoder.JSONDecodeError\"", &e));
+    chain[0].remote = &remote;
+    assert_true(holds("exception.types == \"json.decoder.JSONDecodeError\"", &e));
+    assert_true(holds("exception.messages ~ /bad json/", &e));
+    assert_true(holds("exception.root_type == TimeoutError", &e)); /* the chain's own root */
 }
 
 static void expect_compile_error(const char *expr, int col, const char *needle)

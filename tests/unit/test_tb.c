@@ -419,6 +419,13 @@ static void test_quoted_remote_traceback(void **state)
     assert_int_equal(o->relation, EV_REL_CAUSE);
     assert_int_equal(o->nframes, 1);
     assert_int_equal(o->frames[0].line, 22);
+    /* The quoted traceback is also read: the worker's chain, as printed there. */
+    assert_non_null(r->remote);
+    assert_int_equal(r->remote->n, 1);
+    assert_str(r->remote->exc[0].type, "TypeError");
+    assert_int_equal(r->remote->exc[0].nframes, 1);
+    assert_str(r->remote->exc[0].frames[0].function, "region_total");
+    assert_null(o->remote);
     arena_free(&p.a);
 
     /* An unterminated quote swallows the rest without running off the end. */
@@ -431,6 +438,80 @@ static void test_quoted_remote_traceback(void **state)
     assert_int_equal(p.rc, 1);
     assert_int_equal(p.x.chain.n, 1);
     assert_non_null(memmem(exc_at(&p, 0)->message.ptr, exc_at(&p, 0)->message.len, "x.py", 4));
+    arena_free(&p.a);
+}
+
+/* A worker of a worker: a quoted traceback quoting another (a ProcessPoolExecutor
+ * worker whose multiprocessing.Pool worker failed, as CPython 3.11 printed it). The
+ * inner quote is told from the close of the outer by the carrier line before it.
+ * Quotes nested deeper than the parser reads stay text, without harm. */
+static void test_nested_remote_tracebacks(void **state)
+{
+    (void)state;
+    struct parsed p;
+    parse(&p,
+          "concurrent.futures.process._RemoteTraceback: \n"
+          "\"\"\"\n"
+          "multiprocessing.pool.RemoteTraceback: \n"
+          "\"\"\"\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/srv/app/pool_app.py\", line 9, in parse_row\n"
+          "    return int(row)\n"
+          "ValueError: invalid literal for int() with base 10: 'xeu'\n"
+          "\"\"\"\n"
+          "\n"
+          "The above exception was the direct cause of the following exception:\n"
+          "\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/srv/app/pool_app.py\", line 14, in total\n"
+          "    return sum(pool.map(parse_row, rows))\n"
+          "ValueError: invalid literal for int() with base 10: 'xeu'\n"
+          "\"\"\"\n"
+          "\n"
+          "The above exception was the direct cause of the following exception:\n"
+          "\n"
+          "Traceback (most recent call last):\n"
+          "  File \"/srv/app/pool_app.py\", line 19, in region_report\n"
+          "    return ex.submit(total, rows).result()\n"
+          "ValueError: invalid literal for int() with base 10: 'xeu'\n",
+          NULL);
+    assert_int_equal(p.rc, 1);
+    assert_int_equal(p.x.chain.n, 2);
+    const struct ev_exc *carrier = exc_at(&p, 0);
+    assert_str(carrier->type, "concurrent.futures.process._RemoteTraceback");
+    assert_non_null(carrier->remote);
+    assert_int_equal(carrier->remote->n, 2);
+    const struct ev_exc *inner = &carrier->remote->exc[0];
+    assert_str(inner->type, "multiprocessing.pool.RemoteTraceback");
+    assert_non_null(inner->remote);
+    assert_int_equal(inner->remote->n, 1);
+    assert_str(inner->remote->exc[0].frames[0].function, "parse_row");
+    assert_str(carrier->remote->exc[1].frames[0].function, "total");
+    assert_int_equal(carrier->remote->exc[1].relation, EV_REL_CAUSE);
+    assert_str(exc_at(&p, 1)->frames[0].function, "region_report");
+    arena_free(&p.a);
+
+    /* Twelve carriers deep: read four deep, the rest kept as the message. */
+    char text[4096];
+    size_t k = 0;
+    for (int i = 0; i < 12; i++)
+        k += (size_t)snprintf(text + k, sizeof(text) - k, "pkg.RemoteTraceback%d: \n\"\"\"\n", i);
+    k += (size_t)snprintf(text + k, sizeof(text) - k,
+                          "Traceback (most recent call last):\n  File \"w.py\", line 1, in f\nKeyError: 'k'\n");
+    for (int i = 0; i < 12; i++)
+        k += (size_t)snprintf(text + k, sizeof(text) - k, "\"\"\"\n");
+    parse(&p, text, NULL);
+    assert_int_equal(p.rc, 1);
+    assert_int_equal(p.x.chain.n, 1);
+    const struct ev_exc *e = exc_at(&p, 0);
+    int depth = 0;
+    while (e->remote != NULL) {
+        assert_int_equal(e->remote->n, 1);
+        e = &e->remote->exc[0];
+        depth++;
+    }
+    assert_int_equal(depth, 4);
+    assert_non_null(memmem(e->message.ptr, e->message.len, "KeyError: 'k'", 13));
     arena_free(&p.a);
 }
 
@@ -1660,6 +1741,7 @@ int main(void)
         cmocka_unit_test(test_group_more_and_stackless),
         cmocka_unit_test(test_notes_vs_multiline_message),
         cmocka_unit_test(test_quoted_remote_traceback),
+        cmocka_unit_test(test_nested_remote_tracebacks),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_repeat_marker),
         cmocka_unit_test(test_odd_exception_lines),

@@ -1597,6 +1597,82 @@ static void test_gunicorn_uvicorn(void **state)
     }
 }
 
+/* The types of the worker chains quoted in the messages of docs' exceptions, each
+ * as "Carrier>[Type,Type]" with deeper quotes inside the brackets, joined by ' '. */
+static void remote_types(json_t *chain, char *out, size_t cap)
+{
+    size_t k;
+    json_t *e;
+    json_array_foreach(chain, k, e) {
+        json_t *r = json_object_get(e, "remote");
+        if (r == NULL)
+            continue;
+        size_t used = strlen(out);
+        snprintf(out + used, cap - used, "%s>[", json_string_value(json_object_get(e, "type")));
+        size_t j;
+        json_t *x;
+        json_array_foreach(r, j, x) {
+            used = strlen(out);
+            snprintf(out + used, cap - used, "%s%s", j ? "," : "", json_string_value(json_object_get(x, "type")));
+        }
+        used = strlen(out);
+        snprintf(out + used, cap - used, " "); /* then the quotes within, if any */
+        remote_types(r, out, cap);
+        used = strlen(out);
+        snprintf(out + used, cap - used, "] ");
+    }
+}
+
+static void expect_remotes(json_t *docs, const char *want)
+{
+    char got[1024] = "";
+    size_t k;
+    json_t *d;
+    json_array_foreach(docs, k, d) {
+        json_t *x = json_object_get(d, "exception");
+        if (x != NULL)
+            remote_types(json_object_get(x, "chain"), got, sizeof(got));
+    }
+    assert_string_equal(got, want);
+}
+
+/* Workers' tracebacks quoted in a message, read under every chunking: Celery 5.2's
+ * prefork pool (billiard's ExceptionWithTraceback, the only exception of its
+ * chain, logged by "Task ... raised unexpected"), CPython 3.11's multiprocessing
+ * Pool (RemoteTraceback as the cause), and a ProcessPoolExecutor worker whose Pool
+ * worker failed: a quote inside a quote. */
+static void test_worker_tracebacks(void **state)
+{
+    (void)state;
+    json_t *docs = expect_wild_chains("celery-5.2.txt", "logged",
+                                      "[[[\"root\",\"billiard.einfo.ExceptionWithTraceback\",3,\"charge\"]],"
+                                      "[[\"root\",\"billiard.einfo.ExceptionWithTraceback\",4,"
+                                      "\"soft_timeout_sighandler\"]]]");
+    expect_remotes(docs, "billiard.einfo.ExceptionWithTraceback>[json.decoder.JSONDecodeError,LookupError ] "
+                         "billiard.einfo.ExceptionWithTraceback>[billiard.exceptions.SoftTimeLimitExceeded ] ");
+    size_t k;
+    json_t *d;
+    json_array_foreach(docs, k, d) {
+        if (json_object_get(d, "exception") != NULL) {
+            const char *m = json_string_value(json_object_get(d, "message"));
+            assert_non_null(strstr(m, "raised unexpected: ExceptionWithTraceback()"));
+            assert_string_equal(json_string_value(json_object_get(d, "level")), "ERROR");
+        }
+    }
+    json_decref(docs);
+    docs = expect_wild_chains("py311-pool-remote.txt", "traceback",
+                              "[[[\"root\",\"multiprocessing.pool.RemoteTraceback\",0,null],"
+                              "[\"cause\",\"ValueError\",4,\"get\"]]]");
+    expect_remotes(docs, "multiprocessing.pool.RemoteTraceback>[ValueError ] ");
+    json_decref(docs);
+    docs = expect_wild_chains("py311-pool-nested-remote.txt", "traceback",
+                              "[[[\"root\",\"concurrent.futures.process._RemoteTraceback\",0,null],"
+                              "[\"cause\",\"ValueError\",4,\"__get_result\"]]]");
+    expect_remotes(docs, "concurrent.futures.process._RemoteTraceback>[multiprocessing.pool.RemoteTraceback,"
+                         "ValueError multiprocessing.pool.RemoteTraceback>[ValueError ] ] ");
+    json_decref(docs);
+}
+
 /* AWS Lambda's Python runtime (its LambdaLoggerHandler's format, "[%(levelname)s]\t
  * %(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"): the request id is
  * each record's trace id, normalized, and the exception event logger.exception's
@@ -1769,6 +1845,7 @@ int main(void)
         cmocka_unit_test(test_tornado),
         cmocka_unit_test(test_django_runserver),
         cmocka_unit_test(test_gunicorn_uvicorn),
+        cmocka_unit_test(test_worker_tracebacks),
         cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
