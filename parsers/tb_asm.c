@@ -713,13 +713,27 @@ uint64_t tb_asm_started_line(const struct tb_asm *as)
     return as->started != NULL ? as->started->first_line : 0;
 }
 
+uint64_t tb_asm_carrier_line(const struct tb_asm *as)
+{
+    return as->carrier_line;
+}
+
 uint64_t tb_asm_min_open_line(const struct tb_asm *as)
 {
     uint64_t m = UINT64_MAX;
     if (as->nopen == 0)
         return m;
-    for (size_t i = 0; i < TB_ASM_MAX_OPEN; i++)
-        if (as->blocks[i].open && as->blocks[i].first_line < m)
-            m = as->blocks[i].first_line;
+    for (size_t i = 0; i < TB_ASM_MAX_OPEN; i++) {
+        const struct block *b = &as->blocks[i];
+        if (!b->open)
+            continue;
+        /* The record it took as its introducer too: should the block be given
+         * back, that record is a record again (see tb_unclaimed_fn). */
+        uint64_t first = b->meta.present && b->meta.record_line != 0 && b->meta.record_line < b->first_line
+                             ? b->meta.record_line
+                             : b->first_line;
+        if (first < m)
+            m = first;
+    }
     return m;
 }

@@ -85,10 +85,16 @@ struct tb_meta *tb_asm_started_meta(struct tb_asm *as);
  * before it when that line turned out to carry a quoted remote traceback. */
 uint64_t tb_asm_started_line(const struct tb_asm *as);
 
+/* The last line when it may start a block together with the next one (a remote
+ * traceback's carrier, "  | ExceptionGroup: ..." of a group printed without a
+ * stack); 0 when not. Such a line should stay a line of its own until the next. */
+uint64_t tb_asm_carrier_line(const struct tb_asm *as);
+
 /* Finish every open block (end of input). */
 int tb_asm_flush(struct tb_asm *as);
 
-/* First line of the oldest open block, or UINT64_MAX when none is open. */
+/* First line of the oldest open block (or of the record it took as its
+ * introducer), or UINT64_MAX when none is open. */
 uint64_t tb_asm_min_open_line(const struct tb_asm *as);
 
 #endif

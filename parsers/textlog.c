@@ -54,6 +54,7 @@ struct qent {
     bool absorbed;
     bool has_tts;      /* transport timestamp */
     bool joined;       /* lines in a message column went on with it (column_join) */
+    bool continued;    /* unprefixed lines went on with its message (more_join) */
     int64_t tts;
     uint64_t last_line;
     struct logprefix lp;
@@ -133,6 +134,15 @@ struct textlog {
         int64_t ts_ns;
     } col[NKEYS];
     struct arena col_arena; /* a traceback read from such a record's message */
+    /* A record at WARNING or above (or of no level) whose message may go on over the
+     * unprefixed lines after it, per key: logging writes a message's newlines as
+     * they are, and logger.exception's traceback after them. */
+    struct msgmore {
+        bool active;
+        uint64_t line;   /* the record's */
+        unsigned blanks; /* blank lines since, joined when the message goes on */
+        unsigned lines;  /* lines joined */
+    } more[NKEYS];
     char trace_buf[TRACEID_BUFSZ]; /* a record's request id, normalized (set_trace) */
     /* the line being processed (for the block callback's key) */
     uint8_t cur_key;
@@ -420,8 +430,37 @@ static int emit_column_traceback(struct textlog *t, const struct qent *e)
     return emit_exception(t, &ev, e->key, false, e->lineno, "traceback") == 0 ? 1 : -1;
 }
 
+/* A record whose message went on over the lines after it, and introduced no
+ * traceback: its message is the lines up to the first blank one. What follows a
+ * blank line was more likely other output than the message's (a banner printed
+ * after a warning): those lines go out as lines, each with its own number. */
+static int emit_continued(struct textlog *t, const struct qent *e)
+{
+    const char *line = t->qbuf + e->off, *end = line + e->len;
+    const char *gap = memmem(line, e->len, "\n\n", 2);
+    size_t head = gap != NULL ? (size_t)(gap - line) : e->len;
+    int rc = emit_line(t, line, head, e->lineno, e->key, e->prefixed ? &e->lp : NULL, e->has_tts, e->tts);
+    if (rc != 0 || gap == NULL)
+        return rc;
+    uint64_t ln = e->lineno;
+    for (const char *q = line; q < gap; q++)
+        ln += *q == '\n';
+    for (const char *q = gap; q < end && rc == 0;) {
+        q++; /* past the newline ending line ln */
+        ln++;
+        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        size_t k = nl != NULL ? (size_t)(nl - q) : (size_t)(end - q);
+        if (k > 0)
+            rc = emit_line(t, q, k, ln, e->key, NULL, e->has_tts, e->tts);
+        q += k;
+    }
+    return rc;
+}
+
 static int emit_entry(struct textlog *t, const struct qent *e)
 {
+    if (e->continued)
+        return emit_continued(t, e);
     if (e->joined && e->prefixed) {
         int rc = emit_column_traceback(t, e);
         if (rc != 0)
@@ -510,6 +549,7 @@ static int enqueue(struct textlog *t, const char *p, size_t n, uint64_t lineno, 
     e->prefixed = prefixed;
     e->absorbed = false;
     e->joined = false;
+    e->continued = false;
     e->last_line = lineno;
     e->has_tts = t->cur_has_tts;
     e->tts = t->cur_tts;
@@ -525,9 +565,9 @@ static struct qent *queued_line(struct textlog *t, uint64_t ln)
 {
     for (size_t i = t->qlen; i > 0; i--) {
         struct qent *e = &t->q[t->qhead + i - 1];
-        if (e->lineno == ln && e->key == t->cur_key && !e->absorbed)
+        if ((e->lineno == ln || (e->continued && e->last_line == ln)) && e->key == t->cur_key && !e->absorbed)
             return e;
-        if (e->lineno < ln)
+        if (e->lineno < ln && !e->continued)
             break;
     }
     return NULL;
@@ -775,6 +815,8 @@ static uint64_t min_open(const struct textlog *t)
         }
         if (t->col[k].active && t->col[k].line < m)
             m = t->col[k].line; /* its message may go on on the next line */
+        if (t->more[k].active && t->more[k].line < m)
+            m = t->more[k].line;
     }
     return m;
 }
@@ -889,6 +931,8 @@ static void take_intro(struct textlog *t, uint64_t ln)
     }
     if (prev == NULL && t->col[t->cur_key].active)
         prev = queued_line(t, t->col[t->cur_key].line); /* a record whose message wrapped */
+    if (prev == NULL && t->more[t->cur_key].active)
+        prev = queued_line(t, t->more[t->cur_key].line); /* a message of several lines */
     if (prev == NULL || !prev->prefixed || prev->lp.level < EV_LVL_WARNING || prev->absorbed)
         return;
     memset(&t->ps.intro, 0, sizeof(t->ps.intro));
@@ -1050,6 +1094,42 @@ static bool column_continues(const struct textlog *t, const char *p, size_t n)
     return !(n - c->indent >= 3 && q[0] == 0xe2 && (q[1] == 0x95 || q[1] == 0x94));
 }
 
+/* The queued record of line `line` when it is the last thing queued, on this key,
+ * and may grow by more bytes (so that a line can go on with its message); NULL
+ * when not. Room for them is made in the queue's buffer: *err is set when memory
+ * ran out. */
+static struct qent *growable_record(struct textlog *t, uint64_t line, size_t more, bool *err)
+{
+    *err = false;
+    if (t->qlen == 0)
+        return NULL;
+    struct qent *e = &t->q[t->qhead + t->qlen - 1];
+    if (e->lineno != line || e->key != t->cur_key || e->absorbed || t->qbuf_len != e->off + e->len ||
+        (size_t)e->len + more > t->env.limits->max_record || (size_t)e->len + more > UINT16_MAX)
+        return NULL;
+    if (qbuf_room(t, more) != 0) {
+        *err = true;
+        return NULL;
+    }
+    return e;
+}
+
+/* Append to record e (growable_record's): newlines newlines, the separator sep
+ * (none when 0), then s[0..k), the text of line lineno. */
+static void record_append(struct textlog *t, struct qent *e, unsigned newlines, char sep, const char *s,
+                          size_t k, uint64_t lineno)
+{
+    size_t add = 0;
+    for (unsigned i = 0; i < newlines; i++)
+        t->qbuf[t->qbuf_len + add++] = '\n';
+    if (sep != 0)
+        t->qbuf[t->qbuf_len + add++] = sep;
+    memcpy(t->qbuf + t->qbuf_len + add, s, k);
+    t->qbuf_len += add + k;
+    e->len += (uint32_t)(add + k);
+    e->last_line = lineno;
+}
+
 /* Join the line to the record's message, as rich broke it: nothing between where
  * a word longer than the column was folded (the line before fills the column), a
  * blank where it wrapped at one (this line's first word would not have fitted on
@@ -1059,17 +1139,12 @@ static bool column_continues(const struct textlog *t, const char *p, size_t n)
 static int column_join(struct textlog *t, const char *p, size_t n, uint64_t lineno)
 {
     struct colrec *c = &t->col[t->cur_key];
-    if (t->qlen == 0)
-        return 0;
-    struct qent *e = &t->q[t->qhead + t->qlen - 1];
     const char *s = p + c->indent;
     size_t k = n - c->indent;
-    size_t more = c->blanks + 1 + k;
-    if (e->lineno != c->line || e->key != t->cur_key || e->absorbed || t->qbuf_len != e->off + e->len ||
-        (size_t)e->len + more > t->env.limits->max_record || (size_t)e->len + more > UINT16_MAX)
-        return 0;
-    if (qbuf_room(t, more) != 0)
-        return -1;
+    bool err;
+    struct qent *e = growable_record(t, c->line, c->blanks + 1 + k, &err);
+    if (e == NULL)
+        return err ? -1 : 0;
     size_t w = 0;
     while (w < k && s[w] != ' ')
         w++;
@@ -1090,18 +1165,51 @@ static int column_join(struct textlog *t, const char *p, size_t n, uint64_t line
         else if (c->last_len + 1 + utf8_chars(s, w) > c->width)
             sep = ' ';
     }
-    size_t add = 0;
-    for (unsigned i = 0; i < c->blanks; i++)
-        t->qbuf[t->qbuf_len + add++] = '\n';
-    if (sep != 0)
-        t->qbuf[t->qbuf_len + add++] = sep;
-    memcpy(t->qbuf + t->qbuf_len + add, s, k);
-    t->qbuf_len += add + k;
-    e->len += (uint32_t)(add + k);
+    record_append(t, e, c->blanks, sep, s, k, lineno);
     e->joined = true;
-    e->last_line = lineno;
     c->blanks = 0;
     column_note_piece(c, s, k);
+    return 1;
+}
+
+/* Could the unprefixed line introduce a traceback itself ("Exception in thread X:",
+ * Django's "Internal Server Error: /path", multiprocessing's "Process NAME:")? Then
+ * it is no record's message. */
+static bool own_line(const char *p, size_t n)
+{
+    ev_str m = ev_str_make(p, n);
+    if (may_introduce(p, n) || str_starts(m, "Internal Server Error: ") ||
+        (str_starts(m, "Process ") && n > 9 && n <= 72 && p[n - 1] == ':' && memchr(p + 8, ' ', n - 9) == NULL))
+        return true;
+    /* A rule ("-----", "=====", "_____"): IPython draws one before its traceback,
+     * pytest between its sections. */
+    size_t i = 0;
+    while (i < n && (p[i] == '-' || p[i] == '=' || p[i] == '_' || p[i] == ' '))
+        i++;
+    return i == n && n >= 20;
+}
+
+/* Join an unprefixed line to the message of the record before it (t->more): 1 when
+ * joined; 0 when it cannot be (the record is not the last thing queued, or it grew
+ * too long), and the line is a line of its own. */
+#define MORE_MAX_LINES 256 /* lines joined to one record at most */
+static int more_join(struct textlog *t, const char *p, size_t n, uint64_t lineno)
+{
+    struct msgmore *mm = &t->more[t->cur_key];
+    if (mm->lines >= MORE_MAX_LINES)
+        return 0;
+    bool err;
+    struct qent *e = growable_record(t, mm->line, mm->blanks + 1 + n, &err);
+    if (e == NULL)
+        return err ? -1 : 0;
+    /* Only the lines right after it, so that each joined line's number is known
+     * from its place in the message (see emit_continued). */
+    if (lineno != e->last_line + mm->blanks + 1)
+        return 0;
+    record_append(t, e, mm->blanks, '\n', p, n, lineno);
+    e->continued = true;
+    mm->blanks = 0;
+    mm->lines++;
     return 1;
 }
 
@@ -1174,6 +1282,26 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     int rc = tb_asm_line(as, p, n, lineno, prefixed, &claim);
     if (rc != 0)
         return rc < 0 ? -1 : rc;
+    struct msgmore *mm = &t->more[t->cur_key];
+    if (mm->active) {
+        /* The record's message goes on over the lines no traceback takes. Blank
+         * lines are held until it is known whether the message goes on after them. */
+        if (claim == TB_FOREIGN && !prefixed) {
+            if (n == 0 && mm->blanks < 8) {
+                mm->blanks++;
+                return 0;
+            }
+            /* Not a line that may start a block with the next one (a remote
+             * traceback's carrier): the block takes it from the queue. */
+            bool own = own_line(p, n) || tb_asm_carrier_line(as) == lineno || t->ps.open;
+            int joined = n > 0 && !own ? more_join(t, p, n, lineno) : 0;
+            if (joined < 0)
+                return -1;
+            if (joined > 0)
+                return 0; /* the record waits in the queue for more */
+        }
+        mm->active = false;
+    }
     if (claim == TB_FOREIGN && plain) {
         /* The common case: a plain record. Nothing before it can be absorbed by a
          * traceback any more (only the line just before one is, or the two of an
@@ -1199,8 +1327,16 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         rc = enqueue(t, p, n, lineno, prefixed, &lp);
         if (rc != 0)
             return rc;
-        if (prefixed && lp.cont_indent)
+        if (prefixed && lp.cont_indent) {
             column_opened(t, &lp, p, n, padded_n, lineno);
+        } else if (prefixed && lp.level >= EV_LVL_WARNING) {
+            /* Not a record of no level: in some layouts (Django's runserver) a
+             * message without a prefix is a record of its own. */
+            mm->active = true;
+            mm->line = lineno;
+            mm->blanks = 0;
+            mm->lines = 0;
+        }
     }
     /* Keep the last two lines: the next line may start a traceback they introduce. */
     uint64_t bound = lineno > 1 ? lineno - 1 : 0;

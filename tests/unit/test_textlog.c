@@ -544,19 +544,79 @@ static void test_info_record_not_absorbed(void **state)
     assert_int_equal(x->u.exc.origin, EV_TB_PLAIN);
     coll_free(&c);
 
-    /* A record two lines before the header (a blank line between) is not absorbed. */
+    /* A record with a blank line between it and the header is not absorbed:
+     * logging writes the traceback right after the message. */
     run(&c,
         "ERROR:jobs:job 3 failed\n"
-        "unrelated line\n"
+        "\n"
         "Traceback (most recent call last):\n"
         "  File \"a.py\", line 1, in f\n"
         "KeyError: 'x'\n",
         0);
-    assert_int_equal(c.n, 3);
+    assert_int_equal(c.n, 2);
     assert_int_equal(ev_at(&c, 0)->level, EV_LVL_ERROR);
-    assert_int_equal(ev_at(&c, 2)->kind, EV_EXCEPTION);
-    assert_int_equal(ev_at(&c, 2)->src.line, 3);
+    assert_int_equal(ev_at(&c, 1)->kind, EV_EXCEPTION);
+    assert_int_equal(ev_at(&c, 1)->src.line, 3);
     coll_free(&c);
+}
+
+/* A message of several lines (logging writes its newlines as they are): the lines
+ * after a record at WARNING or above go on with its message, so the traceback after
+ * them is still its record's (Celery's "Received unregistered task", a message of
+ * paragraphs). Without a traceback, the message ends at its first blank line: what
+ * follows is more likely other output (a banner printed after a warning), and goes
+ * out as lines with their own numbers. A line that may start a traceback itself, a
+ * rule, or an INFO record's next line is not a message's. */
+static void check_chunking(const char *what, const char *data, size_t n);
+
+static void test_multiline_messages(void **state)
+{
+    (void)state;
+    struct coll c;
+    static const char joined[] = "2026-12-07 19:53:57,169 ERROR celery.worker: Received unregistered task 'a'.\n"
+                                 "The message has been ignored and discarded.\n"
+                                 "\n"
+                                 "Did you remember to import the module?\n"
+                                 "Traceback (most recent call last):\n"
+                                 "  File \"/srv/c.py\", line 591, in on_task_received\n"
+                                 "KeyError: 'a'\n"
+                                 "2026-12-07 19:53:58,000 INFO celery.worker: ready\n";
+    run(&c, joined, 0);
+    assert_int_equal(c.n, 2);
+    const struct event *x = ev_at(&c, 0);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_int_equal(x->level, EV_LVL_ERROR);
+    assert_int_equal(x->src.line, 1);
+    assert_str(x->logger, "celery.worker");
+    assert_str(x->message, "Received unregistered task 'a'.\nThe message has been ignored and discarded.\n\n"
+                           "Did you remember to import the module?");
+    assert_int_equal(x->u.exc.origin, EV_TB_LOGGED);
+    assert_int_equal(ev_at(&c, 1)->src.line, 8);
+    coll_free(&c);
+    check_chunking("multi-line message", joined, sizeof(joined) - 1);
+
+    static const char split[] = "WARNING:app:disk almost full\n"
+                                "free: 2%\n"
+                                "\n"
+                                " -------------- banner\n"
+                                "  more banner\n"
+                                "INFO:app:next\n"
+                                "stray output\n"
+                                "ERROR:app:failed\n"
+                                "-----------------------------------\n";
+    run(&c, split, 0);
+    assert_int_equal(c.n, 7);
+    assert_str(ev_at(&c, 0)->message, "disk almost full\nfree: 2%");
+    assert_int_equal(ev_at(&c, 1)->src.line, 4);
+    assert_str(ev_at(&c, 1)->message, " -------------- banner");
+    assert_int_equal(ev_at(&c, 1)->level, EV_LVL_UNKNOWN);
+    assert_int_equal(ev_at(&c, 2)->src.line, 5);
+    assert_str(ev_at(&c, 3)->message, "next");
+    assert_str(ev_at(&c, 4)->message, "stray output"); /* after INFO: a line of its own */
+    assert_str(ev_at(&c, 5)->message, "failed");        /* the rule is not the message's */
+    assert_int_equal(ev_at(&c, 6)->src.line, 9);
+    coll_free(&c);
+    check_chunking("multi-line message split", split, sizeof(split) - 1);
 }
 
 static void test_introducers(void **state)
@@ -1660,6 +1720,21 @@ static void test_worker_tracebacks(void **state)
         }
     }
     json_decref(docs);
+    /* Celery's unregistered-task error: a message of paragraphs, then the traceback. */
+    docs = expect_wild_chains("celery-5.2-unregistered.txt", "logged",
+                              "[[[\"root\",\"KeyError\",1,\"on_task_received\"]],"
+                              "[[\"root\",\"KeyError\",1,\"on_task_received\"]],"
+                              "[[\"root\",\"KeyError\",1,\"on_task_received\"]]]");
+    json_array_foreach(docs, k, d) {
+        if (json_object_get(d, "exception") != NULL) {
+            const char *m = json_string_value(json_object_get(d, "message"));
+            assert_int_equal(strncmp(m, "Received unregistered task of type 'shop.", 41), 0);
+            assert_non_null(strstr(m, "\nThe delivery info for this task is:\n{'exchange': ''"));
+            assert_string_equal(json_string_value(json_object_get(d, "level")), "ERROR");
+            assert_non_null(json_object_get(d, "ts"));
+        }
+    }
+    json_decref(docs);
     docs = expect_wild_chains("py311-pool-remote.txt", "traceback",
                               "[[[\"root\",\"multiprocessing.pool.RemoteTraceback\",0,null],"
                               "[\"cause\",\"ValueError\",4,\"get\"]]]");
@@ -1711,7 +1786,8 @@ static void test_lambda_request_ids(void **state)
 /* What looks like a traceback but never reaches an exception line is given back
  * as lines, in order: logging's stack_info ("Stack (most recent call last):") and
  * traceback.print_stack's frames, with the record before them, which the frames
- * had taken as their introducer. All of it was lost before. */
+ * had taken as their introducer. All of it was lost before. "Stack (most recent
+ * call last):" is the record's message's (logging writes it so). */
 static void test_unfinished_blocks_given_back(void **state)
 {
     (void)state;
@@ -1728,13 +1804,14 @@ static void test_unfinished_blocks_given_back(void **state)
                                "2026-12-07 18:19:13,762 INFO app.jobs: done\n";
     struct coll c;
     run(&c, text, 0);
-    assert_int_equal(c.n, 11);
+    assert_int_equal(c.n, 10);
     for (size_t k = 0; k < c.n; k++) {
         assert_int_equal(ev_at(&c, k)->kind, EV_LOG);
-        assert_int_equal(ev_at(&c, k)->src.line, k + 1);
+        assert_int_equal(ev_at(&c, k)->src.line, k < 2 ? k + 1 : k + 2);
     }
     assert_int_equal(ev_at(&c, 1)->level, EV_LVL_WARNING);
-    assert_str(ev_at(&c, 3)->message, "  File \"/srv/app/stack_app.py\", line 11, in <module>");
+    assert_str(ev_at(&c, 1)->message, "slow batch, where are we?\nStack (most recent call last):");
+    assert_str(ev_at(&c, 2)->message, "  File \"/srv/app/stack_app.py\", line 11, in <module>");
     coll_free(&c);
     check_chunking("unfinished blocks", text, sizeof(text) - 1);
 }
@@ -1823,6 +1900,7 @@ int main(void)
         cmocka_unit_test(test_logprefix_through_parser),
         cmocka_unit_test(test_error_record_absorbed),
         cmocka_unit_test(test_info_record_not_absorbed),
+        cmocka_unit_test(test_multiline_messages),
         cmocka_unit_test(test_introducers),
         cmocka_unit_test(test_event_order),
         cmocka_unit_test(test_cri_partial_and_streams),
