@@ -741,7 +741,7 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
 
 /* An access log line in the common or combined log format (gunicorn's access log,
  * nginx, Apache): "HOST - USER [07/Dec/2026:19:52:55 +0000] "GET / HTTP/1.1" 200 3
- * ...". A record of its own, so that it ends a traceback before it rather than
+ * ...", or as werkzeug writes it: "HOST - - [07/Dec/2026 19:52:55] "GET / ..." 200 -". A record of its own, so that it ends a traceback before it rather than
  * being read as the exception's note. The whole line is the message: the client and
  * the request are what a reader looks for. Its host is the client's, not the
  * writer's, so it is not taken as the event's host. */
@@ -762,8 +762,14 @@ static bool parse_clf_layout(const char *p, size_t n, struct logprefix *out)
     }
     int64_t ts;
     size_t used = i < n && p[i] == '[' ? clf_time(p + i + 1, n - i - 1, &ts) : 0;
-    /* The zone is part of the format: without it this is not an access log. */
-    if (used != 26 || i + 1 + used >= n || p[i + 1 + used] != ']')
+    /* With the zone ("07/Dec/2026:19:52:55 +0000"), or werkzeug's (Flask's
+     * development server) time without one ("07/Dec/2026 19:52:55"), then a quoted
+     * request. */
+    const char *tm = p + i + 1;
+    size_t left = n - i - 1;
+    bool zoned = used == 26 && tm[11] == ':';
+    bool werkzeug = used == 20 && tm[11] == ' ' && left > 22 && tm[21] == ' ' && tm[22] == '"';
+    if (!(zoned || werkzeug) || used >= left || tm[used] != ']')
         return false;
     memset(out, 0, sizeof(*out));
     out->pid = -1;

@@ -134,9 +134,9 @@ struct textlog {
         int64_t ts_ns;
     } col[NKEYS];
     struct arena col_arena; /* a traceback read from such a record's message */
-    /* A record at WARNING or above (or of no level) whose message may go on over the
-     * unprefixed lines after it, per key: logging writes a message's newlines as
-     * they are, and logger.exception's traceback after them. */
+    /* A record at ERROR or above whose message may go on over the unprefixed lines
+     * after it, per key: logging writes a message's newlines as they are, and
+     * logger.exception's traceback after them. Held until that is known. */
     struct msgmore {
         bool active;
         uint64_t line;   /* the record's */
@@ -430,25 +430,21 @@ static int emit_column_traceback(struct textlog *t, const struct qent *e)
     return emit_exception(t, &ev, e->key, false, e->lineno, "traceback") == 0 ? 1 : -1;
 }
 
-/* A record whose message went on over the lines after it, and introduced no
- * traceback: its message is the lines up to the first blank one. What follows a
- * blank line was more likely other output than the message's (a banner printed
- * after a warning): those lines go out as lines, each with its own number. */
+/* A record whose message may have gone on over the lines after it, but that
+ * introduced no traceback: the lines are not known to be its message (a handler
+ * that prints messages alone writes records like them), so they go out as they
+ * came, each a line with its own number. */
 static int emit_continued(struct textlog *t, const struct qent *e)
 {
     const char *line = t->qbuf + e->off, *end = line + e->len;
-    const char *gap = memmem(line, e->len, "\n\n", 2);
-    size_t head = gap != NULL ? (size_t)(gap - line) : e->len;
+    const char *nl = memchr(line, '\n', e->len);
+    size_t head = nl != NULL ? (size_t)(nl - line) : e->len;
     int rc = emit_line(t, line, head, e->lineno, e->key, e->prefixed ? &e->lp : NULL, e->has_tts, e->tts);
-    if (rc != 0 || gap == NULL)
-        return rc;
     uint64_t ln = e->lineno;
-    for (const char *q = line; q < gap; q++)
-        ln += *q == '\n';
-    for (const char *q = gap; q < end && rc == 0;) {
+    for (const char *q = line + head; q < end && rc == 0;) {
         q++; /* past the newline ending line ln */
         ln++;
-        const char *nl = memchr(q, '\n', (size_t)(end - q));
+        nl = memchr(q, '\n', (size_t)(end - q));
         size_t k = nl != NULL ? (size_t)(nl - q) : (size_t)(end - q);
         if (k > 0)
             rc = emit_line(t, q, k, ln, e->key, NULL, e->has_tts, e->tts);
@@ -1329,9 +1325,10 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
             return rc;
         if (prefixed && lp.cont_indent) {
             column_opened(t, &lp, p, n, padded_n, lineno);
-        } else if (prefixed && lp.level >= EV_LVL_WARNING) {
-            /* Not a record of no level: in some layouts (Django's runserver) a
-             * message without a prefix is a record of its own. */
+        } else if (prefixed && lp.level >= EV_LVL_ERROR) {
+            /* logger.exception's level. A WARNING before a bare traceback is more
+             * likely a record of its own (a message-only handler's lines between)
+             * than the crash's: the crash keeps its own severity. */
             mm->active = true;
             mm->line = lineno;
             mm->blanks = 0;

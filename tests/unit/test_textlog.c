@@ -199,6 +199,9 @@ static const struct prefix_case prefix_cases[] = {
     {"::1 - - [07/Dec/2026:19:52:55 +0000] \"GET / HTTP/1.1\" 200 3", true, "2026-12-07T19:52:55Z",
      EV_LVL_UNKNOWN, NULL, -1, NULL, "::1 - - [07/Dec/2026:19:52:55 +0000] \"GET / HTTP/1.1\" 200 3"},
     {"127.0.0.1 - - [07/Dec/2026:19:52:55] no zone", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"127.0.0.1 - - [07/Dec/2026 20:24:46] \"GET / HTTP/1.1\" 200 -", true, "2026-12-07T20:24:46Z",
+     EV_LVL_UNKNOWN, NULL, -1, NULL, "127.0.0.1 - - [07/Dec/2026 20:24:46] \"GET / HTTP/1.1\" 200 -"},
+    {"127.0.0.1 - - [07/Dec/2026 20:24:46] no request", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     {"ValueError: bad value [07/Dec/2026:19:52:55 +0000]", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* Tornado's LogFormatter (Tornado apps, Jupyter's servers) */
     {"[W 181207 14:25:24 web:2239] 404 GET /favicon.ico (127.0.0.1) 1.02ms", true, "2018-12-07T14:25:24Z",
@@ -560,13 +563,14 @@ static void test_info_record_not_absorbed(void **state)
     coll_free(&c);
 }
 
-/* A message of several lines (logging writes its newlines as they are): the lines
- * after a record at WARNING or above go on with its message, so the traceback after
- * them is still its record's (Celery's "Received unregistered task", a message of
- * paragraphs). Without a traceback, the message ends at its first blank line: what
- * follows is more likely other output (a banner printed after a warning), and goes
- * out as lines with their own numbers. A line that may start a traceback itself, a
- * rule, or an INFO record's next line is not a message's. */
+/* A message of several lines (logging writes its newlines as they are): a traceback
+ * after the lines of an ERROR record's message is still that record's (Celery's
+ * "Received unregistered task", a message of paragraphs). Lines not followed by a
+ * traceback are not known to be the message's (a handler that prints messages alone
+ * writes lines like them: werkzeug's banner after its warning) and stay lines, each
+ * with its number. A WARNING is not taken across lines: a bare traceback after a
+ * warning and some lines keeps its own severity. A line that may start a traceback
+ * itself or a rule is not a message's. */
 static void check_chunking(const char *what, const char *data, size_t n);
 
 static void test_multiline_messages(void **state)
@@ -595,26 +599,33 @@ static void test_multiline_messages(void **state)
     coll_free(&c);
     check_chunking("multi-line message", joined, sizeof(joined) - 1);
 
-    static const char split[] = "WARNING:app:disk almost full\n"
-                                "free: 2%\n"
+    static const char split[] = "ERROR:app:disk full\n"
+                                " * Running on http://127.0.0.1:8890\n"
                                 "\n"
-                                " -------------- banner\n"
-                                "  more banner\n"
-                                "INFO:app:next\n"
-                                "stray output\n"
+                                "Press CTRL+C to quit\n"
                                 "ERROR:app:failed\n"
-                                "-----------------------------------\n";
+                                "-----------------------------------\n"
+                                "WARNING:app:dev server\n"
+                                "stray output\n"
+                                "Traceback (most recent call last):\n"
+                                "  File \"a.py\", line 1, in f\n"
+                                "KeyError: 'k'\n";
     run(&c, split, 0);
-    assert_int_equal(c.n, 7);
-    assert_str(ev_at(&c, 0)->message, "disk almost full\nfree: 2%");
-    assert_int_equal(ev_at(&c, 1)->src.line, 4);
-    assert_str(ev_at(&c, 1)->message, " -------------- banner");
+    assert_int_equal(c.n, 8);
+    static const uint64_t lines[] = {1, 2, 4, 5, 6, 7, 8, 9};
+    for (size_t k = 0; k < c.n; k++)
+        assert_int_equal(ev_at(&c, k)->src.line, lines[k]);
+    assert_str(ev_at(&c, 0)->message, "disk full");
+    assert_int_equal(ev_at(&c, 0)->level, EV_LVL_ERROR);
+    assert_str(ev_at(&c, 1)->message, " * Running on http://127.0.0.1:8890");
     assert_int_equal(ev_at(&c, 1)->level, EV_LVL_UNKNOWN);
-    assert_int_equal(ev_at(&c, 2)->src.line, 5);
-    assert_str(ev_at(&c, 3)->message, "next");
-    assert_str(ev_at(&c, 4)->message, "stray output"); /* after INFO: a line of its own */
-    assert_str(ev_at(&c, 5)->message, "failed");        /* the rule is not the message's */
-    assert_int_equal(ev_at(&c, 6)->src.line, 9);
+    assert_str(ev_at(&c, 2)->message, "Press CTRL+C to quit");
+    assert_str(ev_at(&c, 3)->message, "failed"); /* the rule is not the message's */
+    assert_int_equal(ev_at(&c, 5)->level, EV_LVL_WARNING);
+    x = ev_at(&c, 7);
+    assert_int_equal(x->kind, EV_EXCEPTION); /* not the warning's */
+    assert_int_equal(x->level, EV_LVL_UNKNOWN);
+    assert_int_equal(x->u.exc.origin, EV_TB_PLAIN);
     coll_free(&c);
     check_chunking("multi-line message split", split, sizeof(split) - 1);
 }
@@ -1610,12 +1621,13 @@ static void test_django_runserver(void **state)
     json_decref(docs);
 }
 
-/* gunicorn 20.1 with --access-logfile -: its error log ("[time +0000] [pid] [LEVEL]")
+/* Web servers' logs from the wild, each with the same chained failure of a request.
+ * gunicorn 20.1 with --access-logfile -: its error log ("[time +0000] [pid] [LEVEL]")
  * and the access log (common log format) on one stream. The access record after the
  * traceback is a record of its own (it was read as the exception's note), and the
  * exception has the pid and time of "Error handling request". uvicorn 0.17's
  * "LEVEL:    message", plain and coloured, gives the same chain. */
-static void test_gunicorn_uvicorn(void **state)
+static void test_web_servers(void **state)
 {
     (void)state;
     static const char *const chain = "[[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
@@ -1641,6 +1653,38 @@ static void test_gunicorn_uvicorn(void **state)
             assert_string_equal(json_string_value(json_object_get(d, "level")), "CRITICAL");
     }
     assert_int_equal(access, 3);
+    json_decref(docs);
+    /* Flask 2.2's development server (werkzeug): "ERROR in app:" introduces the
+     * traceback; werkzeug's access lines ("HOST - - [07/Dec/2026 20:24:46] ...", no
+     * zone) are records, not the exception's notes; its banner after "WARNING:"
+     * stays lines. aiohttp 3.8 with basicConfig: "ERROR:aiohttp.server:Error
+     * handling request". */
+    docs = expect_wild_chains("flask-2.2-devserver.txt", "logged",
+                              "[[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
+                              "[\"cause\",\"LookupError\",6,\"load_order\"]]]");
+    assert_int_equal(json_array_size(docs), 9);
+    access = 0;
+    json_array_foreach(docs, k, d) {
+        json_t *x = json_object_get(d, "exception");
+        const char *m = json_string_value(json_object_get(d, "message"));
+        if (x != NULL) {
+            assert_string_equal(m, "Exception on /orders [GET]");
+            assert_null(json_object_get(json_array_get(json_object_get(x, "chain"), 1), "notes"));
+        }
+        if (strncmp(m, "127.0.0.1 - - [07/Dec/2026 20:24:46] \"GET", 41) == 0) {
+            assert_string_equal(json_string_value(json_object_get(d, "ts")), "2026-12-07T20:24:46Z");
+            access++;
+        }
+    }
+    assert_int_equal(access, 3);
+    json_decref(docs);
+    docs = expect_wild_chains("aiohttp-3.8.txt", "logged", chain);
+    json_array_foreach(docs, k, d) {
+        if (json_object_get(d, "exception") != NULL) {
+            assert_string_equal(json_string_value(json_object_get(d, "message")), "Error handling request");
+            assert_string_equal(json_string_value(json_object_get(d, "logger")), "aiohttp.server");
+        }
+    }
     json_decref(docs);
     static const char *const uchain = "[[[\"root\",\"json.decoder.JSONDecodeError\",4,\"raw_decode\"],"
                                       "[\"cause\",\"LookupError\",4,\"load_order\"]]]";
@@ -1786,8 +1830,7 @@ static void test_lambda_request_ids(void **state)
 /* What looks like a traceback but never reaches an exception line is given back
  * as lines, in order: logging's stack_info ("Stack (most recent call last):") and
  * traceback.print_stack's frames, with the record before them, which the frames
- * had taken as their introducer. All of it was lost before. "Stack (most recent
- * call last):" is the record's message's (logging writes it so). */
+ * had taken as their introducer. All of it was lost before. */
 static void test_unfinished_blocks_given_back(void **state)
 {
     (void)state;
@@ -1804,14 +1847,13 @@ static void test_unfinished_blocks_given_back(void **state)
                                "2026-12-07 18:19:13,762 INFO app.jobs: done\n";
     struct coll c;
     run(&c, text, 0);
-    assert_int_equal(c.n, 10);
+    assert_int_equal(c.n, 11);
     for (size_t k = 0; k < c.n; k++) {
         assert_int_equal(ev_at(&c, k)->kind, EV_LOG);
-        assert_int_equal(ev_at(&c, k)->src.line, k < 2 ? k + 1 : k + 2);
+        assert_int_equal(ev_at(&c, k)->src.line, k + 1);
     }
     assert_int_equal(ev_at(&c, 1)->level, EV_LVL_WARNING);
-    assert_str(ev_at(&c, 1)->message, "slow batch, where are we?\nStack (most recent call last):");
-    assert_str(ev_at(&c, 2)->message, "  File \"/srv/app/stack_app.py\", line 11, in <module>");
+    assert_str(ev_at(&c, 3)->message, "  File \"/srv/app/stack_app.py\", line 11, in <module>");
     coll_free(&c);
     check_chunking("unfinished blocks", text, sizeof(text) - 1);
 }
@@ -1922,7 +1964,7 @@ int main(void)
         cmocka_unit_test(test_coloredlogs),
         cmocka_unit_test(test_tornado),
         cmocka_unit_test(test_django_runserver),
-        cmocka_unit_test(test_gunicorn_uvicorn),
+        cmocka_unit_test(test_web_servers),
         cmocka_unit_test(test_worker_tracebacks),
         cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
