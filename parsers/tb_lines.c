@@ -50,14 +50,76 @@ size_t tbl_indent(const char *p, size_t n)
     return i;
 }
 
+/* Digits at p[0..n): their value (capped), and how many there were in *used. */
+static uint32_t digits(const char *p, size_t n, size_t *used)
+{
+    uint32_t v = 0;
+    size_t k = 0;
+    while (k < n && p[k] >= '0' && p[k] <= '9') {
+        if (v < 100000000u)
+            v = v * 10 + (uint32_t)(p[k] - '0');
+        k++;
+    }
+    *used = k;
+    return v;
+}
+
+/* IPython 8's own location lines, in its Plain mode and before a SyntaxError:
+ * "Cell In[1], line 2" (", in f" after it for a frame) and "File PATH:LINE" (" in f"
+ * after it). p[i..n) is the line past its indent. */
+static bool ipython_location(const char *p, size_t n, size_t i, struct tbl_frame *out)
+{
+    const char *end = p + tbl_rtrim(p, n);
+    const char *s = p + i, *func = NULL;
+    size_t used;
+    uint32_t line;
+    if (end - s > 8 && memcmp(s, "Cell In[", 8) == 0) {
+        const char *close = memchr(s + 8, ']', (size_t)(end - s - 8));
+        if (close == NULL || end - close < 8 || memcmp(close + 1, ", line ", 7) != 0)
+            return false;
+        line = digits(close + 8, (size_t)(end - close - 8), &used);
+        const char *d = close + 8 + used;
+        if (used == 0 || (d < end && (end - d < 6 || memcmp(d, ", in ", 5) != 0)))
+            return false;
+        func = d < end ? d + 5 : NULL;
+        out->file = s;
+        out->file_len = (size_t)(close + 1 - s);
+    } else if (end - s > 7 && memcmp(s, "File ", 5) == 0 && s[5] != '"' && s[5] != ' ') {
+        const char *in = NULL;
+        for (const char *q = s + 5; q + 4 <= end && in == NULL; q++)
+            if (memcmp(q, " in ", 4) == 0)
+                in = q;
+        const char *loc_end = in != NULL ? in : end;
+        const char *colon = loc_end;
+        while (colon > s + 5 && colon[-1] != ':')
+            colon--;
+        if (colon <= s + 6)
+            return false;
+        line = digits(colon, (size_t)(loc_end - colon), &used);
+        if (used == 0 || colon + used != loc_end || memchr(s + 5, ' ', (size_t)(colon - 1 - (s + 5))) != NULL)
+            return false;
+        func = in != NULL && end - in > 4 ? in + 4 : NULL;
+        out->file = s + 5;
+        out->file_len = (size_t)(colon - 1 - (s + 5));
+    } else {
+        return false;
+    }
+    out->line = line;
+    out->func = func;
+    out->func_len = func != NULL ? (size_t)(end - func) : 0;
+    return true;
+}
+
 bool tbl_frame(const char *p, size_t n, struct tbl_frame *out)
 {
     static const char lead[] = "File \"";
     size_t i = tbl_indent(p, n);
     if (i == 0 && n > 2 && p[0] == '>' && p[1] == ' ')
         i = 2; /* loguru marks the frame that caught the exception: "> File ..." */
-    if (i < 2 || n - i < sizeof(lead) - 1 || memcmp(p + i, lead, sizeof(lead) - 1) != 0)
+    if (i < 2 || n - i < sizeof(lead) - 1)
         return false;
+    if (memcmp(p + i, lead, sizeof(lead) - 1) != 0)
+        return (p[i] == 'C' || p[i] == 'F') && ipython_location(p, n, i, out);
     const char *file = p + i + sizeof(lead) - 1;
     const char *end = p + n;
     /* The file name may itself contain '"'; the marker '", line ' ends it. */

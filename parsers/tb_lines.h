@@ -28,7 +28,9 @@ struct tbl_frame {
     uint32_t line;
 };
 /* '  File "x.py", line 12, in f' (or without ", in f"); also loguru's '> File ...',
- * the frame it marks as the one that caught the exception. */
+ * the frame it marks as the one that caught the exception; and IPython 8's own
+ * '  Cell In[1], line 2, in f' and '  File PATH:LINE in f' (in its Plain mode, and
+ * before a SyntaxError without ", in f"). */
 bool tbl_frame(const char *p, size_t n, struct tbl_frame *out);
 
 /* "  [Previous line repeated 995 more times]": returns true and the count. */

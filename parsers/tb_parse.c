@@ -170,7 +170,20 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
         case SEG_SYNTAX:
             if (tbl_frame(p, pn, &f)) {
                 if (f.func == NULL) {
-                    /* SyntaxError location: not a frame. */
+                    /* SyntaxError location: not a frame. A second one means the
+                     * first was a frame after all: IPython prints a cell's frame
+                     * at module level without a function. */
+                    if (b->e.has_syntax) {
+                        struct tbl_frame prev = {
+                            .file = b->e.syntax.filename.ptr,
+                            .file_len = b->e.syntax.filename.len,
+                            .func = "<module>",
+                            .func_len = 8,
+                            .line = b->e.syntax.lineno,
+                        };
+                        add_frame(c, b, &prev);
+                        memset(&b->e.syntax, 0, sizeof(b->e.syntax));
+                    }
                     b->e.has_syntax = true;
                     b->e.syntax.filename = ev_str_make(f.file, f.file_len);
                     b->e.syntax.lineno = f.line;

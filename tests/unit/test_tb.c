@@ -515,6 +515,67 @@ static void test_nested_remote_tracebacks(void **state)
     arena_free(&p.a);
 }
 
+/* IPython 8 prints a SyntaxError with its own location lines: "Cell In[1], line 1"
+ * for a cell, "File PATH:LINE" for a file (and frames in its Plain mode as "File
+ * PATH:LINE in f", a cell's frame at module level as "Cell In[1], line 1"). */
+static void test_ipython_syntax_locations(void **state)
+{
+    (void)state;
+    struct parsed p;
+    parse(&p,
+          "  Cell In[1], line 1\n"
+          "    x = = 1\n"
+          "        ^\n"
+          "SyntaxError: invalid syntax\n",
+          NULL);
+    assert_int_equal(p.rc, 1);
+    const struct ev_exc *e = exc_at(&p, 0);
+    assert_str(e->type, "SyntaxError");
+    assert_true(e->has_syntax);
+    assert_str(e->syntax.filename, "Cell In[1]");
+    assert_int_equal(e->syntax.lineno, 1);
+    assert_str(e->syntax.text, "x = = 1");
+    assert_int_equal(e->syntax.offset, 5);
+    assert_int_equal(e->nframes, 0);
+    arena_free(&p.a);
+
+    parse(&p,
+          "Traceback (most recent call last):\n"
+          "\n"
+          "  File ~/lib/IPython/core/interactiveshell.py:3508 in run_code\n"
+          "    exec(code_obj, self.user_global_ns, self.user_ns)\n"
+          "\n"
+          "  Cell In[1], line 1\n"
+          "    exec(open('/tmp/b/syn2.ipy').read())\n"
+          "\n"
+          "  File <string>:2\n"
+          "    return 1 +\n"
+          "              ^\n"
+          "SyntaxError: invalid syntax\n",
+          NULL);
+    assert_int_equal(p.rc, 1);
+    e = exc_at(&p, 0);
+    assert_int_equal(e->nframes, 2);
+    assert_str(e->frames[0].file, "~/lib/IPython/core/interactiveshell.py");
+    assert_int_equal(e->frames[0].line, 3508);
+    assert_str(e->frames[0].function, "run_code");
+    assert_str(e->frames[1].file, "Cell In[1]");
+    assert_str(e->frames[1].function, "<module>");
+    assert_str(e->syntax.filename, "<string>");
+    assert_int_equal(e->syntax.lineno, 2);
+    assert_str(e->syntax.text, "return 1 +");
+    assert_int_equal(e->syntax.offset, 11);
+    arena_free(&p.a);
+
+    /* Not locations: no line number, a blank in the path, a quote-less "File" word. */
+    struct tbl_frame f;
+    static const char *const no[] = {"  File /etc/hosts", "  File my notes.txt:3", "  File :3",
+                                     "  Cell In[1], line x", "  Cell In[1] line 1", "  File /x.py:3 in"};
+    for (size_t k = 0; k < sizeof(no) / sizeof(no[0]); k++)
+        if (tbl_frame(no[k], strlen(no[k]), &f))
+            fail_msg("a frame: %s", no[k]);
+}
+
 static void test_syntax_error(void **state)
 {
     (void)state;
@@ -1742,6 +1803,7 @@ int main(void)
         cmocka_unit_test(test_notes_vs_multiline_message),
         cmocka_unit_test(test_quoted_remote_traceback),
         cmocka_unit_test(test_nested_remote_tracebacks),
+        cmocka_unit_test(test_ipython_syntax_locations),
         cmocka_unit_test(test_syntax_error),
         cmocka_unit_test(test_repeat_marker),
         cmocka_unit_test(test_odd_exception_lines),

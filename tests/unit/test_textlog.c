@@ -1440,6 +1440,19 @@ static void test_ipython_blocks(void **state)
     json_decref(expect_wild_chains("ipython/ipython-8.5-ip-color.txt", "ipython", json_chain));
     json_decref(expect_wild_chains("ipython/ipython-8.5-ip-cell.txt", "ipython",
                                    "[[[\"root\",\"ZeroDivisionError\",2,\"f\"]]]"));
+    /* IPython 8.12's SyntaxError layout ("Cell In[1], line 1" as its location), in a
+     * cell and in code a cell exec'd (its Plain-mode frames before the location). */
+    json_t *docs = expect_wild_chains("ipython/ipython-8.12-syntax-cell.txt", NULL,
+                                      "[[[\"root\",\"SyntaxError\",0,null]]]");
+    json_t *syn = json_object_get(json_array_get(json_object_get(json_object_get(json_array_get(docs, 0),
+                                                                                  "exception"), "chain"), 0),
+                                  "syntax");
+    assert_string_equal(json_string_value(json_object_get(syn, "filename")), "Cell In[1]");
+    assert_string_equal(json_string_value(json_object_get(syn, "text")), "x = = 1");
+    assert_int_equal(json_array_size(docs), 1);
+    json_decref(docs);
+    json_decref(expect_wild_chains("ipython/ipython-8.12-syntax-exec.txt", NULL,
+                                   "[[[\"root\",\"SyntaxError\",2,\"<module>\"]]]"));
     static const char around[] = "2026-12-07 10:00:00,001 INFO nb starting\n"
                                  "---------------------------------------------------------------------------\n"
                                  "KeyError                                  Traceback (most recent call last)\n"
