@@ -779,6 +779,37 @@ static bool parse_clf_layout(const char *p, size_t n, struct logprefix *out)
     return true;
 }
 
+/* A warning as the warnings module prints it to stderr (formatwarning): "PATH:LINE:
+ * CategoryWarning: message", then the line of source indented by two. numpy's
+ * RuntimeWarnings ("overflow encountered in exp") come before a NaN loss. A record at
+ * WARNING, the whole line its message; the source line goes on with it. */
+static bool parse_warning_layout(const char *p, size_t n, struct logprefix *out)
+{
+    const char *w = memmem(p, n < 4096 ? n : 4096, "Warning: ", 9);
+    if (w == NULL) {
+        w = n >= 8 && memcmp(p + n - 8, "Warning:", 8) == 0 ? p + n - 8 : NULL; /* no message */
+        if (w == NULL)
+            return false;
+    }
+    /* Back over the category's name to the ": " before it, and ":LINE" before that. */
+    const char *c = w;
+    while (c > p && (is_upper(c[-1]) || (c[-1] >= 'a' && c[-1] <= 'z') || is_digit(c[-1]) || c[-1] == '_'))
+        c--;
+    if (c == w || !is_upper(*c) || c - p < 5 || c[-1] != ' ' || c[-2] != ':')
+        return false;
+    const char *d = c - 2;
+    while (d > p && is_digit(d[-1]))
+        d--;
+    if (d == c - 2 || d - p < 2 || d[-1] != ':')
+        return false;
+    memset(out, 0, sizeof(*out));
+    out->pid = -1;
+    out->level = EV_LVL_WARNING;
+    out->msg_off = 0;
+    out->cont_indent = 2;
+    return true;
+}
+
 /* The parse. *ts_end is set to where the timestamp ended when one was read (0 if
  * not); *cacheable to true when the result depends on nothing past msg_off but
  * the checks logprefix_cached repeats (see there). */
@@ -789,7 +820,8 @@ static bool parse(const char *p, size_t n, struct logprefix *out, size_t *ts_end
     /* Tried last: a line that is no record of the layouts above costs a look at
      * three words, and records of those layouts cost nothing. */
     char c = n > 0 ? p[0] : ' ';
-    if ((is_digit(c) || (unsigned)((c | 0x20) - 'a') < 26u || c == ':') && parse_clf_layout(p, n, out)) {
+    if (((is_digit(c) || (unsigned)((c | 0x20) - 'a') < 26u || c == ':') && parse_clf_layout(p, n, out)) ||
+        (c != ' ' && c != '\t' && parse_warning_layout(p, n, out))) {
         *ts_end = 0;
         *cacheable = false;
         return true;

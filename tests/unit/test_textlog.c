@@ -185,6 +185,14 @@ static const struct prefix_case prefix_cases[] = {
     {"END RequestId: 8f5e2a1c-1b2c-4d3e-9f00-123456789abc", true, NULL, EV_LVL_INFO, NULL, -1, NULL,
      "END RequestId: 8f5e2a1c-1b2c-4d3e-9f00-123456789abc"},
     {"END RequestId: nothing", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    /* Python's warnings (warnings.formatwarning): the whole line is the message */
+    {"/srv/app/train.py:14: RuntimeWarning: overflow encountered in exp", true, NULL, EV_LVL_WARNING, NULL, -1,
+     NULL, "/srv/app/train.py:14: RuntimeWarning: overflow encountered in exp"},
+    {"<frozen importlib._bootstrap>:241: DeprecationWarning:", true, NULL, EV_LVL_WARNING, NULL, -1, NULL,
+     "<frozen importlib._bootstrap>:241: DeprecationWarning:"},
+    {"mypkg.SomeWarning: raised bare", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"/srv/a.py:x: UserWarning: no line number", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    {"see a.py:3: lowercasewarning: no", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
     /* Django's runserver, and the common log format's time */
     {"[07/Dec/2026 18:25:10] \"GET /health/ HTTP/1.1\" 200 12", true, "2026-12-07T18:25:10Z", EV_LVL_UNKNOWN, NULL,
      -1, NULL, "\"GET /health/ HTTP/1.1\" 200 12"},
@@ -1805,6 +1813,33 @@ static void test_worker_tracebacks(void **state)
     json_decref(docs);
 }
 
+/* numpy's RuntimeWarnings and other warnings as Python prints them between logging
+ * records: each a record at WARNING, its source line (indented by two) part of it; a
+ * second line of the message stays a line. */
+static void test_python_warnings(void **state)
+{
+    (void)state;
+    size_t n;
+    char *buf = wild("numpy-1.24-warnings.txt", &n);
+    check_chunking("warnings", buf, n);
+    json_t *docs = events_of(buf, n, 0);
+    assert_int_equal(json_array_size(docs), 9);
+    json_t *d = json_array_get(docs, 1);
+    assert_string_equal(json_string_value(json_object_get(d, "level")), "WARNING");
+    assert_string_equal(json_string_value(json_object_get(d, "message")),
+                        "/srv/app/warn_app.py:14: RuntimeWarning: overflow encountered in exp\n"
+                        "return 1 / (1 + np.exp(-x))");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "source"), "line")), 2);
+    d = json_array_get(docs, 4);
+    assert_string_equal(json_string_value(json_object_get(d, "level")), "WARNING");
+    assert_non_null(strstr(json_string_value(json_object_get(d, "message")), "DeprecationWarning: the 'lr'"));
+    d = json_array_get(docs, 6);
+    assert_string_equal(json_string_value(json_object_get(d, "message")), "they are skipped");
+    assert_null(json_object_get(d, "level"));
+    json_decref(docs);
+    free(buf);
+}
+
 /* AWS Lambda's Python runtime (its LambdaLoggerHandler's format, "[%(levelname)s]\t
  * %(asctime)s.%(msecs)03dZ\t%(aws_request_id)s\t%(message)s"): the request id is
  * each record's trace id, normalized, and the exception event logger.exception's
@@ -1979,6 +2014,7 @@ int main(void)
         cmocka_unit_test(test_django_runserver),
         cmocka_unit_test(test_web_servers),
         cmocka_unit_test(test_worker_tracebacks),
+        cmocka_unit_test(test_python_warnings),
         cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
