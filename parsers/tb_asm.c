@@ -46,6 +46,7 @@ struct block {
     bool open;
     enum bstate st;
     bool headerless;    /* started by a frame line, not a header */
+    bool stack;         /* started by "Stack (most recent call last):" (stack_info) */
     bool notes_started;
     bool msg_empty;     /* the exception line had no message (a quote may follow) */
     bool quote_carrier; /* in a quote, the line before was "pkg.RemoteTraceback: " */
@@ -254,12 +255,12 @@ static int block_finish(struct tb_asm *as, struct block *b)
         goto out;
     }
     if (prc == 0) {
-        if (!b->headerless && as->incomplete != NULL)
+        if (!b->headerless && !b->stack && as->incomplete != NULL)
             as->incomplete(as->ctx, b->first_line,
                            as->unclaimed ? "traceback without an exception line, read as lines"
                                          : "traceback without an exception line, skipped");
         if (as->unclaimed != NULL)
-            rc = as->unclaimed(as->ctx, L, b->nlines, b->meta.present ? b->meta.record_line : 0);
+            rc = as->unclaimed(as->ctx, L, b->nlines, b->meta.present ? b->meta.record_line : 0, b->stack);
         goto out;
     }
     x.origin = b->meta.present ? b->meta.origin : EV_TB_PLAIN;
@@ -385,7 +386,7 @@ static enum lclass classify(const char *p, size_t n)
         if (tbl_frame(p, n, &f))
             return LC_FRAME;
     }
-    if (c == 'T' && tbl_is_header(p, n))
+    if ((c == 'T' && tbl_is_header(p, n)) || (c == 'S' && tbl_is_stack_header(p, n)))
         return LC_HEADER;
     if ((c == 'T' || c == 'D') && tbl_separator(p, n) != TB_SEP_NONE)
         return LC_SEPARATOR;
@@ -495,6 +496,10 @@ static bool takes(struct tb_asm *as, struct block *b, enum lclass lc, const char
         case LC_BLANK:
             return true;
         case LC_HEADER:
+            if (p[0] == 'S')
+                return false; /* a stack_info stack is no chained exception */
+            b->st = BS_FRAMES;
+            return true;
         case LC_FRAME:
             b->st = BS_FRAMES;
             return true;
@@ -550,7 +555,8 @@ static int foreign(struct tb_asm *as, const char *p, size_t n, bool is_record, u
         if (!b->open)
             continue;
         b->idle++;
-        uint32_t grace = (TAILS & S(b->st)) ? TAIL_GRACE : SUSPEND_GRACE;
+        /* logging prints a stack_info stack whole: a foreign line ends it. */
+        uint32_t grace = b->stack ? 0 : (TAILS & S(b->st)) ? TAIL_GRACE : SUSPEND_GRACE;
         if (b->idle > grace) {
             int rc = block_finish(as, b);
             if (rc != 0)
@@ -632,6 +638,7 @@ int tb_asm_line(struct tb_asm *as, const char *p, size_t n, uint64_t lineno, boo
         b = block_new(as, lineno, lc == LC_HEADER ? BS_FRAMES : BS_GROUP, &rc);
         if (rc != 0)
             return rc;
+        b->stack = p[0] == 'S';
         *claimp = TB_STARTED;
         return claim(as, b, p, n, lineno);
     }

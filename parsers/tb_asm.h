@@ -47,10 +47,11 @@ typedef int (*tb_block_fn)(void *ctx, const struct tb_block_out *blk);
 /* A block that never reached its exception line. */
 typedef void (*tb_incomplete_fn)(void *ctx, uint64_t first_line, const char *reason);
 /* The lines such a block had claimed, given back in order so that they are not lost
- * (intro_line: the record it had taken as its introducer, 0 when none). Return
- * non-zero to stop the parser. */
+ * (intro_line: the record it had taken as its introducer, 0 when none; stack: the
+ * block began with logging's "Stack (most recent call last):", so its lines are that
+ * record's stack_info). Return non-zero to stop the parser. */
 struct tb_line;
-typedef int (*tb_unclaimed_fn)(void *ctx, const struct tb_line *lines, size_t n, uint64_t intro_line);
+typedef int (*tb_unclaimed_fn)(void *ctx, const struct tb_line *lines, size_t n, uint64_t intro_line, bool stack);
 
 enum tb_claim {
     TB_FOREIGN = 0, /* not part of any block */

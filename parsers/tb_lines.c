@@ -18,6 +18,12 @@ bool tbl_is_header(const char *p, size_t n)
     return LIT_EQ(p, n, "Traceback (most recent call last):");
 }
 
+bool tbl_is_stack_header(const char *p, size_t n)
+{
+    n = tbl_rtrim(p, n);
+    return LIT_EQ(p, n, "Stack (most recent call last):");
+}
+
 bool tbl_is_group_header(const char *p, size_t n)
 {
     n = tbl_rtrim(p, n);

@@ -15,6 +15,8 @@ enum tb_sep { TB_SEP_NONE = 0, TB_SEP_CAUSE, TB_SEP_CONTEXT };
 
 /* "Traceback (most recent call last):" */
 bool tbl_is_header(const char *p, size_t n);
+/* "Stack (most recent call last):": logging's stack_info, a stack with no exception. */
+bool tbl_is_stack_header(const char *p, size_t n);
 /* "Exception Group Traceback (most recent call last):" (margin already stripped) */
 bool tbl_is_group_header(const char *p, size_t n);
 /* The two chain sentences. */

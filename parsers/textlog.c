@@ -759,13 +759,45 @@ static void on_incomplete(void *ctx, uint64_t first_line, const char *reason)
  * their place in the queue, and the record it had taken as introducer is one again.
  * Nothing after the block's first line has left the queue, since the open block held
  * it (but when the queue's bounds forced it out: then they come late, not never). */
-static int on_unclaimed(void *ctx, const struct tb_line *L, size_t n, uint64_t intro_line)
+/* logging's stack_info: the record, then "Stack (most recent call last):" and the
+ * frames, all of them its message. One event, out before anything queued after it. */
+static int emit_with_stack(struct textlog *t, struct qent *e, const struct tb_line *L, size_t n)
+{
+    if (release(t, e->lineno, false) != 0)
+        return t->stop ? t->stop : -1;
+    size_t len = e->len;
+    for (size_t k = 0; k < n; k++)
+        len += 1 + L[k].n;
+    if (len > t->env.limits->max_record)
+        return 1; /* too long to be one record: the lines go back as lines */
+    char *buf = malloc(len);
+    if (buf == NULL)
+        return -1;
+    memcpy(buf, t->qbuf + e->off, e->len);
+    size_t at = e->len;
+    for (size_t k = 0; k < n; k++) {
+        buf[at++] = '\n';
+        memcpy(buf + at, L[k].p, L[k].n);
+        at += L[k].n;
+    }
+    e->absorbed = true;
+    int rc = emit_line(t, buf, at, e->lineno, e->key, e->prefixed ? &e->lp : NULL, e->has_tts, e->tts);
+    free(buf);
+    return rc;
+}
+
+static int on_unclaimed(void *ctx, const struct tb_line *L, size_t n, uint64_t intro_line, bool stack)
 {
     struct textlog *t = ctx;
     for (size_t i = t->qlen; intro_line != 0 && i > 0; i--) {
         struct qent *e = &t->q[t->qhead + i - 1];
         if (e->lineno == intro_line && e->key == t->cur_key) {
             e->absorbed = false;
+            if (stack) {
+                int rc = emit_with_stack(t, e, L, n);
+                if (rc <= 0)
+                    return rc;
+            }
             break;
         }
     }

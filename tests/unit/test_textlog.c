@@ -1813,6 +1813,29 @@ static void test_worker_tracebacks(void **state)
     json_decref(docs);
 }
 
+/* logging's stack_info from the wild (CPython 3.11): at WARNING, and at ERROR after a
+ * message of two lines, the stack is the record's message; at INFO (a record that
+ * goes out as it is) its lines stay lines; traceback.print_stack's frames too. */
+static void test_stack_info(void **state)
+{
+    (void)state;
+    size_t n;
+    char *buf = wild("py311-stack-info.txt", &n);
+    check_chunking("stack_info", buf, n);
+    json_t *docs = events_of(buf, n, 0);
+    assert_int_equal(json_array_size(docs), 14);
+    const char *m = json_string_value(json_object_get(json_array_get(docs, 1), "message"));
+    assert_int_equal(strncmp(m, "slow batch, where are we?\nStack (most recent call last):\n", 57), 0);
+    assert_non_null(strstr(m, "line 10, in worker\n    log.warning("));
+    m = json_string_value(json_object_get(json_array_get(docs, 2), "message"));
+    assert_int_equal(strncmp(m, "lost the lease\nretrying from the last checkpoint\nStack (most recent", 67), 0);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 2), "level")), "ERROR");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 4), "message")),
+                        "Stack (most recent call last):");
+    json_decref(docs);
+    free(buf);
+}
+
 /* numpy's RuntimeWarnings and other warnings as Python prints them between logging
  * records: each a record at WARNING, its source line (indented by two) part of it; a
  * second line of the message stays a line. */
@@ -1876,9 +1899,10 @@ static void test_lambda_request_ids(void **state)
 }
 
 /* What looks like a traceback but never reaches an exception line is given back
- * as lines, in order: logging's stack_info ("Stack (most recent call last):") and
- * traceback.print_stack's frames, with the record before them, which the frames
- * had taken as their introducer. All of it was lost before. */
+ * as lines, in order: traceback.print_stack's frames, with the record before them,
+ * which the frames had taken as their introducer. All of it was lost before.
+ * logging's stack_info ("Stack (most recent call last):" and the frames, right after
+ * the record) is that record's message: one event. */
 static void test_unfinished_blocks_given_back(void **state)
 {
     (void)state;
@@ -1890,18 +1914,29 @@ static void test_unfinished_blocks_given_back(void **state)
                                "  File \"/srv/app/stack_app.py\", line 7, in worker\n"
                                "    log.warning(\"slow batch, where are we?\", stack_info=True)\n"
                                "other text\n"
+                               "2026-12-07 18:19:13,762 WARNING app.jobs: print_stack next\n"
                                "  File \"/srv/app/stack_app.py\", line 8, in worker\n"
                                "    traceback.print_stack(limit=2)\n"
                                "2026-12-07 18:19:13,762 INFO app.jobs: done\n";
     struct coll c;
     run(&c, text, 0);
-    assert_int_equal(c.n, 11);
+    static const uint64_t lines[] = {1, 2, 8, 9, 10, 11, 12};
+    assert_int_equal(c.n, 7);
     for (size_t k = 0; k < c.n; k++) {
         assert_int_equal(ev_at(&c, k)->kind, EV_LOG);
-        assert_int_equal(ev_at(&c, k)->src.line, k + 1);
+        assert_int_equal(ev_at(&c, k)->src.line, lines[k]);
     }
     assert_int_equal(ev_at(&c, 1)->level, EV_LVL_WARNING);
-    assert_str(ev_at(&c, 3)->message, "  File \"/srv/app/stack_app.py\", line 11, in <module>");
+    assert_str(ev_at(&c, 1)->message, "slow batch, where are we?\nStack (most recent call last):\n"
+                                      "  File \"/srv/app/stack_app.py\", line 11, in <module>\n"
+                                      "    worker()\n"
+                                      "  File \"/srv/app/stack_app.py\", line 7, in worker\n"
+                                      "    log.warning(\"slow batch, where are we?\", stack_info=True)");
+    assert_str(ev_at(&c, 2)->message, "other text");
+    assert_str(ev_at(&c, 3)->message, "print_stack next"); /* given back: a record again */
+    assert_int_equal(ev_at(&c, 3)->level, EV_LVL_WARNING);
+    assert_str(ev_at(&c, 4)->message, "  File \"/srv/app/stack_app.py\", line 8, in worker");
+    assert_int_equal(c.ndiag, 0);
     coll_free(&c);
     check_chunking("unfinished blocks", text, sizeof(text) - 1);
 }
@@ -2015,6 +2050,7 @@ int main(void)
         cmocka_unit_test(test_web_servers),
         cmocka_unit_test(test_worker_tracebacks),
         cmocka_unit_test(test_python_warnings),
+        cmocka_unit_test(test_stack_info),
         cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
