@@ -750,6 +750,12 @@ static void summarize(char *dst, size_t dstsz, const struct event *ev)
     char buf[CORR_SUMMARY];
     if (ev->kind == EV_EXCEPTION && ev->u.exc.chain.n > 0) {
         const struct ev_exc *o = &ev->u.exc.chain.exc[ev->u.exc.chain.n - 1];
+        /* A carrier of a worker's traceback (Celery's ExceptionWithTraceback) says
+         * nothing of its own: the worker's outermost exception does. */
+        for (int depth = 0; depth < 4 && o->remote != NULL && o->remote->n > 0 && ev->u.exc.chain.n == 1 &&
+                            (o->message.len == 0 || o->message.ptr[0] == '\n' || o->message.ptr[0] == '"');
+             depth++)
+            o = &o->remote->exc[o->remote->n - 1];
         size_t ml = o->message.len;
         const char *nl = ml ? memchr(o->message.ptr, '\n', ml) : NULL;
         if (nl)

@@ -442,6 +442,37 @@ static bool parse_tornado_layout(const char *p, size_t n, struct logprefix *out)
     return true;
 }
 
+/* A UUID at p: 8-4-4-4-12 hex digits. */
+static bool is_uuid(const char *p)
+{
+    for (int k = 0; k < 36; k++) {
+        bool dash = k == 8 || k == 13 || k == 18 || k == 23;
+        if (dash ? p[k] != '-' : !(is_digit(p[k]) || (unsigned)((p[k] | 0x20) - 'a') < 6u))
+            return false;
+    }
+    return true;
+}
+
+/* Celery names a task by its id: "Task shop.charge[e729a1a8-73f6-...] received",
+ * "... raised unexpected", "Soft time limit (1s) exceeded for shop.slow[...]". The id
+ * is the record's trace id, so a task's records are one trace. Looked for near the
+ * message's start only. */
+static void celery_task_id(const char *p, size_t n, struct logprefix *out)
+{
+    size_t end = n - out->msg_off > 256 ? out->msg_off + 256 : n;
+    for (size_t i = out->msg_off; i + 38 <= end; i++) {
+        const char *b = memchr(p + i, '[', end - i);
+        if (b == NULL)
+            return;
+        i = (size_t)(b - p);
+        if (i + 38 <= end && p[i + 37] == ']' && is_uuid(p + i + 1)) {
+            out->trace_off = (uint32_t)(i + 1);
+            out->trace_len = 36;
+            return;
+        }
+    }
+}
+
 /* The layouts that start with a time, a level or a bracket (see parse). */
 static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
 {
@@ -449,7 +480,7 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
     out->pid = -1;
     *ts_end = 0;
     *cacheable = false;
-    bool zoned = false, logger_marked = false;
+    bool zoned = false, logger_marked = false, celery = false;
     if (n < 4)
         return false;
     char c = p[0];
@@ -531,6 +562,7 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
         if (bracket) {
             /* celery: "[ts: LEVEL/Process] msg" */
             if (i + 2 < n && p[i] == ':' && p[i + 1] == ' ') {
+                celery = true;
                 size_t k = word_len(p + i + 2, n - i - 2);
                 enum ev_level lv = level_word(p + i + 2, k);
                 if (lv != EV_LVL_UNKNOWN)
@@ -733,6 +765,8 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
     if (i + 1 < n && p[i] == '-' && p[i + 1] == ' ')
         i += 2;
     out->msg_off = i;
+    if (celery)
+        celery_task_id(p, n, out);
     /* A message not set off by a blank may continue the last token's word. */
     *cacheable = out->has_ts && p[0] != '[' && !zoned && out->level != EV_LVL_UNKNOWN && logger_marked &&
                  i + 4 < n && i > 0 && (p[i - 1] == ' ' || p[i - 1] == '\t');
@@ -741,8 +775,9 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
 
 /* An access log line in the common or combined log format (gunicorn's access log,
  * nginx, Apache): "HOST - USER [07/Dec/2026:19:52:55 +0000] "GET / HTTP/1.1" 200 3
- * ...", or as werkzeug writes it: "HOST - - [07/Dec/2026 19:52:55] "GET / ..." 200 -". A record of its own, so that it ends a traceback before it rather than
- * being read as the exception's note. The whole line is the message: the client and
+ * ...", or as werkzeug writes it: "HOST - - [07/Dec/2026 19:52:55] "GET / ..." 200 -".
+ * A record of its own, so that it ends a traceback before it rather than being read
+ * as the exception's note. The whole line is the message: the client and
  * the request are what a reader looks for. Its host is the client's, not the
  * writer's, so it is not taken as the event's host. */
 static bool parse_clf_layout(const char *p, size_t n, struct logprefix *out)

@@ -183,6 +183,32 @@ static void test_idle_close_and_late_events(void **state)
     corr_destroy(c);
 }
 
+/* A timeline entry of an exception says what failed: for a carrier of a worker's
+ * traceback (Celery's), the worker's outermost exception. */
+static void test_carrier_summary(void **state)
+{
+    (void)state;
+    struct sink s = {0};
+    struct correlator *c = corr_create(NULL, on_closed, &s);
+    struct ev_exc worker[2] = {
+        {.type = EV_STR_LIT("ValueError"), .message = EV_STR_LIT("not json")},
+        {.type = EV_STR_LIT("LookupError"), .message = EV_STR_LIT("order payload unreadable"),
+         .relation = EV_REL_CAUSE},
+    };
+    struct ev_chain remote = {worker, 2};
+    struct ev_exc carrier = {.type = EV_STR_LIT("billiard.einfo.ExceptionWithTraceback"),
+                             .message = EV_STR_LIT("\n\"\"\"\nTraceback ...\n\"\"\""),
+                             .remote = &remote};
+    struct event e = mk("e729a1a873f640e78ab82197b43da558", "worker", T0, EV_LVL_ERROR, "Task raised");
+    e.kind = EV_EXCEPTION;
+    e.u.exc.chain = (struct ev_chain){&carrier, 1};
+    feed(c, &e, &tag_a);
+    corr_finish(c);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.c[0].first_summary, "LookupError: order payload unreadable");
+    corr_destroy(c);
+}
+
 static void test_cap_evicts_oldest(void **state)
 {
     (void)state;
@@ -364,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_time_join_window),
         cmocka_unit_test(test_idle_close_and_late_events),
         cmocka_unit_test(test_cap_evicts_oldest),
+        cmocka_unit_test(test_carrier_summary),
         cmocka_unit_test(test_many_traces_close_once),
         cmocka_unit_test(test_timeline_bounded_keeps_errors),
         cmocka_unit_test(test_origin_is_earliest_error),

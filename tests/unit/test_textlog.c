@@ -198,6 +198,11 @@ static const struct prefix_case prefix_cases[] = {
      -1, NULL, "\"GET /health/ HTTP/1.1\" 200 12"},
     {"[07/Dec/2026:18:25:10 +0100] GET /", true, "2026-12-07T17:25:10Z", EV_LVL_UNKNOWN, NULL, -1, NULL, "GET /"},
     {"[07/Foo/2026 18:25:10] no month", false, NULL, EV_LVL_UNKNOWN, NULL, -1, NULL, NULL},
+    /* Celery's "[time: LEVEL/Process]" (its task id, in brackets in the message, is the
+     * record's trace id: test_worker_tracebacks) */
+    {"[2026-12-07 19:54:15,341: INFO/MainProcess] Task shop.add[12229f40-460b-4907-8403-a2c257140865] received",
+     true, "2026-12-07T19:54:15.341Z", EV_LVL_INFO, NULL, -1, NULL,
+     "Task shop.add[12229f40-460b-4907-8403-a2c257140865] received"},
     /* An access log in the common/combined log format: the whole line is the message */
     {"127.0.0.1 - - [07/Dec/2026:19:52:55 +0000] \"GET /orders HTTP/1.1\" 500 0 \"-\" \"-\"", true,
      "2026-12-07T19:52:55Z", EV_LVL_UNKNOWN, NULL, -1, NULL,
@@ -1775,15 +1780,24 @@ static void test_worker_tracebacks(void **state)
                                       "\"soft_timeout_sighandler\"]]]");
     expect_remotes(docs, "billiard.einfo.ExceptionWithTraceback>[json.decoder.JSONDecodeError,LookupError ] "
                          "billiard.einfo.ExceptionWithTraceback>[billiard.exceptions.SoftTimeLimitExceeded ] ");
+    /* The task's id is each of its records' trace id: received, the soft time limit's
+     * warning, the failure. */
     size_t k;
     json_t *d;
+    int charge = 0, slow = 0;
     json_array_foreach(docs, k, d) {
+        const char *tid = json_string_value(json_object_get(d, "trace_id"));
+        charge += tid != NULL && strcmp(tid, "e729a1a873f640e78ab82197b43da558") == 0;
+        slow += tid != NULL && strcmp(tid, "1caa8527379d4f41861b959fa5a95c92") == 0;
         if (json_object_get(d, "exception") != NULL) {
             const char *m = json_string_value(json_object_get(d, "message"));
             assert_non_null(strstr(m, "raised unexpected: ExceptionWithTraceback()"));
             assert_string_equal(json_string_value(json_object_get(d, "level")), "ERROR");
+            assert_non_null(tid);
         }
     }
+    assert_int_equal(charge, 2);
+    assert_int_equal(slow, 3);
     json_decref(docs);
     /* Celery's unregistered-task error: a message of paragraphs, then the traceback. */
     docs = expect_wild_chains("celery-5.2-unregistered.txt", "logged",
