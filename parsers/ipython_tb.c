@@ -134,19 +134,6 @@ static bool add_frame(struct builder *b, const char *file, size_t file_len, uint
     return tbb_frame(&b->tb, ev_str_make(file, file_len), ev_str_make(func, func_len), line);
 }
 
-static uint32_t number(const char *p, size_t n, size_t *used)
-{
-    uint32_t v = 0;
-    size_t i = 0;
-    while (i < n && is_digit(p[i])) {
-        if (v < 100000000u)
-            v = v * 10 + (uint32_t)(p[i] - '0');
-        i++;
-    }
-    *used = i;
-    return v;
-}
-
 /* "in f(x)" -> "f"; "<module>" when there is none. */
 static void function_of(const char *p, size_t n, const char **f, size_t *fn)
 {
@@ -179,19 +166,15 @@ static bool frame_line(struct builder *b, const char *p, size_t n)
                 break;
             }
         size_t loc_end = in ? (size_t)(in - p) : n;
-        size_t colon = loc_end;
-        while (colon > 5 && p[colon - 1] != ':')
-            colon--;
-        if (colon <= 6)
-            return false;
-        uint32_t line = number(p + colon, loc_end - colon, &used);
-        if (used == 0 || colon + used != loc_end)
+        size_t path_len;
+        uint32_t line;
+        if (!tbl_path_line(p + 5, loc_end - 5, &path_len, &line))
             return false;
         if (in != NULL)
             function_of(in + 2, n - loc_end - 2, &f, &fn);
         else
             function_of("", 0, &f, &fn);
-        add_frame(b, p + 5, colon - 1 - 5, line, f, fn);
+        add_frame(b, p + 5, path_len, line, f, fn);
         return true;
     }
     if (n > 8 && memcmp(p, "Cell In[", 8) == 0) {
@@ -200,7 +183,7 @@ static bool frame_line(struct builder *b, const char *p, size_t n)
         if (close == NULL || (size_t)(close - p) + 8 > n || memcmp(close + 1, ", line ", 7) != 0)
             return false;
         size_t i = (size_t)(close - p) + 8;
-        uint32_t line = number(p + i, n - i, &used);
+        uint32_t line = tbl_digits(p + i, n - i, &used);
         if (used == 0)
             return false;
         i += used;
@@ -307,7 +290,7 @@ int iptb_parse(const struct tb_line *lines, size_t n, const struct parse_limits 
                 k++;
                 while (k < pn && p[k] == ' ')
                     k++;
-                uint32_t line = number(p + k, pn - k, &used);
+                uint32_t line = tbl_digits(p + k, pn - k, &used);
                 if (used > 0 && b.tb.nframes > 0)
                     b.tb.frames[b.tb.nframes - 1].line = line;
                 b.line_pending = false;

@@ -56,8 +56,7 @@ size_t tbl_indent(const char *p, size_t n)
     return i;
 }
 
-/* Digits at p[0..n): their value (capped), and how many there were in *used. */
-static uint32_t digits(const char *p, size_t n, size_t *used)
+uint32_t tbl_digits(const char *p, size_t n, size_t *used)
 {
     uint32_t v = 0;
     size_t k = 0;
@@ -68,6 +67,19 @@ static uint32_t digits(const char *p, size_t n, size_t *used)
     }
     *used = k;
     return v;
+}
+
+bool tbl_path_line(const char *p, size_t n, size_t *path_len, uint32_t *line)
+{
+    size_t colon = n;
+    while (colon > 0 && p[colon - 1] != ':')
+        colon--;
+    if (colon < 2)
+        return false;
+    size_t used;
+    *line = tbl_digits(p + colon, n - colon, &used);
+    *path_len = colon - 1;
+    return used > 0 && colon + used == n;
 }
 
 /* IPython 8's own location lines, in its Plain mode and before a SyntaxError:
@@ -83,7 +95,7 @@ static bool ipython_location(const char *p, size_t n, size_t i, struct tbl_frame
         const char *close = memchr(s + 8, ']', (size_t)(end - s - 8));
         if (close == NULL || end - close < 8 || memcmp(close + 1, ", line ", 7) != 0)
             return false;
-        line = digits(close + 8, (size_t)(end - close - 8), &used);
+        line = tbl_digits(close + 8, (size_t)(end - close - 8), &used);
         const char *d = close + 8 + used;
         if (used == 0 || (d < end && (end - d < 6 || memcmp(d, ", in ", 5) != 0)))
             return false;
@@ -96,17 +108,13 @@ static bool ipython_location(const char *p, size_t n, size_t i, struct tbl_frame
             if (memcmp(q, " in ", 4) == 0)
                 in = q;
         const char *loc_end = in != NULL ? in : end;
-        const char *colon = loc_end;
-        while (colon > s + 5 && colon[-1] != ':')
-            colon--;
-        if (colon <= s + 6)
-            return false;
-        line = digits(colon, (size_t)(loc_end - colon), &used);
-        if (used == 0 || colon + used != loc_end || memchr(s + 5, ' ', (size_t)(colon - 1 - (s + 5))) != NULL)
+        size_t path_len;
+        if (!tbl_path_line(s + 5, (size_t)(loc_end - (s + 5)), &path_len, &line) ||
+            memchr(s + 5, ' ', path_len) != NULL)
             return false;
         func = in != NULL && end - in > 4 ? in + 4 : NULL;
         out->file = s + 5;
-        out->file_len = (size_t)(colon - 1 - (s + 5));
+        out->file_len = path_len;
     } else {
         return false;
     }

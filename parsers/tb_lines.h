@@ -35,6 +35,12 @@ struct tbl_frame {
  * before a SyntaxError without ", in f"). */
 bool tbl_frame(const char *p, size_t n, struct tbl_frame *out);
 
+/* The digits at p[0..n): their value (capped), their count in *used. */
+uint32_t tbl_digits(const char *p, size_t n, size_t *used);
+/* "PATH:LINE", the whole of p[0..n) (IPython's locations): the path's length and the
+ * line. False when it does not end in ":digits" or the path is empty. */
+bool tbl_path_line(const char *p, size_t n, size_t *path_len, uint32_t *line);
+
 /* "  [Previous line repeated 995 more times]": returns true and the count. */
 bool tbl_repeat_marker(const char *p, size_t n, uint32_t *count);
 

@@ -1424,21 +1424,34 @@ static void test_pytest_captured(void **state)
     coll_free(&c);
 }
 
-/* The events of a file of tests/data/wild, checked under every chunking and notes,
- * whose exceptions of origin have the chains want (chains_of's form). */
-static json_t *expect_wild_chains(const char *file, const char *origin, const char *want)
+/* The events of a file of tests/data/wild, checked to be the same under every
+ * chunking and with notes. */
+static json_t *wild_events(const char *file)
 {
     size_t n;
     char *buf = wild(file, &n);
     check_chunking(file, buf, n);
     json_t *docs = events_of(buf, n, 0);
+    free(buf);
+    return docs;
+}
+
+/* The message (or another string field) of event k of docs; NULL when absent. */
+static const char *doc_str(json_t *docs, size_t k, const char *field)
+{
+    return json_string_value(json_object_get(json_array_get(docs, k), field));
+}
+
+/* wild_events, whose exceptions of origin have the chains want (chains_of's form). */
+static json_t *expect_wild_chains(const char *file, const char *origin, const char *want)
+{
+    json_t *docs = wild_events(file);
     json_t *got = chains_of(docs, origin);
     char *s = json_dumps(got, JSON_COMPACT);
     if (strcmp(s, want) != 0)
         fail_msg("%s: %s", file, s);
     free(s);
     json_decref(got);
-    free(buf);
     return docs;
 }
 
@@ -1833,21 +1846,16 @@ static void test_worker_tracebacks(void **state)
 static void test_stack_info(void **state)
 {
     (void)state;
-    size_t n;
-    char *buf = wild("py311-stack-info.txt", &n);
-    check_chunking("stack_info", buf, n);
-    json_t *docs = events_of(buf, n, 0);
+    json_t *docs = wild_events("py311-stack-info.txt");
     assert_int_equal(json_array_size(docs), 14);
-    const char *m = json_string_value(json_object_get(json_array_get(docs, 1), "message"));
+    const char *m = doc_str(docs, 1, "message");
     assert_int_equal(strncmp(m, "slow batch, where are we?\nStack (most recent call last):\n", 57), 0);
     assert_non_null(strstr(m, "line 10, in worker\n    log.warning("));
-    m = json_string_value(json_object_get(json_array_get(docs, 2), "message"));
+    m = doc_str(docs, 2, "message");
     assert_int_equal(strncmp(m, "lost the lease\nretrying from the last checkpoint\nStack (most recent", 67), 0);
-    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 2), "level")), "ERROR");
-    assert_string_equal(json_string_value(json_object_get(json_array_get(docs, 4), "message")),
-                        "Stack (most recent call last):");
+    assert_string_equal(doc_str(docs, 2, "level"), "ERROR");
+    assert_string_equal(doc_str(docs, 4, "message"), "Stack (most recent call last):");
     json_decref(docs);
-    free(buf);
 }
 
 /* numpy's RuntimeWarnings and other warnings as Python prints them between logging
@@ -1856,25 +1864,19 @@ static void test_stack_info(void **state)
 static void test_python_warnings(void **state)
 {
     (void)state;
-    size_t n;
-    char *buf = wild("numpy-1.24-warnings.txt", &n);
-    check_chunking("warnings", buf, n);
-    json_t *docs = events_of(buf, n, 0);
+    json_t *docs = wild_events("numpy-1.24-warnings.txt");
     assert_int_equal(json_array_size(docs), 9);
-    json_t *d = json_array_get(docs, 1);
-    assert_string_equal(json_string_value(json_object_get(d, "level")), "WARNING");
-    assert_string_equal(json_string_value(json_object_get(d, "message")),
+    assert_string_equal(doc_str(docs, 1, "level"), "WARNING");
+    assert_string_equal(doc_str(docs, 1, "message"),
                         "/srv/app/warn_app.py:14: RuntimeWarning: overflow encountered in exp\n"
                         "return 1 / (1 + np.exp(-x))");
-    assert_int_equal(json_integer_value(json_object_get(json_object_get(d, "source"), "line")), 2);
-    d = json_array_get(docs, 4);
-    assert_string_equal(json_string_value(json_object_get(d, "level")), "WARNING");
-    assert_non_null(strstr(json_string_value(json_object_get(d, "message")), "DeprecationWarning: the 'lr'"));
-    d = json_array_get(docs, 6);
-    assert_string_equal(json_string_value(json_object_get(d, "message")), "they are skipped");
-    assert_null(json_object_get(d, "level"));
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(json_array_get(docs, 1), "source"), "line")),
+                     2);
+    assert_string_equal(doc_str(docs, 4, "level"), "WARNING");
+    assert_non_null(strstr(doc_str(docs, 4, "message"), "DeprecationWarning: the 'lr'"));
+    assert_string_equal(doc_str(docs, 6, "message"), "they are skipped");
+    assert_null(doc_str(docs, 6, "level"));
     json_decref(docs);
-    free(buf);
 }
 
 /* AWS Lambda's Python runtime (its LambdaLoggerHandler's format, "[%(levelname)s]\t
