@@ -113,6 +113,7 @@ const char *ev_tb_origin_name(enum ev_tb_origin o)
     case EV_TB_PYTEST: return "pytest";
     case EV_TB_IPYTHON: return "ipython";
     case EV_TB_RICH: return "rich";
+    case EV_TB_UNITTEST: return "unittest";
     case EV_TB_PLAIN: break;
     }
     return "traceback";

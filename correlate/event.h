@@ -145,6 +145,7 @@ enum ev_tb_origin {
     EV_TB_PYTEST,      /* a pytest failure report ("____ test_x ____"), not CPython's layout */
     EV_TB_IPYTHON,     /* IPython's layout (notebooks, papermill) */
     EV_TB_RICH,        /* drawn in a box by rich (Typer's pretty exceptions, RichHandler) */
+    EV_TB_UNITTEST,    /* a unittest failure ("ERROR: test_x (mod.T.test_x)" over a rule) */
 };
 const char *ev_tb_origin_name(enum ev_tb_origin o);
 

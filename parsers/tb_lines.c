@@ -301,3 +301,27 @@ bool tbl_is_group_structure(const char *p, size_t n)
     size_t i = tbl_indent(p, n);
     return i >= 2 && i % 2 == 0 && i < n && (p[i] == '|' || p[i] == '+');
 }
+
+#define LIT_STARTS(p, n, lit) ((n) >= sizeof(lit) - 1 && memcmp((p), (lit), sizeof(lit) - 1) == 0)
+
+enum tbl_intro tbl_introducer(const char *p, size_t n)
+{
+    n = tbl_rtrim(p, n);
+    if (n < 8)
+        return TBL_INTRO_NONE;
+    if (LIT_STARTS(p, n, "Exception in thread ") && n > 21 && p[n - 1] == ':')
+        return TBL_INTRO_THREAD;
+    /* sys.unraisablehook's "Exception ignored WHERE: OBJ" (WHERE is "in", "in atexit
+     * callback", "on calling ctypes callback function", "while ..." by version). */
+    if ((LIT_STARTS(p, n, "Exception ignored ") && memchr(p, ':', n) != NULL) ||
+        LIT_EQ(p, n, "Error in atexit._run_exitfuncs:"))
+        return TBL_INTRO_UNRAISABLE;
+    if (LIT_STARTS(p, n, "Process ") && n > 9 && n <= 72 && p[n - 1] == ':' && memchr(p + 8, ' ', n - 9) == NULL)
+        return TBL_INTRO_PROCESS;
+    if (LIT_EQ(p, n, "Task exception was never retrieved") || LIT_EQ(p, n, "Future exception was never retrieved") ||
+        (LIT_STARTS(p, n, "Exception in callback ") && n > 22))
+        return TBL_INTRO_ASYNCIO;
+    if (LIT_STARTS(p, n, "future: <") || LIT_STARTS(p, n, "handle: <"))
+        return TBL_INTRO_ASYNCIO_CONTEXT;
+    return TBL_INTRO_NONE;
+}

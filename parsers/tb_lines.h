@@ -66,4 +66,19 @@ size_t tbl_rtrim(const char *p, size_t n);
 /* Number of leading spaces. */
 size_t tbl_indent(const char *p, size_t n);
 
+/* The lines CPython and asyncio print to say whose traceback follows. They come
+ * right before it (asyncio's two lines, before it in turn), so a line of these is
+ * never a note of the exception printed before it: it opens the next report. */
+enum tbl_intro {
+    TBL_INTRO_NONE = 0,
+    TBL_INTRO_THREAD,     /* "Exception in thread NAME:" (threading.excepthook) */
+    TBL_INTRO_UNRAISABLE, /* "Exception ignored in: OBJ", "Exception ignored in atexit
+                           * callback: F" and the like; "Error in atexit._run_exitfuncs:" */
+    TBL_INTRO_PROCESS,    /* "Process NAME:" (multiprocessing: a child that died) */
+    TBL_INTRO_ASYNCIO,    /* the first line of asyncio's report: "Task exception was never
+                           * retrieved", "Future exception ...", "Exception in callback CB" */
+    TBL_INTRO_ASYNCIO_CONTEXT, /* its second: "future: <Task ...>", "handle: <Handle ...>" */
+};
+enum tbl_intro tbl_introducer(const char *p, size_t n);
+
 #endif

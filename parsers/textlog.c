@@ -623,9 +623,41 @@ static void meta_from_record(struct tb_meta *m, const struct textlog *t, const s
  * report is absorbed two lines before the traceback.) */
 static bool may_introduce(const char *msg, size_t n)
 {
-    ev_str m = ev_str_make(msg, n);
-    return str_starts(m, "Exception in thread ") || str_starts(m, "Exception ignored in: ") ||
-           str_starts(m, "future: <Task") || str_starts(m, "Task exception was never retrieved");
+    return tbl_introducer(msg, n) != TBL_INTRO_NONE;
+}
+
+/* An introducer that printed the line alone: the event's message, for what it
+ * names (the object of an unraisable exception, the callback, the process). */
+static void message_from_line(struct tb_meta *m, ev_str line)
+{
+    if (m->message_len == 0) {
+        copy_cstr(m->message, sizeof(m->message), line.ptr, tbl_rtrim(line.ptr, line.len));
+        m->message_len = (uint32_t)strlen(m->message);
+    }
+}
+
+/* A rule drawn with c alone, as wide as a terminal's report: "-----...-----". */
+static bool is_rule_of(ev_str s, char c)
+{
+    size_t n = tbl_rtrim(s.ptr, s.len);
+    if (n < 20)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (s.ptr[i] != c)
+            return false;
+    return true;
+}
+
+/* unittest's "ERROR: test_x (mod.T.test_x)" or "FAIL: ..." (a subtest adds
+ * " (i=1)"; a class fixture is "setUpClass (mod.T)"). A prefixed line was read as
+ * level ERROR with the rest as its message. */
+static bool unittest_failure(ev_str msg, bool prefixed)
+{
+    if (!prefixed && !str_starts(msg, "ERROR: ") && !str_starts(msg, "FAIL: "))
+        return false;
+    size_t n = tbl_rtrim(msg.ptr, msg.len);
+    const char *open = memchr(msg.ptr, '(', n);
+    return n < 512 && open != NULL && msg.ptr[n - 1] == ')' && memchr(msg.ptr, ' ', (size_t)(open - msg.ptr)) != NULL;
 }
 
 /* A traceback started at line ln: absorb the record or introducer just before it. */
@@ -642,52 +674,67 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
         m->ts_ns = t->cur_tts;
     }
     struct qent *prev = ln > 1 ? queued_line(t, ln - 1) : NULL;
-    if (prev != NULL) {
-        ev_str msg = entry_message(t, prev);
-        struct qent *prev2 = ln > 2 ? queued_line(t, ln - 2) : NULL;
-        if (str_starts(msg, "future: <Task") && prev2 != NULL &&
-            str_starts(entry_message(t, prev2), "Task exception was never retrieved")) {
-            meta_from_record(m, t, prev2);
-            m->origin = EV_TB_ASYNCIO;
-            prev2->absorbed = true;
-            prev->absorbed = true;
-        } else if (str_starts(msg, "Exception in thread ") && msg.len > 21 &&
-                   msg.ptr[msg.len - 1] == ':') {
-            meta_from_record(m, t, prev);
-            m->origin = EV_TB_THREAD;
-            copy_cstr(m->thread, sizeof(m->thread), msg.ptr + 20, msg.len - 21);
-            prev->absorbed = true;
-        } else if (str_starts(msg, "Process ") && msg.len > 9 && msg.len <= 72 && msg.ptr[msg.len - 1] == ':' &&
-                   memchr(msg.ptr + 8, ' ', msg.len - 9) == NULL) {
-            /* multiprocessing prints "Process NAME:" before a child's traceback; the
-             * line stays as the event's message, for the process's name. */
-            meta_from_record(m, t, prev);
-            m->origin = EV_TB_PROCESS;
-            if (m->message_len == 0) {
-                copy_cstr(m->message, sizeof(m->message), msg.ptr, msg.len);
-                m->message_len = (uint32_t)strlen(m->message);
-            }
-            prev->absorbed = true;
-        } else if (str_starts(msg, "Exception ignored in: ")) {
-            meta_from_record(m, t, prev);
-            m->origin = EV_TB_UNRAISABLE;
-            prev->absorbed = true;
-        } else if (!prev->prefixed && str_starts(msg, "Internal Server Error: ") && msg.len < 512) {
-            /* Django's django.request record for a 500, which its console handler
-             * prints as the message alone: logged at ERROR. */
-            meta_from_record(m, t, prev);
-            m->origin = EV_TB_LOGGED;
-            m->level = EV_LVL_ERROR;
-            copy_cstr(m->message, sizeof(m->message), msg.ptr, msg.len);
-            m->message_len = (uint32_t)strlen(m->message);
-            prev->absorbed = true;
-        } else if (prev->prefixed && (prev->lp.level >= EV_LVL_WARNING || prev->lp.level == EV_LVL_UNKNOWN)) {
-            /* logger.exception() logs at ERROR; an INFO record just before a
-             * traceback is more likely another process's line than its owner. */
-            meta_from_record(m, t, prev);
-            m->origin = EV_TB_LOGGED;
-            prev->absorbed = true;
-        }
+    if (prev == NULL)
+        return;
+    ev_str msg = entry_message(t, prev);
+    enum tbl_intro intro = tbl_introducer(msg.ptr, msg.len);
+    struct qent *prev2 = intro == TBL_INTRO_ASYNCIO_CONTEXT && ln > 2 ? queued_line(t, ln - 2) : NULL;
+    ev_str msg2 = prev2 != NULL ? entry_message(t, prev2) : ev_str_make("", 0);
+    if (prev2 != NULL && tbl_introducer(msg2.ptr, msg2.len) == TBL_INTRO_ASYNCIO) {
+        /* asyncio's report: its message, then the future or handle, then the
+         * traceback. */
+        meta_from_record(m, t, prev2);
+        m->origin = EV_TB_ASYNCIO;
+        m->level = EV_LVL_ERROR; /* asyncio logs its reports with logger.error */
+        message_from_line(m, msg2);
+        prev2->absorbed = true;
+        prev->absorbed = true;
+    } else if (intro == TBL_INTRO_ASYNCIO) {
+        meta_from_record(m, t, prev);
+        m->origin = EV_TB_ASYNCIO;
+        m->level = EV_LVL_ERROR;
+        message_from_line(m, msg);
+        prev->absorbed = true;
+    } else if (intro == TBL_INTRO_THREAD) {
+        meta_from_record(m, t, prev);
+        m->origin = EV_TB_THREAD;
+        copy_cstr(m->thread, sizeof(m->thread), msg.ptr + 20, tbl_rtrim(msg.ptr, msg.len) - 21);
+        prev->absorbed = true;
+    } else if (intro == TBL_INTRO_PROCESS || intro == TBL_INTRO_UNRAISABLE) {
+        /* multiprocessing's "Process NAME:" names the child; sys.unraisablehook's
+         * line names the object whose finalizer (or callback) raised. */
+        meta_from_record(m, t, prev);
+        m->origin = intro == TBL_INTRO_PROCESS ? EV_TB_PROCESS : EV_TB_UNRAISABLE;
+        message_from_line(m, msg);
+        prev->absorbed = true;
+    } else if (is_rule_of(msg, '-') && ln > 2 && (prev2 = queued_line(t, ln - 2)) != NULL &&
+               unittest_failure(entry_message(t, prev2), prev2->prefixed)) {
+        /* unittest's report of a test that failed or raised: "ERROR: test_x
+         * (mod.T.test_x)", a rule, the traceback. logging's default format reads
+         * "ERROR:" as a level; the line is the event's message either way. */
+        struct qent *rec = prev2;
+        meta_from_record(m, t, rec);
+        m->origin = EV_TB_UNITTEST;
+        m->level = EV_LVL_ERROR;
+        ev_str whole = ev_str_make(t->qbuf + rec->off, rec->len);
+        m->message_len = 0;
+        message_from_line(m, whole);
+        rec->absorbed = true;
+        prev->absorbed = true;
+    } else if (!prev->prefixed && str_starts(msg, "Internal Server Error: ") && msg.len < 512) {
+        /* Django's django.request record for a 500, which its console handler
+         * prints as the message alone: logged at ERROR. */
+        meta_from_record(m, t, prev);
+        m->origin = EV_TB_LOGGED;
+        m->level = EV_LVL_ERROR;
+        message_from_line(m, msg);
+        prev->absorbed = true;
+    } else if (prev->prefixed && (prev->lp.level >= EV_LVL_WARNING || prev->lp.level == EV_LVL_UNKNOWN)) {
+        /* logger.exception() logs at ERROR; an INFO record just before a
+         * traceback is more likely another process's line than its owner. */
+        meta_from_record(m, t, prev);
+        m->origin = EV_TB_LOGGED;
+        prev->absorbed = true;
     }
 }
 
@@ -1205,9 +1252,7 @@ static int column_join(struct textlog *t, const char *p, size_t n, uint64_t line
  * it is no record's message. */
 static bool own_line(const char *p, size_t n)
 {
-    ev_str m = ev_str_make(p, n);
-    if (may_introduce(p, n) || str_starts(m, "Internal Server Error: ") ||
-        (str_starts(m, "Process ") && n > 9 && n <= 72 && p[n - 1] == ':' && memchr(p + 8, ' ', n - 9) == NULL))
+    if (may_introduce(p, n) || str_starts(ev_str_make(p, n), "Internal Server Error: "))
         return true;
     /* A rule ("-----", "=====", "_____"): IPython draws one before its traceback,
      * pytest between its sections. */

@@ -369,6 +369,20 @@ static void test_notes_vs_multiline_message(void **state)
     assert_str(e->notes[1], "  indented note");
     arena_free(&p.a);
 
+    /* A line that introduces the next report ends the notes: not a note itself. */
+    parse(&p,
+          "Traceback (most recent call last):\n"
+          "  File \"a.py\", line 1, in f\n"
+          "ValueError: one\n"
+          "note\n"
+          "Exception ignored in: <function C.__del__ at 0x7f00>\n"
+          "later\n",
+          NULL);
+    e = exc_at(&p, 0);
+    assert_int_equal(e->nnotes, 1);
+    assert_str(e->notes[0], "note");
+    arena_free(&p.a);
+
     /* A blank line inside a message that a separator does not follow is message. */
     parse(&p,
           "Traceback (most recent call last):\n"
@@ -1440,6 +1454,24 @@ static void test_tb_lines(void **state)
     assert_int_equal(cn, 1);
     assert_false(tbl_margin(SL("    +-+--- 1 ---"), 2, &cc, &cn));
     assert_false(tbl_margin(SL("  | x"), 2, &cc, &cn));
+    /* Introducers, by CPython version and asyncio's report. */
+    assert_int_equal(tbl_introducer(SL("Exception in thread Thread-1 (worker):")), TBL_INTRO_THREAD);
+    assert_int_equal(tbl_introducer(SL("Exception in thread :")), TBL_INTRO_NONE);
+    assert_int_equal(tbl_introducer(SL("Exception ignored in: <function C.__del__ at 0x7f>")), TBL_INTRO_UNRAISABLE);
+    assert_int_equal(tbl_introducer(SL("Exception ignored in atexit callback: <function f at 0x7f>")),
+                     TBL_INTRO_UNRAISABLE);
+    assert_int_equal(tbl_introducer(SL("Exception ignored while calling deallocator <function C.__del__>:")),
+                     TBL_INTRO_UNRAISABLE);
+    assert_int_equal(tbl_introducer(SL("Error in atexit._run_exitfuncs:\r")), TBL_INTRO_UNRAISABLE);
+    assert_int_equal(tbl_introducer(SL("Exception ignored because I said so")), TBL_INTRO_NONE);
+    assert_int_equal(tbl_introducer(SL("Process SpawnProcess-3:")), TBL_INTRO_PROCESS);
+    assert_int_equal(tbl_introducer(SL("Process finished with 3 errors:")), TBL_INTRO_NONE);
+    assert_int_equal(tbl_introducer(SL("Task exception was never retrieved")), TBL_INTRO_ASYNCIO);
+    assert_int_equal(tbl_introducer(SL("Future exception was never retrieved")), TBL_INTRO_ASYNCIO);
+    assert_int_equal(tbl_introducer(SL("Exception in callback cb() at a.py:2")), TBL_INTRO_ASYNCIO);
+    assert_int_equal(tbl_introducer(SL("handle: <Handle cb() at a.py:2>")), TBL_INTRO_ASYNCIO_CONTEXT);
+    assert_int_equal(tbl_introducer(SL("future: <Task finished name='Task-2'>")), TBL_INTRO_ASYNCIO_CONTEXT);
+    assert_int_equal(tbl_introducer(SL("note: see the docs")), TBL_INTRO_NONE);
 }
 
 /* ---- pytest failure sections (pytest_tb.h) -------------------------------------------- */

@@ -1858,6 +1858,59 @@ static void test_stack_info(void **state)
     json_decref(docs);
 }
 
+/* The lines that say whose traceback follows (sys.unraisablehook's, asyncio's,
+ * unittest's) introduce the next exception: never notes of the one before, as an
+ * unindented line after an exception line otherwise may be. Each names its event. */
+static void test_wild_introducers(void **state)
+{
+    (void)state;
+    json_t *docs = expect_wild_chains("py311-unraisable.txt", "unraisable",
+                                      "[[[\"root\",\"ZeroDivisionError\",1,\"__del__\"]],"
+                                      "[[\"root\",\"ValueError\",1,\"rows\"]],"
+                                      "[[\"root\",\"RuntimeError\",1,\"flush\"]]]");
+    assert_int_equal(json_array_size(docs), 3);
+    assert_int_equal(strncmp(doc_str(docs, 0, "message"), "Exception ignored in: <function Conn.__del__ at 0x", 50), 0);
+    assert_int_equal(strncmp(doc_str(docs, 1, "message"), "Exception ignored in: <generator object rows at", 47), 0);
+    assert_int_equal(strncmp(doc_str(docs, 2, "message"), "Exception ignored in atexit callback: <function flush", 53),
+                     0);
+    for (size_t k = 0; k < 3; k++)
+        assert_null(json_object_get(json_array_get(json_object_get(json_object_get(json_array_get(docs, k), "exception"),
+                                                                   "chain"),
+                                                    0),
+                                    "notes"));
+    json_decref(docs);
+
+    /* asyncio's reports, printed alone and through logging: at ERROR, named by
+     * their first line; the TaskGroup's group after them is a traceback of its own. */
+    static const char *const aio = "[[[\"root\",\"ValueError\",2,\"on_timer\"]],[[\"root\",\"KeyError\",1,\"fetch\"]]]";
+    docs = expect_wild_chains("py311-asyncio.txt", "asyncio", aio);
+    assert_int_equal(json_array_size(docs), 3);
+    assert_string_equal(doc_str(docs, 0, "message"), "Exception in callback on_timer() at /srv/app/asyncio_app.py:20");
+    assert_string_equal(doc_str(docs, 0, "level"), "ERROR");
+    assert_string_equal(doc_str(docs, 1, "message"), "Task exception was never retrieved");
+    json_decref(docs);
+    docs = expect_wild_chains("py311-asyncio-logging.txt", "asyncio", aio);
+    assert_int_equal(json_array_size(docs), 5);
+    assert_string_equal(doc_str(docs, 1, "logger"), "asyncio");
+    assert_string_equal(doc_str(docs, 1, "ts"), "2026-12-07T22:04:25.484Z");
+    assert_string_equal(doc_str(docs, 3, "message"), "gathering");
+    json_decref(docs);
+
+    /* unittest's report: "ERROR: test (id)" (which logging's default format would
+     * read as a level) or "FAIL: ...", a rule, the traceback. */
+    docs = expect_wild_chains("py311-unittest.txt", "unittest",
+                              "[[[\"root\",\"OSError\",1,\"setUpClass\"]],"
+                              "[[\"root\",\"ValueError\",1,\"test_parse\"],"
+                              "[\"cause\",\"RuntimeError\",1,\"test_parse\"]],"
+                              "[[\"root\",\"AssertionError\",1,\"test_limits\"]],"
+                              "[[\"root\",\"AssertionError\",1,\"test_limits\"]]]");
+    assert_int_equal(json_array_size(docs), 17);
+    assert_string_equal(doc_str(docs, 7, "message"), "ERROR: setUpClass (__main__.Db)");
+    assert_string_equal(doc_str(docs, 11, "message"), "FAIL: test_limits (__main__.Orders.test_limits) (i=1)");
+    assert_string_equal(doc_str(docs, 11, "level"), "ERROR");
+    json_decref(docs);
+}
+
 /* numpy's RuntimeWarnings and other warnings as Python prints them between logging
  * records: each a record at WARNING, its source line (indented by two) part of it; a
  * second line of the message stays a line. */
@@ -2067,6 +2120,7 @@ int main(void)
         cmocka_unit_test(test_worker_tracebacks),
         cmocka_unit_test(test_python_warnings),
         cmocka_unit_test(test_stack_info),
+        cmocka_unit_test(test_wild_introducers),
         cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
