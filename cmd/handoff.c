@@ -36,8 +36,9 @@
 #define BATCH_BUF ((size_t)128 << 10) /* a batch's record buffer; grows for a larger record */
 #define BATCH_ARENA ((size_t)1 << 20) /* published early when its arena holds this much */
 #define SPIN_NS 500000                /* how long a waiting side spins before it sleeps */
+#define RAW_SCALE 64                  /* handoff_offload's steps */
 
-enum rec_tag { REC_LOG = 1, REC_LINE, REC_EVENT, REC_DIAG };
+enum rec_tag { REC_LOG = 1, REC_LINE, REC_EVENT, REC_DIAG, REC_RAW };
 
 /* The strings of an event, in packing order. */
 #define NSTR 8
@@ -101,6 +102,16 @@ struct rec_ref {
     const char *diag_stream, *diag_text; /* in the batch's arena */
 };
 
+/* A line for the consumer to parse; its bytes follow. */
+struct rec_raw {
+    uint8_t tag;
+    uint32_t size;
+    uint32_t len;
+    uint64_t line;
+    const char *stream; /* the batch's copy of the stream name */
+    const void *parser;
+};
+
 /* A batch's own fields are written by the producer per event: on a cache line
  * of their own (batches allocated side by side shared one, and the consumer's
  * reads of one batch slowed the producer's writes to the next). */
@@ -135,6 +146,9 @@ struct handoff {
     alignas(64) struct batch *filling;     /* the producer's */
     const char *announced;                 /* handoff_stream's name, and its count */
     uint64_t announced_gen;
+    unsigned raw_share;                    /* lines in RAW_SCALE that go raw */
+    unsigned raw_acc;
+    bool raw_fixed;                        /* handoff_fix_offload */
     alignas(64) struct batch *taking;      /* the consumer's */
     size_t pos;                            /* the consumer's offset in taking->buf */
     const char *take_buf;                  /* taking->buf and ->len, read once */
@@ -245,8 +259,12 @@ static bool spin_for(const struct handoff *h, atomic_size_t *count, atomic_bool 
 /* Producer: a batch to fill, waiting while every batch is in flight. */
 static struct batch *get_batch(struct handoff *h)
 {
-    if (h->allocated >= NBATCH)
+    if (h->allocated >= NBATCH && atomic_load_explicit(&h->nspare, memory_order_acquire) == 0) {
+        /* The consumer is behind: it gets fewer lines to parse. */
+        if (h->raw_share > 0 && !h->raw_fixed)
+            h->raw_share--;
         spin_for(h, &h->nspare, NULL);
+    }
     pthread_mutex_lock(&h->mu);
     while (h->spare == NULL && h->allocated >= NBATCH && !h->cancelled) {
         h->producer_sleeps = true;
@@ -292,6 +310,9 @@ static void publish(struct handoff *h)
 #ifdef HO_STREAM
     _mm_sfence(); /* the streamed records are visible before the batch is */
 #endif
+    /* The consumer took every batch before this one: it has time to parse lines. */
+    if (atomic_load_explicit(&h->nready, memory_order_relaxed) == 0 && h->raw_share < RAW_SCALE && !h->raw_fixed)
+        h->raw_share++;
     pthread_mutex_lock(&h->mu);
     if (h->ready_tail)
         h->ready_tail->next = b;
@@ -537,6 +558,62 @@ int handoff_diag(struct handoff *h, int kind, const char *stream, uint64_t line,
     return 0;
 }
 
+void handoff_fix_offload(struct handoff *h, unsigned share64)
+{
+    h->raw_share = share64 < RAW_SCALE ? share64 : RAW_SCALE;
+    h->raw_fixed = true;
+}
+
+bool handoff_offload(struct handoff *h)
+{
+    h->raw_acc += h->raw_share;
+    if (h->raw_acc < RAW_SCALE)
+        return false;
+    h->raw_acc -= RAW_SCALE;
+    return true;
+}
+
+int handoff_raw(struct handoff *h, const void *parser, const char *stream, const char *line, size_t len,
+                uint64_t lineno)
+{
+    if (len > UINT32_MAX - 64)
+        return -1;
+    size_t size = pad16(sizeof(struct rec_raw) + len);
+    char *p = reserve(h, size);
+    if (p == NULL)
+        return -1;
+    struct rec_raw r = {.tag = REC_RAW, .size = (uint32_t)size, .len = (uint32_t)len, .line = lineno,
+                        .parser = parser};
+    if (stream != NULL && (r.stream = stream_copy(h, stream)) == NULL)
+        return -1;
+#ifdef HO_STREAM
+    /* Streamed out as pack_log's records are: the batch was last read by the other
+     * core, and ordinary stores would each fetch their line back first. */
+    _Alignas(16) char stage[sizeof(r) + 16];
+    memcpy(stage, &r, sizeof(r));
+    size_t head = sizeof(r) & ~(size_t)15; /* whole 16-byte pieces of the header */
+    size_t lead = 16 - (sizeof(r) - head);  /* line bytes that complete its last piece */
+    if (lead > len)
+        lead = len;
+    memcpy(stage + sizeof(r), line, lead);
+    memset(stage + sizeof(r) + lead, 0, sizeof(stage) - sizeof(r) - lead);
+    put_staged(p, stage, head + 16);
+    size_t k = lead, at = head + 16;
+    for (; k + 16 <= len; k += 16, at += 16)
+        _mm_stream_si128((__m128i *)(void *)(p + at), _mm_loadu_si128((const __m128i *)(const void *)(line + k)));
+    if (k < len) {
+        _Alignas(16) char tail[16] = {0};
+        memcpy(tail, line + k, len - k);
+        put_staged(p + at, tail, 16);
+    }
+#else
+    memcpy(p, &r, sizeof(r));
+    memcpy(p + sizeof(r), line, len);
+#endif
+    commit(h, size);
+    return 0;
+}
+
 void handoff_close(struct handoff *h)
 {
     publish(h);
@@ -625,8 +702,7 @@ static const struct event *unpack_line(struct handoff *h, const struct rec_line 
     return ev;
 }
 
-int handoff_next(struct handoff *h, const struct event **ev, int *diag_kind, const char **diag_stream,
-                 uint64_t *diag_line, const char **diag_text)
+enum handoff_kind handoff_next(struct handoff *h, struct handoff_item *it)
 {
     while (h->taking == NULL || h->pos == h->take_len) {
         if (h->taking != NULL) {
@@ -649,7 +725,7 @@ int handoff_next(struct handoff *h, const struct event **ev, int *diag_kind, con
         }
         if (h->ready_head == NULL) {
             pthread_mutex_unlock(&h->mu);
-            return 0;
+            return HO_END;
         }
         h->taking = h->ready_head;
         h->ready_head = h->taking->next;
@@ -666,25 +742,36 @@ int handoff_next(struct handoff *h, const struct event **ev, int *diag_kind, con
         struct rec_line r;
         memcpy(&r, p, sizeof(r));
         h->pos += r.size;
-        *ev = unpack_line(h, &r, p + sizeof(r));
-        return 1;
+        it->ev = unpack_line(h, &r, p + sizeof(r));
+        return HO_EVENT;
     }
     if ((uint8_t)p[0] == REC_LOG) {
         struct rec_log r;
         memcpy(&r, p, sizeof(r));
         h->pos += r.size;
-        *ev = unpack_log(h, p);
-        return 1;
+        it->ev = unpack_log(h, p);
+        return HO_EVENT;
+    }
+    if ((uint8_t)p[0] == REC_RAW) {
+        struct rec_raw r;
+        memcpy(&r, p, sizeof(r));
+        h->pos += r.size;
+        it->stream = r.stream;
+        it->line = r.line;
+        it->text = p + sizeof(r);
+        it->len = r.len;
+        it->parser = r.parser;
+        return HO_RAW;
     }
     const struct rec_ref *r = (const struct rec_ref *)(const void *)p;
     h->pos += r->size;
     if (r->tag == REC_DIAG) {
-        *diag_kind = r->diag_kind;
-        *diag_stream = r->diag_stream;
-        *diag_line = r->diag_line;
-        *diag_text = r->diag_text;
-        return 2;
+        it->diag_kind = r->diag_kind;
+        it->stream = r->diag_stream;
+        it->line = r->diag_line;
+        it->text = r->diag_text;
+        return HO_DIAG;
     }
-    *ev = r->ev;
-    return 1;
+    it->ev = r->ev;
+    return HO_EVENT;
 }

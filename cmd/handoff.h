@@ -35,13 +35,34 @@ int handoff_line(struct handoff *h, const struct ev_line *line);
 void handoff_stream(struct handoff *h, const char *name);
 /* Producer: a diagnostic (kind 0: a malformed record; 1: an unreadable input). */
 int handoff_diag(struct handoff *h, int kind, const char *stream, uint64_t line, const char *text);
+/* Producer: a line to be parsed on the consumer's side (by parser, whose lines are
+ * records of their own: parser.h's parse_line), its bytes copied. Same return
+ * values as handoff_event. */
+int handoff_raw(struct handoff *h, const void *parser, const char *stream, const char *line, size_t len,
+                uint64_t lineno);
+/* Producer: should the next line go raw? Lines go raw in the share that keeps both
+ * sides busy: more while the consumer finds nothing to take when a batch is
+ * published, fewer while the producer waits for room. */
+bool handoff_offload(struct handoff *h);
+/* Before the producer starts: a fixed share of lines (in 64ths) goes raw, whatever
+ * the sides do (tests). */
+void handoff_fix_offload(struct handoff *h, unsigned share64);
 /* Producer: no more items. */
 void handoff_close(struct handoff *h);
 
-/* Consumer: the next item, in order. Returns 1 with *ev set (an event), 2 with
- * *diag_* set (a diagnostic), 0 at the end. The item is valid until the next call. */
-int handoff_next(struct handoff *h, const struct event **ev, int *diag_kind, const char **diag_stream,
-                 uint64_t *diag_line, const char **diag_text);
+enum handoff_kind { HO_END = 0, HO_EVENT, HO_DIAG, HO_RAW };
+struct handoff_item {
+    const struct event *ev; /* HO_EVENT */
+    int diag_kind;          /* HO_DIAG */
+    const char *stream;     /* HO_DIAG (may be NULL), HO_RAW */
+    uint64_t line;          /* HO_DIAG, HO_RAW: the line number */
+    const char *text;       /* HO_DIAG: the message; HO_RAW: the line's bytes */
+    size_t len;             /* HO_RAW */
+    const void *parser;     /* HO_RAW */
+};
+/* Consumer: the next item, in order, into *it; its kind, HO_END at the end. The
+ * item is valid until the next call. */
+enum handoff_kind handoff_next(struct handoff *h, struct handoff_item *it);
 /* Either side, before the producer starts: work to do instead of waiting. When a
  * side finds nothing to take (or no room to give), it calls help(ctx) until that
  * returns 0 (nothing to do) or its wait is over. help runs on both threads, one

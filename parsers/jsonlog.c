@@ -1179,6 +1179,10 @@ static int otlp_batch(struct jsonlog *st, int arr, uint64_t line)
 
 /* ---- the parser --------------------------------------------------------------------- */
 
+#define OFFLOAD_MAX ((size_t)64 << 10) /* longer lines are parsed where they are read */
+
+static int parse_record(struct jsonlog *st, const char *line, size_t len, uint64_t lineno);
+
 static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno, bool truncated)
 {
     struct jsonlog *st = ctx;
@@ -1190,6 +1194,14 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno, boo
         line += 3;
         len -= 3;
     }
+    /* Lines are records of their own: another thread may parse this one. */
+    if (st->env.offload != NULL && len <= OFFLOAD_MAX && st->env.offload(st->env.emit_ctx, line, len, lineno) != 0)
+        return 0;
+    return parse_record(st, line, len, lineno);
+}
+
+static int parse_record(struct jsonlog *st, const char *line, size_t len, uint64_t lineno)
+{
     int ntok = 0;
     size_t pos = 0;
     enum jt_status s = jt_parse(&st->jt, line, len, &ntok, &pos);
@@ -1230,9 +1242,13 @@ static int on_line(void *ctx, const char *line, size_t len, uint64_t lineno, boo
 
 static void *jsonlog_open(const struct parser_env *env)
 {
-    struct jsonlog *st = calloc(1, sizeof(*st));
+    /* Cache lines of its own (see grow_tokens in jsontok.c): its event is rewritten
+     * for every line, maybe beside another thread's parser. */
+    size_t size = (sizeof(struct jsonlog) + 63) & ~(size_t)63;
+    struct jsonlog *st = aligned_alloc(64, size);
     if (st == NULL)
         return NULL;
+    memset(st, 0, size);
     st->env = *env;
     if (st->env.limits == NULL)
         st->env.limits = &parse_limits_default;
@@ -1272,6 +1288,17 @@ static int jsonlog_finish(void *vst)
     if (st->stopped != 0)
         return st->stopped;
     int rc = linesplit_finish(&st->ls, on_line, st);
+    if (rc < 0)
+        st->stopped = -1;
+    return rc;
+}
+
+static int jsonlog_parse_line(void *vst, const char *line, size_t len, uint64_t lineno)
+{
+    struct jsonlog *st = vst;
+    if (st->stopped != 0)
+        return st->stopped;
+    int rc = parse_record(st, line, len, lineno);
     if (rc < 0)
         st->stopped = -1;
     return rc;
@@ -1385,4 +1412,5 @@ const struct parser parser_jsonlog = {
     .feed = jsonlog_feed,
     .finish = jsonlog_finish,
     .close = jsonlog_close,
+    .parse_line = jsonlog_parse_line,
 };

@@ -81,9 +81,16 @@ static int grow_tokens(struct jt_parser *p)
     uint32_t cap = p->cap ? p->cap * 2 : JT_INITIAL_CAP;
     if (cap > p->max_tokens || cap < p->cap)
         cap = p->max_tokens;
-    jt_tok *t = realloc(p->tok, (size_t)cap * sizeof(*t));
+    /* On cache lines of its own: the array is rewritten for every line, and a line
+     * shared with memory another thread writes (two parsers run at once when the
+     * analysis thread parses offloaded lines) made each first store a miss. */
+    size_t bytes = ((size_t)cap * sizeof(jt_tok) + 63) & ~(size_t)63;
+    jt_tok *t = aligned_alloc(64, bytes);
     if (t == NULL)
         return -1;
+    if (p->tok != NULL)
+        memcpy(t, p->tok, (size_t)p->cap * sizeof(*t));
+    free(p->tok);
     p->tok = t;
     p->cap = cap;
     return 0;

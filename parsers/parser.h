@@ -74,6 +74,10 @@ struct parser_env {
     /* Optional: a plain log line goes here instead of to emit as an event (same
      * context and return values as emit). A parser need not use it. */
     int (*emit_line)(void *ctx, const struct ev_line *line);
+    /* Optional, for parsers with parse_line: offered each whole line (with emit_ctx)
+     * before it is parsed; 1 when it took the line, to be given to parse_line of
+     * another instance (on another thread), 0 to parse it here. */
+    int (*offload)(void *ctx, const char *line, size_t len, uint64_t lineno);
 };
 
 struct parser {
@@ -108,6 +112,11 @@ struct parser {
      * take_note. The parser must come to the same events with or without notes. */
     void (*note)(const char *chunk, size_t len, void *out, size_t cap);
     void (*take_note)(void *st, const void *note, const char *base);
+    /* Optional, for formats whose every line is a record of its own (JSON lines):
+     * parse one whole line (without its newline) as feed would have, emitting its
+     * events. An instance fed nothing else can parse the lines another offloaded.
+     * Same return values as feed. */
+    int (*parse_line)(void *st, const char *line, size_t len, uint64_t lineno);
 };
 
 /* NULL-terminated, cheap bidders first. */

@@ -113,6 +113,10 @@ int src_stream_set_note(struct src_stream *s, src_note_fn fn, size_t cap);
  * the two apart. */
 int src_stream_help(struct src_stream *s);
 
+/* Whether the stream's bytes are decoded (decompressed, or taken out of an archive)
+ * rather than a plain file's read as they are. */
+bool src_stream_decoded(const struct src_stream *s);
+
 /* The error of the last failed call, or "" when none. */
 const char *src_stream_error(const struct src_stream *s);
 

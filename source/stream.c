@@ -210,6 +210,11 @@ int src_stream_set_note(struct src_stream *s, src_note_fn fn, size_t cap)
     return src_ra_set_note(s->ra, fn, cap);
 }
 
+bool src_stream_decoded(const struct src_stream *s)
+{
+    return (const void *)s->top != (const void *)s->raw;
+}
+
 int src_stream_help(struct src_stream *s)
 {
     return s->ra != NULL ? src_ra_help(s->ra) : 0;

@@ -282,6 +282,38 @@ run 0 "$PYCORR" events --no-progress "$T/gw-bad.jsonl"
 expect_grep "$T/err" "gw-bad.jsonl:4" "source and line named"
 expect_eq "$(wc -l <"$T/out" | tr -d ' ')" "$(wc -l <"$T/gw.jsonl" | tr -d ' ')" "every other record kept"
 
+name="compressed JSON lines parsed on both threads"
+# A .zst stream of JSON lines is decoded on the parsing thread, which hands a share
+# of the lines to the analysis thread to parse: whatever the share, the events, the
+# warnings (in line order) and the count of malformed lines are the plain file's.
+if have zstd; then
+    awk 'BEGIN {
+        for (i = 0; i < 60000; i++) {
+            if (i % 997 == 5) { printf "{\"msg\": broken %d\n", i; continue }
+            printf "{\"ts\": \"2026-12-07T10:%02d:%02dZ\", \"level\": \"%s\", \"msg\": \"step %d\", \"trace_id\": \"%032x\"}\n",
+                (i / 60) % 60, i % 60, (i % 50 == 0 ? "ERROR" : "INFO"), i, i % 700
+        }
+    }' >"$T/split.jsonl"
+    zstd -q -c "$T/split.jsonl" >"$T/split.jsonl.zst"
+    run 0 "$PYCORR" events --no-progress "$T/split.jsonl"
+    cp "$T/out" "$T/split.events"
+    cp "$T/err" "$T/split.err"
+    for share in 0 21 64; do
+        run 0 env PYCORR_OFFLOAD_SHARE=$share "$PYCORR" events --no-progress "$T/split.jsonl.zst"
+        expect_eq "$(sed 's/split.jsonl.zst/split.jsonl/g' "$T/out" | cmp - "$T/split.events" && echo same)" same \
+            "events with $share/64 of the lines parsed by the analysis thread"
+        expect_eq "$(sed 's/split.jsonl.zst/split.jsonl/g' "$T/err" | cmp - "$T/split.err" && echo same)" same \
+            "warnings with $share/64 of the lines parsed by the analysis thread"
+    done
+    expect_grep "$T/err" "split.jsonl.zst:6)" "the first malformed line named"
+    expect_grep "$T/err" "61 malformed records in all" "every malformed line counted"
+    run 0 env PYCORR_OFFLOAD_SHARE=32 "$PYCORR" ingest --format jsonl --no-progress "$T/split.jsonl.zst"
+    run 0 "$PYCORR" ingest --format jsonl --no-progress "$T/split.jsonl"
+    expect_eq "$(jq -c '[.pattern, .count]' "$T/out" | sort | md5sum)" \
+        "$(PYCORR_OFFLOAD_SHARE=32 "$PYCORR" ingest --format jsonl --no-progress "$T/split.jsonl.zst" 2>/dev/null |
+            jq -c '[.pattern, .count]' | sort | md5sum)" "findings alike"
+fi
+
 name="hostile: a 3 MB line"
 {
     echo "INFO start"

@@ -21,6 +21,24 @@
 #include "cmd/handoff.h"
 
 #define NITEMS 20000
+
+/* The items as the old interface gave them: 1 an event, 2 a diagnostic, 0 the end. */
+static int next_item(struct handoff *h, const struct event **ev, int *kind, const char **stream, uint64_t *line,
+                     const char **text)
+{
+    struct handoff_item it;
+    enum handoff_kind k = handoff_next(h, &it);
+    if (k == HO_EVENT)
+        *ev = it.ev;
+    if (k == HO_DIAG) {
+        *kind = it.diag_kind;
+        *stream = it.stream;
+        *line = it.line;
+        *text = it.text;
+    }
+    assert_true(k != HO_RAW);
+    return k == HO_EVENT ? 1 : k == HO_DIAG ? 2 : 0;
+}
 #define BIG (300u << 10)
 
 static char *big_text;
@@ -198,7 +216,7 @@ static void test_events_cross_unchanged(void **state)
     int kind;
     const char *stream, *text;
     uint64_t line;
-    while ((got = handoff_next(h, &ev, &kind, &stream, &line, &text)) != 0) {
+    while ((got = next_item(h, &ev, &kind, &stream, &line, &text)) != 0) {
         struct event want;
         char strs[8][64];
         struct ev_exc exc;
@@ -263,11 +281,11 @@ static void test_cancel_releases_the_producer(void **state)
     int kind, n = 0;
     const char *stream, *text;
     uint64_t line;
-    while (n < 100 && handoff_next(h, &ev, &kind, &stream, &line, &text) != 0)
+    while (n < 100 && next_item(h, &ev, &kind, &stream, &line, &text) != 0)
         n++;
     assert_int_equal(n, 100);
     handoff_cancel(h);
-    while (handoff_next(h, &ev, &kind, &stream, &line, &text) != 0)
+    while (next_item(h, &ev, &kind, &stream, &line, &text) != 0)
         n++; /* drain, as the pipeline does */
     assert_true(n < NITEMS * 10);
     pthread_join(th, NULL);
@@ -305,7 +323,7 @@ static void test_waiting_side_helps(void **state)
     int kind, n = 0, got;
     const char *stream, *text;
     uint64_t line;
-    while ((got = handoff_next(h, &ev, &kind, &stream, &line, &text)) != 0) {
+    while ((got = next_item(h, &ev, &kind, &stream, &line, &text)) != 0) {
         if (got == 1)
             assert_int_equal(ev->src.line, (uint64_t)n + 1);
         n++;
@@ -315,6 +333,127 @@ static void test_waiting_side_helps(void **state)
     handoff_destroy(h);
     assert_int_equal(atomic_load(&help_done), 300);
     assert_int_equal(atomic_load(&help_left), 0);
+}
+
+static const char RAW_PARSER[] = "parser";
+
+static void push_log(struct handoff *h, uint64_t line)
+{
+    struct event ev;
+    ev_init(&ev, EV_LOG);
+    ev.src.stream = "s.jsonl";
+    ev.src.line = line;
+    ev.message = ev_str_make("m", 1);
+    assert_int_equal(handoff_event(h, &ev), 0);
+}
+
+/* Lines go raw only in the share the consumer earned: none before a batch was
+ * published to a consumer that had taken everything; one in 64 after one such
+ * batch; no more after a batch published while another still waited. */
+static void test_offload_share(void **state)
+{
+    (void)state;
+    struct handoff *h = handoff_create();
+    assert_non_null(h);
+    for (int i = 0; i < 200; i++)
+        assert_false(handoff_offload(h));
+    uint64_t line = 0;
+    for (int i = 0; i <= 1024; i++)
+        push_log(h, ++line); /* the 1025th publishes the first 1024 (none was waiting) */
+    int raw = 0;
+    for (int i = 0; i < 640; i++)
+        raw += handoff_offload(h);
+    assert_int_equal(raw, 10);
+    for (int i = 0; i < 1024; i++)
+        push_log(h, ++line); /* publishes the second while the first waits */
+    raw = 0;
+    for (int i = 0; i < 640; i++)
+        raw += handoff_offload(h);
+    assert_int_equal(raw, 10);
+    /* A raw line between events, and its bytes, line and stream. */
+    static const char text[] = "{\"msg\": \"raw\"}";
+    assert_int_equal(handoff_raw(h, RAW_PARSER, "s.jsonl", text, sizeof(text) - 1, ++line), 0);
+    push_log(h, ++line);
+    handoff_close(h);
+    struct handoff_item it;
+    enum handoff_kind k;
+    uint64_t want = 1;
+    while ((k = handoff_next(h, &it)) != HO_END) {
+        if (want == line - 1) {
+            assert_int_equal(k, HO_RAW);
+            assert_int_equal(it.len, sizeof(text) - 1);
+            assert_memory_equal(it.text, text, it.len);
+            assert_int_equal(it.line, want);
+            assert_string_equal(it.stream, "s.jsonl");
+            assert_ptr_equal(it.parser, RAW_PARSER);
+        } else {
+            assert_int_equal(k, HO_EVENT);
+            assert_int_equal(it.ev->src.line, want);
+        }
+        want++;
+    }
+    assert_int_equal(want, line + 1);
+    handoff_destroy(h);
+}
+
+struct raw_producer {
+    struct handoff *h;
+    int n;
+    int raw; /* lines sent raw */
+};
+
+static void *produce_mixed(void *arg)
+{
+    struct raw_producer *p = arg;
+    char buf[64];
+    for (int i = 0; i < p->n; i++) {
+        if (handoff_offload(p->h)) {
+            int len = snprintf(buf, sizeof(buf), "line %d", i);
+            if (handoff_raw(p->h, RAW_PARSER, i % 1000 < 500 ? "a.jsonl" : "b.jsonl", buf, (size_t)len,
+                            (uint64_t)i + 1) != 0)
+                break;
+            p->raw++;
+        } else {
+            push_log(p->h, (uint64_t)i + 1);
+        }
+    }
+    handoff_close(p->h);
+    return NULL;
+}
+
+/* Across threads, raw lines and events come out in the order they went in, each
+ * raw line with its bytes and stream. */
+static void test_raw_lines_in_order(void **state)
+{
+    (void)state;
+    struct handoff *h = handoff_create();
+    assert_non_null(h);
+    struct raw_producer p = {h, 200000, 0};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, produce_mixed, &p), 0);
+    struct handoff_item it;
+    enum handoff_kind k;
+    uint64_t want = 1;
+    int raw = 0;
+    char buf[64];
+    while ((k = handoff_next(h, &it)) != HO_END) {
+        if (k == HO_RAW) {
+            int len = snprintf(buf, sizeof(buf), "line %d", (int)want - 1);
+            assert_int_equal(it.len, (size_t)len);
+            assert_memory_equal(it.text, buf, it.len);
+            assert_int_equal(it.line, want);
+            assert_string_equal(it.stream, (want - 1) % 1000 < 500 ? "a.jsonl" : "b.jsonl");
+            raw++;
+        } else {
+            assert_int_equal(k, HO_EVENT);
+            assert_int_equal(it.ev->src.line, want);
+        }
+        want++;
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(want, 200001);
+    assert_int_equal(raw, p.raw);
+    handoff_destroy(h);
 }
 
 int main(void)
@@ -328,6 +467,8 @@ int main(void)
         cmocka_unit_test(test_events_cross_unchanged),
         cmocka_unit_test(test_cancel_releases_the_producer),
         cmocka_unit_test(test_waiting_side_helps),
+        cmocka_unit_test(test_offload_share),
+        cmocka_unit_test(test_raw_lines_in_order),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     free(big_text);
