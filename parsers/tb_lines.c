@@ -306,6 +306,9 @@ bool tbl_is_group_structure(const char *p, size_t n)
 
 enum tbl_intro tbl_introducer(const char *p, size_t n)
 {
+    /* Asked of every record's message: most lines fail on the first byte. */
+    if (n < 8 || (p[0] != 'E' && p[0] != 'P' && p[0] != 'T' && p[0] != 'F' && p[0] != 'f' && p[0] != 'h'))
+        return TBL_INTRO_NONE;
     n = tbl_rtrim(p, n);
     if (n < 8)
         return TBL_INTRO_NONE;
