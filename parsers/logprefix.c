@@ -81,6 +81,25 @@ static bool parse_pid(const char *p, size_t n, int64_t *pid)
 
 /* Does a level word (in capitals, or any case before ':') start at p[j], after
  * blanks? */
+/* Does a bracketed word after the level name a thread rather than a logger?
+ * "[%(name)s]" and "[%(threadName)s]" both follow the level in common formats;
+ * threading's names have a shape ("MainThread", "Thread-3 (run)", "Dummy-1",
+ * "ThreadPoolExecutor-0_0", "asyncio_0", a pool's "worker-2"), loggers' names
+ * ("root", "asyncio", "__main__", "app") mostly none. */
+static bool thread_shaped(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 6 <= n; i++)
+        if ((p[i] == 'T' || p[i] == 't') && memcmp(p + i + 1, "hread", 5) == 0)
+            return true;
+    if (n > 6 && memcmp(p, "Dummy-", 6) == 0)
+        return true;
+    /* A name that ends in a number after '-' or '_'. */
+    size_t d = n;
+    while (d > 0 && is_digit(p[d - 1]))
+        d--;
+    return d < n && d > 1 && (p[d - 1] == '-' || p[d - 1] == '_');
+}
+
 static bool level_follows(const char *p, size_t n, size_t j)
 {
     while (j < n && p[j] == ' ')
@@ -632,15 +651,17 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
                 out->logger_len = word_len(in, inn);
                 have_logger = true;
             } else if (close == ']' && !have_logger && word_len(in, inn) == inn && inn > 0 &&
-                       ((out->level != EV_LVL_UNKNOWN && memchr(in, '.', inn) != NULL && in[inn - 1] != '.') ||
+                       ((out->level != EV_LVL_UNKNOWN &&
+                         ((memchr(in, '.', inn) != NULL && in[inn - 1] != '.') || !thread_shaped(in, inn))) ||
                         (out->level == EV_LVL_UNKNOWN && out->has_ts && level_follows(p, n, (size_t)(e - p) + 1)))) {
                 /* "[app.db]" (a dotted name is a logger, not a thread), and Scrapy's
                  * "[scrapy.core.scraper] ERROR: ..." before its level. */
                 out->logger_off = (size_t)(in - p);
                 out->logger_len = inn;
                 have_logger = true;
-            } else if (close == ']' && out->level != EV_LVL_UNKNOWN && !have_logger && word_len(in, inn) == inn &&
-                       inn > 0) {
+            } else if (close == ']' && out->level != EV_LVL_UNKNOWN && !have_logger && inn > 0 &&
+                       (word_len(in, inn) == inn || (inn > 7 && memcmp(in, "Thread-", 7) == 0))) {
+                /* "[MainThread]", "[Thread-3 (run)]", "[worker-2]": %(threadName)s. */
                 out->thread_off = (size_t)(in - p);
                 out->thread_len = inn;
             } else {

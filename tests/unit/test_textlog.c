@@ -251,6 +251,17 @@ static const struct prefix_case prefix_cases[] = {
      "shop.http", -1, NULL, "request failed"},
     {"2026-12-07 14:25:24,238 ERROR [MainThread] request failed", true, "2026-12-07T14:25:24.238Z", EV_LVL_ERROR,
      NULL, -1, "MainThread", "request failed"},
+    /* "[%(name)s]" without a dot is a logger too, unless threading named it */
+    {"2026-12-07 22:04:00,447 ERROR [asyncio] Exception in callback cb()", true, "2026-12-07T22:04:00.447Z",
+     EV_LVL_ERROR, "asyncio", -1, NULL, "Exception in callback cb()"},
+    {"2026-12-07 22:04:00,447 INFO [root] start", true, "2026-12-07T22:04:00.447Z", EV_LVL_INFO, "root", -1, NULL,
+     "start"},
+    {"2026-12-07 22:04:00,447 INFO [Thread-3 (run)] polling", true, "2026-12-07T22:04:00.447Z", EV_LVL_INFO, NULL,
+     -1, "Thread-3 (run)", "polling"},
+    {"2026-12-07 22:04:00,447 INFO [ThreadPoolExecutor-0_1] fetched", true, "2026-12-07T22:04:00.447Z", EV_LVL_INFO,
+     NULL, -1, "ThreadPoolExecutor-0_1", "fetched"},
+    {"2026-12-07 22:04:00,447 INFO [Dummy-1] hello", true, "2026-12-07T22:04:00.447Z", EV_LVL_INFO, NULL, -1,
+     "Dummy-1", "hello"},
     /* Scrapy: the logger in brackets before the level */
     {"2026-12-07 14:25:24 [scrapy.core.scraper] ERROR: Spider error processing <GET https://x>", true,
      "2026-12-07T14:25:24Z", EV_LVL_ERROR, "scrapy.core.scraper", -1, NULL, "Spider error processing <GET https://x>"},
