@@ -493,6 +493,43 @@ static void celery_task_id(const char *p, size_t n, struct logprefix *out)
 }
 
 /* The layouts that start with a time, a level or a bracket (see parse). */
+/* Twisted's log observers after the time: " [NAMESPACE#LEVEL] msg" (twisted.logger),
+ * " [-] msg" (no namespace, or the legacy twisted.python.log). Further lines of the
+ * record (a failure's traceback) are indented by a tab. */
+static bool parse_twisted_system(const char *p, size_t n, size_t i, struct logprefix *out)
+{
+    if (i + 4 > n || p[i] != ' ' || p[i + 1] != '[')
+        return false;
+    size_t s = i + 2;
+    const char *e = memchr(p + s, ']', n - s > 128 ? 128 : n - s);
+    if (e == NULL)
+        return false;
+    size_t close = (size_t)(e - p);
+    if (!(close == s + 1 && p[s] == '-')) {
+        const char *h = memchr(p + s, '#', close - s);
+        if (h == NULL || h == p + s)
+            return false;
+        size_t hs = (size_t)(h - p) + 1, hn = close - hs;
+        static const struct {
+            const char *name;
+            enum ev_level level;
+        } levels[] = {{"debug", EV_LVL_DEBUG}, {"info", EV_LVL_INFO},         {"warn", EV_LVL_WARNING},
+                      {"error", EV_LVL_ERROR}, {"critical", EV_LVL_CRITICAL}};
+        out->level = EV_LVL_UNKNOWN;
+        for (size_t k = 0; k < sizeof(levels) / sizeof(levels[0]); k++)
+            if (strlen(levels[k].name) == hn && memcmp(p + hs, levels[k].name, hn) == 0)
+                out->level = levels[k].level;
+        if (out->level == EV_LVL_UNKNOWN || word_len(p + s, (size_t)(h - p) - s) != (size_t)(h - p) - s)
+            return false;
+        out->logger_off = (uint32_t)s;
+        out->logger_len = (uint32_t)((size_t)(h - p) - s);
+    }
+    out->msg_off = (uint32_t)(close + 1 < n && p[close + 1] == ' ' ? close + 2 : close + 1);
+    out->cont_indent = 1;
+    out->cont_tab = true;
+    return true;
+}
+
 static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t *ts_end, bool *cacheable)
 {
     memset(out, 0, sizeof(*out));
@@ -578,6 +615,8 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
             out->ts_ns -= (p[i + 1] == '-' ? -off : off) * 1000000000LL;
             i += 6;
         }
+        if (!bracket && parse_twisted_system(p, n, i, out))
+            return true;
         if (bracket) {
             /* celery: "[ts: LEVEL/Process] msg" */
             if (i + 2 < n && p[i] == ':' && p[i + 1] == ' ') {
@@ -949,7 +988,7 @@ bool logprefix_equal(const struct logprefix *a, const struct logprefix *b)
            a->host_off == b->host_off && a->host_len == b->host_len && a->trace_off == b->trace_off &&
            a->trace_len == b->trace_len && a->msg_end == b->msg_end &&
            a->col_end == b->col_end && a->time_omitted == b->time_omitted &&
-           a->cont_indent == b->cont_indent;
+           a->cont_indent == b->cont_indent && a->cont_tab == b->cont_tab;
 }
 
 bool logprefix_cached(struct logprefix_cache *c, const char *p, size_t n, struct logprefix *out)

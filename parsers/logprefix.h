@@ -40,6 +40,7 @@ struct logprefix {
     bool time_omitted;    /* a time column left blank: the time of the record before */
     uint8_t cont_indent;  /* not 0: lines indented this far go on with the message
                              (RichHandler's message column; Tornado indents by four) */
+    bool cont_tab;        /* ...by a tab instead (twisted.logger): cont_indent is 1 */
 };
 
 /* True when p starts with a log-record prefix; *out describes it. Never allocates. */

@@ -386,6 +386,8 @@ static enum lclass classify(const char *p, size_t n)
         if (tbl_frame(p, n, &f))
             return LC_FRAME;
     }
+    if (c == '-' && tbl_is_caught_marker(p, n))
+        return LC_REPEAT; /* Twisted's, between frames: taken where a repeat marker is */
     if ((c == 'T' && tbl_is_header(p, n)) || (c == 'S' && tbl_is_stack_header(p, n)))
         return LC_HEADER;
     if ((c == 'T' || c == 'D') && tbl_separator(p, n) != TB_SEP_NONE)

@@ -328,3 +328,19 @@ enum tbl_intro tbl_introducer(const char *p, size_t n)
         return TBL_INTRO_ASYNCIO_CONTEXT;
     return TBL_INTRO_NONE;
 }
+
+bool tbl_is_caught_marker(const char *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    n = tbl_rtrim(p, n);
+    return LIT_EQ(p + i, n - i, "--- <exception caught here> ---");
+}
+
+ev_str tbl_type(const char *p, size_t type_len)
+{
+    if (type_len > 9 && memcmp(p, "builtins.", 9) == 0)
+        return ev_str_make(p + 9, type_len - 9);
+    return ev_str_make(p, type_len);
+}

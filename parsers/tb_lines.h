@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../correlate/event.h"
+
 enum tb_sep { TB_SEP_NONE = 0, TB_SEP_CAUSE, TB_SEP_CONTEXT };
 
 /* "Traceback (most recent call last):" */
@@ -49,6 +51,14 @@ bool tbl_repeat_marker(const char *p, size_t n, uint32_t *count);
  * strict rejects bare lowercase words ("worker: job 5 ok") that are unlikely types. */
 bool tbl_exception_line(const char *p, size_t n, bool strict, size_t *type_len,
                         const char **msg, size_t *msg_len);
+
+/* Twisted's "--- <exception caught here> ---" between the frames of a Failure: the
+ * stack down to where it was caught above, the traceback below. */
+bool tbl_is_caught_marker(const char *p, size_t n);
+
+/* An exception line's type as CPython names it: Twisted's Failure writes the
+ * builtins' module ("builtins.KeyError"), which CPython leaves out. */
+ev_str tbl_type(const char *p, size_t type_len);
 
 /* Only whitespace. */
 bool tbl_is_blank(const char *p, size_t n);

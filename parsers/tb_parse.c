@@ -199,6 +199,8 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
                 b->e.repeat_markers++;
                 continue;
             }
+            if (tbl_is_caught_marker(p, pn))
+                continue; /* Twisted's: the frames go on below it */
             if (pn > 0 && (p[0] == ' ' || p[0] == '\t')) {
                 size_t ind = tbl_indent(p, pn);
                 if (st == SEG_SYNTAX) {
@@ -216,7 +218,7 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
                 continue; /* source line or caret line */
             }
             if (tbl_exception_line(p, pn, false, &tl, &m, &ml)) {
-                b->e.type = ev_str_make(p, tl);
+                b->e.type = tbl_type(p, tl);
                 b->e.message = ev_str_make(m, rtrim_len(m, ml));
                 if (ml == 0)
                     b->e.message = ev_str_make(p + tl, 0);

@@ -124,6 +124,7 @@ struct textlog {
         bool active;     /* the last line on this key was the record or went on with it */
         uint64_t line;   /* the record's */
         size_t indent;   /* its message column */
+        bool tab;        /* lines go on with it indented by a tab (twisted.logger) */
         size_t width;    /* the column's width, 0 when unknown */
         size_t last_len; /* characters of its last line */
         bool last_word;  /* that line is one word (after its indent): maybe folded */
@@ -172,7 +173,8 @@ struct tl_note_line {
     uint8_t level;
     uint8_t plain;         /* prefixed, below WARNING, introduces nothing, not a column */
     uint16_t msg_end, col_end;
-    uint8_t time_omitted, cont_indent;
+    uint8_t time_omitted : 1, cont_tab : 1;
+    uint8_t cont_indent;
 };
 _Static_assert(sizeof(struct tl_note_line) == 48, "three 16-byte stores a line");
 
@@ -253,6 +255,7 @@ static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
             e.msg_end = (uint16_t)lp.msg_end;
             e.col_end = (uint16_t)lp.col_end;
             e.time_omitted = lp.time_omitted;
+            e.cont_tab = lp.cont_tab;
             e.cont_indent = lp.cont_indent;
             e.plain = is_plain(&lp, p, n);
         }
@@ -314,6 +317,7 @@ static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
     lp->col_end = e->col_end;
     lp->time_omitted = e->time_omitted;
     lp->cont_indent = e->cont_indent;
+    lp->cont_tab = e->cont_tab;
 }
 
 /* ---- the queue ---- */
@@ -1131,6 +1135,7 @@ static void column_opened(struct textlog *t, const struct logprefix *lp, const c
     c->active = true;
     c->line = lineno;
     c->indent = lp->cont_indent;
+    c->tab = lp->cont_tab;
     /* A message column is as wide as the console left it (rich wraps at it); lines
      * indented by a formatter (Tornado) are never wrapped. */
     size_t end = lp->col_end ? lp->col_end : padded_n;
@@ -1162,6 +1167,8 @@ static bool column_continues(const struct textlog *t, const char *p, size_t n)
     const struct colrec *c = &t->col[t->cur_key];
     if (!c->active || n <= c->indent)
         return false;
+    if (c->tab)
+        return p[0] == '\t';
     for (size_t i = 0; i < c->indent; i++)
         if (p[i] != ' ')
             return false;
@@ -1260,6 +1267,25 @@ static bool own_line(const char *p, size_t n)
     while (i < n && (p[i] == '-' || p[i] == '=' || p[i] == '_' || p[i] == ' '))
         i++;
     return i == n && n >= 20;
+}
+
+/* Twisted logs an unhandled Deferred's failure as two records: "Unhandled error in
+ * Deferred:", then one with an empty message whose lines (indented by a tab) are
+ * the traceback. The empty record (lp, line lineno) is the first's: its lines go on
+ * with the first's message. True when the record just before is that one. */
+static bool failure_goes_on(struct textlog *t, const struct logprefix *lp, const char *p, uint64_t lineno)
+{
+    struct qent *prev = lineno > 1 ? queued_line(t, lineno - 1) : NULL;
+    if (prev == NULL || !prev->prefixed || !prev->lp.cont_tab || prev->continued || prev->joined)
+        return false;
+    const char *q = t->qbuf + prev->off;
+    ev_str msg = entry_message(t, prev);
+    size_t ml = tbl_rtrim(msg.ptr, msg.len);
+    if (ml == 0 || msg.ptr[ml - 1] != ':' || prev->lp.logger_len != lp->logger_len ||
+        memcmp(q + prev->lp.logger_off, p + lp->logger_off, lp->logger_len) != 0)
+        return false;
+    column_opened(t, &prev->lp, q, prev->len, prev->len, prev->lineno);
+    return true;
 }
 
 /* Join an unprefixed line to the message of the record before it (t->more): 1 when
@@ -1395,6 +1421,9 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
                 carrier->absorbed = true;
         }
         attach_intro(t, as, first ? first : lineno);
+    }
+    else if (claim == TB_FOREIGN && prefixed && lp.cont_tab && lp.msg_off >= n && failure_goes_on(t, &lp, p, lineno)) {
+        return 0; /* the record before takes the failure's lines */
     }
     else if (claim == TB_FOREIGN && !tbl_is_blank(p, n)) {
         rc = enqueue(t, p, n, lineno, prefixed, &lp);

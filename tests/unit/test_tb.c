@@ -1472,6 +1472,14 @@ static void test_tb_lines(void **state)
     assert_int_equal(tbl_introducer(SL("handle: <Handle cb() at a.py:2>")), TBL_INTRO_ASYNCIO_CONTEXT);
     assert_int_equal(tbl_introducer(SL("future: <Task finished name='Task-2'>")), TBL_INTRO_ASYNCIO_CONTEXT);
     assert_int_equal(tbl_introducer(SL("note: see the docs")), TBL_INTRO_NONE);
+    assert_true(tbl_is_caught_marker(SL("--- <exception caught here> ---")));
+    assert_true(tbl_is_caught_marker(SL("\t--- <exception caught here> ---  ")));
+    assert_false(tbl_is_caught_marker(SL("--- <exception caught there> ---")));
+    ev_str ty = tbl_type(SL("builtins.KeyError"));
+    assert_int_equal(ty.len, 8);
+    assert_memory_equal(ty.ptr, "KeyError", 8);
+    ty = tbl_type(SL("json.decoder.JSONDecodeError"));
+    assert_int_equal(ty.len, 28);
 }
 
 /* ---- pytest failure sections (pytest_tb.h) -------------------------------------------- */

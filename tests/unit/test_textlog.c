@@ -1922,6 +1922,33 @@ static void test_wild_introducers(void **state)
     json_decref(docs);
 }
 
+/* Twisted's logs: twisted.logger's "TIME [namespace#level] msg" and the legacy
+ * "TIME [-] msg", a failure's traceback indented by a tab under its record, with
+ * "--- <exception caught here> ---" between the frames and "builtins." before the
+ * type. An unhandled Deferred's two records ("Unhandled error in Deferred:" and an
+ * empty one holding the traceback) are one event. */
+static void test_twisted(void **state)
+{
+    (void)state;
+    json_t *docs = expect_wild_chains("twisted-22.4.txt", "logged",
+                                      "[[[\"root\",\"RuntimeError\",6,\"charge\"]],"
+                                      "[[\"root\",\"KeyError\",5,\"main\"]]]");
+    assert_int_equal(json_array_size(docs), 3);
+    assert_string_equal(doc_str(docs, 0, "message"), "Unhandled error in Deferred:");
+    assert_string_equal(doc_str(docs, 0, "level"), "CRITICAL");
+    assert_string_equal(doc_str(docs, 0, "logger"), "twisted.internet.defer");
+    assert_string_equal(doc_str(docs, 1, "message"), "lookup failed");
+    assert_string_equal(doc_str(docs, 1, "logger"), "shop.orders");
+    assert_string_equal(doc_str(docs, 2, "message"), "Main loop terminated.");
+    assert_null(doc_str(docs, 2, "logger"));
+    json_decref(docs);
+    docs = expect_wild_chains("twisted-22.4-legacy.txt", "logged", "[[[\"root\",\"ZeroDivisionError\",1,\"<module>\"]]]");
+    assert_int_equal(json_array_size(docs), 4);
+    assert_string_equal(doc_str(docs, 2, "message"), "division went wrong");
+    assert_non_null(doc_str(docs, 2, "ts"));
+    json_decref(docs);
+}
+
 /* numpy's RuntimeWarnings and other warnings as Python prints them between logging
  * records: each a record at WARNING, its source line (indented by two) part of it; a
  * second line of the message stays a line. */
@@ -2132,6 +2159,7 @@ int main(void)
         cmocka_unit_test(test_python_warnings),
         cmocka_unit_test(test_stack_info),
         cmocka_unit_test(test_wild_introducers),
+        cmocka_unit_test(test_twisted),
         cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
