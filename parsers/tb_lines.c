@@ -344,3 +344,9 @@ ev_str tbl_type(const char *p, size_t type_len)
         return ev_str_make(p + 9, type_len - 9);
     return ev_str_make(p, type_len);
 }
+
+bool tbl_message_line(const char *p, size_t n)
+{
+    return (n > 6 && p[0] == '[' && (LIT_STARTS(p, n, "[SQL: ") || LIT_STARTS(p, n, "[parameters: "))) ||
+           (n > 31 && p[0] == '(' && LIT_STARTS(p, n, "(Background on this error at: "));
+}

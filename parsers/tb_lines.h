@@ -60,6 +60,11 @@ bool tbl_is_caught_marker(const char *p, size_t n);
  * builtins' module ("builtins.KeyError"), which CPython leaves out. */
 ev_str tbl_type(const char *p, size_t type_len);
 
+/* An unindented line after an exception line that is known to be its message's
+ * (CPython prints a message's lines and a note's alike): SQLAlchemy's "[SQL: ...]",
+ * "[parameters: ...]" and "(Background on this error at: ...)". */
+bool tbl_message_line(const char *p, size_t n);
+
 /* Only whitespace. */
 bool tbl_is_blank(const char *p, size_t n);
 

@@ -249,7 +249,7 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
             if (tbl_separator(p, pn) != TB_SEP_NONE || tbl_is_header(p, pn) ||
                 tbl_is_group_header(p, pn) || tbl_introducer(p, pn) != TBL_INTRO_NONE)
                 return i;
-            if (!notes_started && (p[0] == ' ' || p[0] == '\t')) {
+            if (!notes_started && (p[0] == ' ' || p[0] == '\t' || tbl_message_line(p, pn))) {
                 msg_append(c, &b->e.message, p, rtrim_len(p, pn));
                 continue;
             }

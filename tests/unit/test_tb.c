@@ -1480,6 +1480,11 @@ static void test_tb_lines(void **state)
     assert_memory_equal(ty.ptr, "KeyError", 8);
     ty = tbl_type(SL("json.decoder.JSONDecodeError"));
     assert_int_equal(ty.len, 28);
+    assert_true(tbl_message_line(SL("[SQL: select 1]")));
+    assert_true(tbl_message_line(SL("[parameters: (1, None)]")));
+    assert_true(tbl_message_line(SL("(Background on this error at: https://sqlalche.me/e/14/gkpj)")));
+    assert_false(tbl_message_line(SL("[SQL]")));
+    assert_false(tbl_message_line(SL("while importing prices.csv")));
 }
 
 /* ---- pytest failure sections (pytest_tb.h) -------------------------------------------- */

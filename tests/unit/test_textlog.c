@@ -1949,6 +1949,32 @@ static void test_twisted(void **state)
     json_decref(docs);
 }
 
+/* Chains as SQLAlchemy and requests raise them, logged by logger.exception:
+ * SQLAlchemy's message lines ("[SQL: ...]", "(Background on this error at: ...)")
+ * are its message, not notes; urllib3's retries give four exceptions, each raised
+ * while handling the one before. */
+static void test_sqlalchemy_requests(void **state)
+{
+    (void)state;
+    json_t *docs = expect_wild_chains(
+        "sqlalchemy-1.4-requests-2.28.txt", "logged",
+        "[[[\"root\",\"sqlite3.IntegrityError\",2,\"do_execute\"],"
+        "[\"cause\",\"sqlalchemy.exc.IntegrityError\",9,\"do_execute\"]],"
+        "[[\"root\",\"ConnectionRefusedError\",3,\"create_connection\"],"
+        "[\"context\",\"urllib3.exceptions.NewConnectionError\",10,\"_new_conn\"],"
+        "[\"context\",\"urllib3.exceptions.MaxRetryError\",3,\"increment\"],"
+        "[\"context\",\"requests.exceptions.ConnectionError\",6,\"send\"]]]");
+    assert_int_equal(json_array_size(docs), 2);
+    json_t *outer = json_array_get(json_object_get(json_object_get(json_array_get(docs, 0), "exception"), "chain"), 1);
+    assert_string_equal(json_string_value(json_object_get(outer, "message")),
+                        "(sqlite3.IntegrityError) NOT NULL constraint failed: orders.sku\n"
+                        "[SQL: insert into orders (id, sku) values (1, null)]\n"
+                        "(Background on this error at: https://sqlalche.me/e/14/gkpj)");
+    assert_null(json_object_get(outer, "notes"));
+    assert_string_equal(doc_str(docs, 1, "message"), "health check failed");
+    json_decref(docs);
+}
+
 /* numpy's RuntimeWarnings and other warnings as Python prints them between logging
  * records: each a record at WARNING, its source line (indented by two) part of it; a
  * second line of the message stays a line. */
@@ -2160,6 +2186,7 @@ int main(void)
         cmocka_unit_test(test_stack_info),
         cmocka_unit_test(test_wild_introducers),
         cmocka_unit_test(test_twisted),
+        cmocka_unit_test(test_sqlalchemy_requests),
         cmocka_unit_test(test_lambda_request_ids),
         cmocka_unit_test(test_unfinished_blocks_given_back),
         cmocka_unit_test(test_rich_boxes),
