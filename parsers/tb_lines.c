@@ -350,3 +350,17 @@ bool tbl_message_line(const char *p, size_t n)
     return (n > 6 && p[0] == '[' && (LIT_STARTS(p, n, "[SQL: ") || LIT_STARTS(p, n, "[parameters: "))) ||
            (n > 31 && p[0] == '(' && LIT_STARTS(p, n, "(Background on this error at: "));
 }
+
+bool tbl_message_spans_lines(const char *msg, size_t n)
+{
+    n = tbl_rtrim(msg, n);
+    size_t i = 0;
+    while (i < n && msg[i] >= '0' && msg[i] <= '9')
+        i++;
+    if (i == 0 || i > 6)
+        return false;
+    const char *r = msg + i;
+    size_t rn = n - i;
+    size_t k = LIT_STARTS(r, rn, " validation errors for ") ? 23 : LIT_STARTS(r, rn, " validation error for ") ? 22 : 0;
+    return k > 0 && k < rn && memchr(r + k, ' ', rn - k) == NULL;
+}

@@ -65,6 +65,11 @@ ev_str tbl_type(const char *p, size_t type_len);
  * "[parameters: ...]" and "(Background on this error at: ...)". */
 bool tbl_message_line(const char *p, size_t n);
 
+/* An exception message whose further lines, indented or not, are all its own:
+ * pydantic's "2 validation errors for Order" (then each field's name, unindented,
+ * and its error). */
+bool tbl_message_spans_lines(const char *msg, size_t n);
+
 /* Only whitespace. */
 bool tbl_is_blank(const char *p, size_t n);
 

@@ -134,6 +134,7 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
 {
     enum seg_state st = SEG_START;
     bool notes_started = false;
+    bool msg_goes_on = false; /* a message known to span lines (pydantic's) */
     uint32_t syntax_indent = 0;
     unsigned quotes = 0;       /* quotes open, in a quoted remote traceback */
     bool carrier = false;      /* the line before was "pkg.RemoteTraceback: " */
@@ -220,6 +221,7 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
             if (tbl_exception_line(p, pn, false, &tl, &m, &ml)) {
                 b->e.type = tbl_type(p, tl);
                 b->e.message = ev_str_make(m, rtrim_len(m, ml));
+                msg_goes_on = tbl_message_spans_lines(m, ml);
                 if (ml == 0)
                     b->e.message = ev_str_make(p + tl, 0);
                 *found = true;
@@ -249,7 +251,7 @@ static size_t parse_segment(struct pctx *c, const struct tb_line *L, size_t n, s
             if (tbl_separator(p, pn) != TB_SEP_NONE || tbl_is_header(p, pn) ||
                 tbl_is_group_header(p, pn) || tbl_introducer(p, pn) != TBL_INTRO_NONE)
                 return i;
-            if (!notes_started && (p[0] == ' ' || p[0] == '\t' || tbl_message_line(p, pn))) {
+            if (!notes_started && (p[0] == ' ' || p[0] == '\t' || msg_goes_on || tbl_message_line(p, pn))) {
                 msg_append(c, &b->e.message, p, rtrim_len(p, pn));
                 continue;
             }

@@ -1485,6 +1485,10 @@ static void test_tb_lines(void **state)
     assert_true(tbl_message_line(SL("(Background on this error at: https://sqlalche.me/e/14/gkpj)")));
     assert_false(tbl_message_line(SL("[SQL]")));
     assert_false(tbl_message_line(SL("while importing prices.csv")));
+    assert_true(tbl_message_spans_lines(SL("2 validation errors for Order")));
+    assert_true(tbl_message_spans_lines(SL("1 validation error for Order ")));
+    assert_false(tbl_message_spans_lines(SL("2 validation errors for the order form")));
+    assert_false(tbl_message_spans_lines(SL("validation errors for Order")));
 }
 
 /* ---- pytest failure sections (pytest_tb.h) -------------------------------------------- */

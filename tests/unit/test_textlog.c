@@ -1949,7 +1949,7 @@ static void test_twisted(void **state)
     json_decref(docs);
 }
 
-/* Chains as SQLAlchemy and requests raise them, logged by logger.exception:
+/* Chains as SQLAlchemy, requests and pydantic raise them, logged by logger.exception:
  * SQLAlchemy's message lines ("[SQL: ...]", "(Background on this error at: ...)")
  * are its message, not notes; urllib3's retries give four exceptions, each raised
  * while handling the one before. */
@@ -1972,6 +1972,20 @@ static void test_sqlalchemy_requests(void **state)
                         "(Background on this error at: https://sqlalche.me/e/14/gkpj)");
     assert_null(json_object_get(outer, "notes"));
     assert_string_equal(doc_str(docs, 1, "message"), "health check failed");
+    json_decref(docs);
+
+    /* pydantic's "N validation errors for Model": the fields' lines (their names
+     * unindented) are the message's, logged or uncaught. */
+    docs = wild_events("pydantic-1.10.txt");
+    assert_int_equal(json_array_size(docs), 2);
+    for (size_t k = 0; k < 2; k++) {
+        json_t *e = json_array_get(json_object_get(json_object_get(json_array_get(docs, k), "exception"), "chain"), 0);
+        assert_string_equal(json_string_value(json_object_get(e, "type")), "pydantic.error_wrappers.ValidationError");
+        assert_string_equal(json_string_value(json_object_get(e, "message")),
+                            "2 validation errors for Order\nsku\n  field required (type=value_error.missing)\n"
+                            "qty\n  value is not a valid integer (type=type_error.integer)");
+        assert_null(json_object_get(e, "notes"));
+    }
     json_decref(docs);
 }
 
