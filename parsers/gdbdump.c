@@ -304,7 +304,9 @@ static void builtin_line(struct gdbdump *g, struct ev_dthread *t, const char *p,
         name = in + 16;
         const char *of = find(name, (size_t)(in + m - name), " of ");
         nl = of ? (size_t)(of - name) : (size_t)(in + m - name);
-        const char *obj = of ? find(of, (size_t)(in + m - of), " object at remote 0x") : NULL;
+        /* After " of ": from " of " itself, "... of object at remote" would find
+         * " object" inside it, before the type's start. */
+        const char *obj = of ? find(of + 4, (size_t)(in + m - (of + 4)), " object at remote 0x") : NULL;
         if (obj != NULL) {
             type = of + 4;
             tl = (size_t)(obj - type);
