@@ -252,6 +252,22 @@ static int on_line_single(void *ctx, const struct ev_line *l)
     return 0;
 }
 
+/* Whether the input's current stream is balanced by handing lines over rather than
+ * by the analysis thread's help: a decoded stream of records that are lines of
+ * their own (JSON lines). Such a stream is decoded on the parsing thread alone (no
+ * help stream), and the analysis thread parses a share of its lines instead
+ * (handoff_offload). A decoder whose output (its window) another core reads, or
+ * that moves between cores, costs about twice as much: on 256 MB of .zst JSON
+ * lines, libzstd took 250 ms of CPU helped from both threads and 130 ms on one. A
+ * plain file is read ahead by whichever thread is idle: there the copies of the
+ * lines to the other core cost as much as they balance. Decided per stream, so an
+ * archive's text members keep their help. */
+static bool offloads(const struct input *in)
+{
+    return in->coop && in->p != NULL && in->p->parse_line != NULL && in->stream != NULL &&
+           src_stream_decoded(in->stream);
+}
+
 /* Offered each line of a parser whose lines are records of their own: taken raw
  * for the analysis thread to parse in the share that balances the two threads. */
 static int on_offload(void *ctx, const char *line, size_t len, uint64_t lineno)
@@ -410,9 +426,10 @@ static int next_stream(struct input *in)
         /* Notes are made only when someone helps: without a ring they are not. */
         if (in->coop && p->note != NULL)
             src_stream_set_note(s, p->note, 2 * COOP_CHUNK);
+        in->offload = offloads(in);
         if (in->ho != NULL) {
             handoff_stream(in->ho, name);
-            set_help_stream(in, s);
+            set_help_stream(in, in->offload ? NULL : s);
         }
         in->diags = 0;
         in->chunk_len = 0;
@@ -614,28 +631,18 @@ static int run_threaded(struct run *r, struct input *in)
     struct pipeline *pl = r->pl;
     if ((in->ho = handoff_create()) == NULL)
         return -1;
-    /* A decoded stream of records that are lines of their own (JSON lines) is
-     * decoded on the parsing thread alone, and the threads are balanced by having
-     * the analysis thread parse some of the lines (handoff_offload). A decoder whose
-     * output (its window) another core reads, or that moves between cores, costs
-     * about twice as much: on 256 MB of .zst JSON lines, libzstd took 250 ms of
-     * CPU helped from both threads and 130 ms on one. A plain file is read ahead by
-     * whichever thread is idle, as before: there the copies of the lines to the
-     * other core cost more than they balance. */
-    in->offload = in->coop && in->p != NULL && in->p->parse_line != NULL && in->stream != NULL &&
-                  src_stream_decoded(in->stream);
+    in->offload = offloads(in);
     /* A fixed share, so tests can make sure both sides parse. */
     const char *share = getenv("PYCORR_OFFLOAD_SHARE");
-    if (in->offload && share != NULL && *share != '\0')
+    if (share != NULL && *share != '\0')
         handoff_fix_offload(in->ho, (unsigned)strtoul(share, NULL, 10));
     if (in->coop) {
         pthread_mutex_init(&in->help_mu, NULL);
-        if (!in->offload)
-            handoff_set_help(in->ho, input_help, in);
+        handoff_set_help(in->ho, input_help, in);
     }
     if (in->stream != NULL) {
         handoff_stream(in->ho, src_stream_name(in->stream));
-        set_help_stream(in, in->stream);
+        set_help_stream(in, in->offload ? NULL : in->stream);
     }
     pthread_t th;
     if (pthread_create(&th, NULL, parse_thread, r) != 0) {
