@@ -307,6 +307,21 @@ if have zstd; then
     done
     expect_grep "$T/err" "split.jsonl.zst:6)" "the first malformed line named"
     expect_grep "$T/err" "61 malformed records in all" "every malformed line counted"
+    # An archive whose JSON-lines members are handed over and whose text member is
+    # helped: the same events as each member read alone.
+    if have tar; then
+        mkdir -p "$T/mixed"
+        cp "$T/split.jsonl" "$T/mixed/a.jsonl"
+        cp "$DATA/tracebacks/simple_keyerror.txt" "$T/mixed/b.log"
+        cp "$T/split.jsonl" "$T/mixed/c.jsonl"
+        (cd "$T/mixed" && tar -cf - a.jsonl b.log c.jsonl) | zstd -q -c >"$T/mixed.tar.zst"
+        run 0 env PYCORR_OFFLOAD_SHARE=21 "$PYCORR" events --no-progress "$T/mixed.tar.zst"
+        sed 's/mixed.tar.zst!//g' "$T/out" >"$T/mixed.events"
+        (cd "$T/mixed" && for f in a.jsonl b.log c.jsonl; do "$PYCORR" events --no-progress "$f" 2>/dev/null; done) |
+            sed "s|$T/mixed/||g" >"$T/members.events"
+        expect_eq "$(sed "s|$T/||g" "$T/mixed.events" | cmp - "$T/members.events" && echo same)" same \
+            "a mixed archive's events are its members'"
+    fi
     run 0 env PYCORR_OFFLOAD_SHARE=32 "$PYCORR" ingest --format jsonl --no-progress "$T/split.jsonl.zst"
     run 0 "$PYCORR" ingest --format jsonl --no-progress "$T/split.jsonl"
     expect_eq "$(jq -c '[.pattern, .count]' "$T/out" | sort | md5sum)" \
