@@ -1453,6 +1453,12 @@ static const char *doc_str(json_t *docs, size_t k, const char *field)
     return json_string_value(json_object_get(json_array_get(docs, k), field));
 }
 
+/* Element i of the chain of event k of docs (root first); NULL when absent. */
+static json_t *chain_at(json_t *docs, size_t k, size_t i)
+{
+    return json_array_get(json_object_get(json_object_get(json_array_get(docs, k), "exception"), "chain"), i);
+}
+
 /* wild_events, whose exceptions of origin have the chains want (chains_of's form). */
 static json_t *expect_wild_chains(const char *file, const char *origin, const char *want)
 {
@@ -1885,10 +1891,7 @@ static void test_wild_introducers(void **state)
     assert_int_equal(strncmp(doc_str(docs, 2, "message"), "Exception ignored in atexit callback: <function flush", 53),
                      0);
     for (size_t k = 0; k < 3; k++)
-        assert_null(json_object_get(json_array_get(json_object_get(json_object_get(json_array_get(docs, k), "exception"),
-                                                                   "chain"),
-                                                    0),
-                                    "notes"));
+        assert_null(json_object_get(chain_at(docs, k, 0), "notes"));
     json_decref(docs);
 
     /* asyncio's reports, printed alone and through logging: at ERROR, named by
@@ -1965,7 +1968,7 @@ static void test_sqlalchemy_requests(void **state)
         "[\"context\",\"urllib3.exceptions.MaxRetryError\",3,\"increment\"],"
         "[\"context\",\"requests.exceptions.ConnectionError\",6,\"send\"]]]");
     assert_int_equal(json_array_size(docs), 2);
-    json_t *outer = json_array_get(json_object_get(json_object_get(json_array_get(docs, 0), "exception"), "chain"), 1);
+    json_t *outer = chain_at(docs, 0, 1);
     assert_string_equal(json_string_value(json_object_get(outer, "message")),
                         "(sqlite3.IntegrityError) NOT NULL constraint failed: orders.sku\n"
                         "[SQL: insert into orders (id, sku) values (1, null)]\n"
@@ -1979,7 +1982,7 @@ static void test_sqlalchemy_requests(void **state)
     docs = wild_events("pydantic-1.10.txt");
     assert_int_equal(json_array_size(docs), 2);
     for (size_t k = 0; k < 2; k++) {
-        json_t *e = json_array_get(json_object_get(json_object_get(json_array_get(docs, k), "exception"), "chain"), 0);
+        json_t *e = chain_at(docs, k, 0);
         assert_string_equal(json_string_value(json_object_get(e, "type")), "pydantic.error_wrappers.ValidationError");
         assert_string_equal(json_string_value(json_object_get(e, "message")),
                             "2 validation errors for Order\nsku\n  field required (type=value_error.missing)\n"
