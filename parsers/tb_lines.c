@@ -307,7 +307,8 @@ bool tbl_is_group_structure(const char *p, size_t n)
 enum tbl_intro tbl_introducer(const char *p, size_t n)
 {
     /* Asked of every record's message: most lines fail on the first byte. */
-    if (n < 8 || (p[0] != 'E' && p[0] != 'P' && p[0] != 'T' && p[0] != 'F' && p[0] != 'f' && p[0] != 'h'))
+    if (n < 8 || (p[0] != 'E' && p[0] != 'P' && p[0] != 'T' && p[0] != 'F' && p[0] != 'f' && p[0] != 'h' &&
+                  p[0] != 'p' && p[0] != 't' && p[0] != 's'))
         return TBL_INTRO_NONE;
     n = tbl_rtrim(p, n);
     if (n < 8)
@@ -322,9 +323,12 @@ enum tbl_intro tbl_introducer(const char *p, size_t n)
     if (LIT_STARTS(p, n, "Process ") && n > 9 && n <= 72 && p[n - 1] == ':' && memchr(p + 8, ' ', n - 9) == NULL)
         return TBL_INTRO_PROCESS;
     if (LIT_EQ(p, n, "Task exception was never retrieved") || LIT_EQ(p, n, "Future exception was never retrieved") ||
-        (LIT_STARTS(p, n, "Exception in callback ") && n > 22))
+        (LIT_STARTS(p, n, "Exception in callback ") && n > 22) || LIT_STARTS(p, n, "Fatal error: protocol.") ||
+        LIT_STARTS(p, n, "Fatal error on ") || LIT_STARTS(p, n, "Fatal read error on ") ||
+        LIT_STARTS(p, n, "Fatal write error on "))
         return TBL_INTRO_ASYNCIO;
-    if (LIT_STARTS(p, n, "future: <") || LIT_STARTS(p, n, "handle: <"))
+    if (LIT_STARTS(p, n, "future: <") || LIT_STARTS(p, n, "handle: <") || LIT_STARTS(p, n, "protocol: <") ||
+        LIT_STARTS(p, n, "transport: <") || LIT_STARTS(p, n, "socket: <"))
         return TBL_INTRO_ASYNCIO_CONTEXT;
     return TBL_INTRO_NONE;
 }

@@ -96,8 +96,10 @@ enum tbl_intro {
                            * callback: F" and the like; "Error in atexit._run_exitfuncs:" */
     TBL_INTRO_PROCESS,    /* "Process NAME:" (multiprocessing: a child that died) */
     TBL_INTRO_ASYNCIO,    /* the first line of asyncio's report: "Task exception was never
-                           * retrieved", "Future exception ...", "Exception in callback CB" */
-    TBL_INTRO_ASYNCIO_CONTEXT, /* its second: "future: <Task ...>", "handle: <Handle ...>" */
+                           * retrieved", "Future exception ...", "Exception in callback CB",
+                           * "Fatal error: protocol.data_received() call failed." */
+    TBL_INTRO_ASYNCIO_CONTEXT, /* the lines after it: "future: <Task ...>", "handle: <Handle
+                                * ...>", "protocol: <...>", "transport: <...>" */
 };
 enum tbl_intro tbl_introducer(const char *p, size_t n);
 

@@ -144,6 +144,9 @@ struct textlog {
         unsigned blanks; /* blank lines since, joined when the message goes on */
         unsigned lines;  /* lines joined */
     } more[NKEYS];
+    /* Per key: the line of an unprefixed asyncio report's first line while its
+     * context lines follow (0: none), held until the traceback after them. */
+    uint64_t aio_from[NKEYS];
     char trace_buf[TRACEID_BUFSZ]; /* a record's request id, normalized (set_trace) */
     /* the line being processed (for the block callback's key) */
     uint8_t cur_key;
@@ -630,6 +633,10 @@ static bool may_introduce(const char *msg, size_t n)
     return tbl_introducer(msg, n) != TBL_INTRO_NONE;
 }
 
+/* Context lines asyncio prints between its report's message and the traceback
+ * ("handle:", "protocol:", "transport:"), at most. */
+#define AIO_CONTEXT_MAX 4
+
 /* An introducer that printed the line alone: the event's message, for what it
  * names (the object of an unraisable exception, the callback, the process). */
 static void message_from_line(struct tb_meta *m, ev_str line)
@@ -682,17 +689,31 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
         return;
     ev_str msg = entry_message(t, prev);
     enum tbl_intro intro = tbl_introducer(msg.ptr, msg.len);
-    struct qent *prev2 = intro == TBL_INTRO_ASYNCIO_CONTEXT && ln > 2 ? queued_line(t, ln - 2) : NULL;
-    ev_str msg2 = prev2 != NULL ? entry_message(t, prev2) : ev_str_make("", 0);
-    if (prev2 != NULL && tbl_introducer(msg2.ptr, msg2.len) == TBL_INTRO_ASYNCIO) {
-        /* asyncio's report: its message, then the future or handle, then the
-         * traceback. */
-        meta_from_record(m, t, prev2);
+    /* asyncio's report: its message, then its context (the future or handle, the
+     * protocol and transport), then the traceback. */
+    struct qent *first = NULL, *prev2 = NULL;
+    ev_str msg2 = ev_str_make("", 0);
+    for (uint64_t k = 2; intro == TBL_INTRO_ASYNCIO_CONTEXT && k <= AIO_CONTEXT_MAX + 1 && k < ln; k++) {
+        struct qent *e = queued_line(t, ln - k);
+        if (e == NULL)
+            break;
+        msg2 = entry_message(t, e);
+        enum tbl_intro ek = tbl_introducer(msg2.ptr, msg2.len);
+        if (ek == TBL_INTRO_ASYNCIO)
+            first = e;
+        if (ek != TBL_INTRO_ASYNCIO_CONTEXT)
+            break;
+    }
+    if (first != NULL) {
+        meta_from_record(m, t, first);
         m->origin = EV_TB_ASYNCIO;
         m->level = EV_LVL_ERROR; /* asyncio logs its reports with logger.error */
         message_from_line(m, msg2);
-        prev2->absorbed = true;
-        prev->absorbed = true;
+        for (uint64_t l = first->lineno; l < ln; l++) {
+            struct qent *e = queued_line(t, l);
+            if (e != NULL)
+                e->absorbed = true;
+        }
     } else if (intro == TBL_INTRO_ASYNCIO) {
         meta_from_record(m, t, prev);
         m->origin = EV_TB_ASYNCIO;
@@ -1288,6 +1309,17 @@ static bool failure_goes_on(struct textlog *t, const struct logprefix *lp, const
     return true;
 }
 
+/* Follow an unprefixed asyncio report (aio_from) over its context lines. */
+static void aio_track(struct textlog *t, const char *p, size_t n, uint64_t lineno, bool prefixed)
+{
+    uint64_t *af = &t->aio_from[t->cur_key];
+    enum tbl_intro k = prefixed ? TBL_INTRO_NONE : tbl_introducer(p, n);
+    if (k == TBL_INTRO_ASYNCIO)
+        *af = lineno;
+    else if (!(k == TBL_INTRO_ASYNCIO_CONTEXT && *af != 0 && lineno - *af <= AIO_CONTEXT_MAX))
+        *af = 0;
+}
+
 /* Join an unprefixed line to the message of the record before it (t->more): 1 when
  * joined; 0 when it cannot be (the record is not the last thing queued, or it grew
  * too long), and the line is a line of its own. */
@@ -1349,6 +1381,7 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
         prefixed = n > 0 && logprefix_cached(&t->lpc, p, n, &lp);
         plain = prefixed && is_plain(&lp, p, n);
     }
+    aio_track(t, p, n, lineno, prefixed);
     struct colrec *col = &t->col[t->cur_key];
     if (prefixed && (lp.cont_indent || lp.time_omitted)) {
         /* RichHandler: a blank time column repeats the last time; its path column is
@@ -1441,8 +1474,12 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
             mm->lines = 0;
         }
     }
-    /* Keep the last two lines: the next line may start a traceback they introduce. */
+    /* Keep the last two lines: the next line may start a traceback they introduce;
+     * more while an asyncio report's context lines go on. */
     uint64_t bound = lineno > 1 ? lineno - 1 : 0;
+    uint64_t af = t->aio_from[t->cur_key];
+    if (af != 0 && af < bound)
+        bound = af;
     uint64_t mo = min_open(t);
     return release(t, mo < bound ? mo : bound, false);
 }

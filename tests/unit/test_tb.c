@@ -1472,6 +1472,12 @@ static void test_tb_lines(void **state)
     assert_int_equal(tbl_introducer(SL("handle: <Handle cb() at a.py:2>")), TBL_INTRO_ASYNCIO_CONTEXT);
     assert_int_equal(tbl_introducer(SL("future: <Task finished name='Task-2'>")), TBL_INTRO_ASYNCIO_CONTEXT);
     assert_int_equal(tbl_introducer(SL("note: see the docs")), TBL_INTRO_NONE);
+    assert_int_equal(tbl_introducer(SL("Fatal error: protocol.data_received() call failed.")), TBL_INTRO_ASYNCIO);
+    assert_int_equal(tbl_introducer(SL("Fatal read error on socket transport")), TBL_INTRO_ASYNCIO);
+    assert_int_equal(tbl_introducer(SL("Fatal error: config missing")), TBL_INTRO_NONE);
+    assert_int_equal(tbl_introducer(SL("protocol: <__main__.P object at 0x7f>")), TBL_INTRO_ASYNCIO_CONTEXT);
+    assert_int_equal(tbl_introducer(SL("transport: <_SelectorSocketTransport fd=8>")), TBL_INTRO_ASYNCIO_CONTEXT);
+    assert_int_equal(tbl_introducer(SL("protocol: HTTP/1.1")), TBL_INTRO_NONE);
     assert_true(tbl_is_caught_marker(SL("--- <exception caught here> ---")));
     assert_true(tbl_is_caught_marker(SL("\t--- <exception caught here> ---  ")));
     assert_false(tbl_is_caught_marker(SL("--- <exception caught there> ---")));

@@ -1909,6 +1909,12 @@ static void test_wild_introducers(void **state)
     assert_string_equal(doc_str(docs, 1, "ts"), "2026-12-07T22:04:25.484Z");
     assert_string_equal(doc_str(docs, 3, "message"), "gathering");
     json_decref(docs);
+    /* A protocol's failure: its message, then two context lines. */
+    docs = expect_wild_chains("py311-asyncio-fatal.txt", "asyncio", "[[[\"root\",\"ValueError\",2,\"data_received\"]]]");
+    assert_int_equal(json_array_size(docs), 1);
+    assert_string_equal(doc_str(docs, 0, "message"), "Fatal error: protocol.data_received() call failed.");
+    assert_string_equal(doc_str(docs, 0, "level"), "ERROR");
+    json_decref(docs);
 
     /* unittest's report: "ERROR: test (id)" (which logging's default format would
      * read as a level) or "FAIL: ...", a rule, the traceback. */
