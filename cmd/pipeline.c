@@ -53,6 +53,7 @@ struct input {
 };
 
 #define COOP_CHUNK ((size_t)64 << 10) /* a unit of help: about 50 us of work */
+_Static_assert(PARSER_NOTE_ZEROED <= SRC_NOTE_ZEROED, "the ring zeroes what parsers' notes need zeroed");
 #define COOP_SLOTS 16
 
 static double now_s(void)
@@ -475,8 +476,9 @@ static int feed_some(struct run *r, struct input *in, size_t max)
             in->chunk_len = (size_t)n;
             if (in->p->take_note != NULL) {
                 const char *base = NULL;
-                const void *note = src_stream_note(in->stream, &base);
-                in->p->take_note(in->pst, note, base);
+                size_t len = 0;
+                const void *note = src_stream_note(in->stream, &base, &len);
+                in->p->take_note(in->pst, note, base, len);
             }
         }
         if (in->ho != NULL) {

@@ -105,19 +105,25 @@ struct parser {
     uint64_t (*held_from)(void *st);
     /* Optional, both or neither: work that needs nothing but one chunk's bytes (where
      * its lines start, what their prefixes say), which the pipeline has any idle
-     * thread do ahead of feed. note is a src_note_fn: it writes at most cap bytes
-     * about chunk[0..len) to out, touching nothing else. take_note gives the parser
-     * the note of the chunk that the bytes fed next come from (NULL when there is
-     * none), base being where that chunk starts; it stays valid until the next
-     * take_note. The parser must come to the same events with or without notes. */
+     * thread do ahead of feed, or beside it. note is a src_note_fn: it writes at
+     * most cap bytes about chunk[0..len) to out (64-byte aligned), touching nothing
+     * else. take_note gives the parser the note of the chunk base[0..len) that the
+     * bytes fed next come from (NULL when there is none); it stays valid until the
+     * next take_note. A note arrives with its first PARSER_NOTE_ZEROED bytes zero,
+     * and note may run on it at any time until the next take_note, even during
+     * feed: the note's format must let both sides go on safely (textlog's meet in
+     * the middle). The parser must come to the same events with or without notes,
+     * whenever they are made. */
     void (*note)(const char *chunk, size_t len, void *out, size_t cap);
-    void (*take_note)(void *st, const void *note, const char *base);
+    void (*take_note)(void *st, const void *note, const char *base, size_t len);
     /* Optional, for formats whose every line is a record of its own (JSON lines):
      * parse one whole line (without its newline) as feed would have, emitting its
      * events. An instance fed nothing else can parse the lines another offloaded.
      * Same return values as feed. */
     int (*parse_line)(void *st, const char *line, size_t len, uint64_t lineno);
 };
+
+#define PARSER_NOTE_ZEROED 128
 
 /* NULL-terminated, cheap bidders first. */
 extern const struct parser *const parser_registry[];

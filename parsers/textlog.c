@@ -17,6 +17,8 @@
  * traceback is open, so events come out in line order even though a traceback is
  * only known to be finished a few lines after its end.
  */
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,10 +90,15 @@ struct textlog {
     int stop;              /* sink's stop request */
     bool oom;
     struct logprefix_cache lpc;
-    /* the note of the chunk being fed (see "notes" below), and how far it is used */
-    const struct tl_note *note;
+    /* the note of the chunk base[0..len) being fed (see "notes" below): the part
+     * of it made (count entries: line[lo..max), as last looked), the entry the next line's
+     * search starts at, and the bytes the parser took for its own (all below
+     * `claimed`, an offset in the chunk) */
+    struct tl_note *note;
     const char *note_base;
-    uint32_t note_at;
+    uint32_t note_len;
+    uint32_t note_count, note_lo, note_at;
+    uint32_t claimed;
     /* an open section of another tool's traceback layout: a pytest failure report
      * ("____ test_x ____", pytest_tb.h) until the next section or rule, or an IPython
      * traceback (ipython_tb.h) while it goes on; its lines are kept (as offsets into
@@ -158,12 +165,21 @@ static const char *const key_names[NKEYS] = {NULL, "stdout", "stderr"};
 
 /* ---- notes ----
  * A line's logging prefix depends on nothing but the line, so an idle thread can
- * read the prefixes of a chunk ahead of the parser (parser.h, "note"). A note
- * lists the chunk's complete lines from its first byte, each as linesplit hands it
- * out, with its prefix as logprefix_parse reads it. The parser uses an entry only
- * for the very bytes it describes (same start in the chunk, same length), so
- * whatever framing, joining or truncation happens to a line, the result is the same
- * as without the note. */
+ * read the prefixes of a chunk beside the parser (parser.h, "note"). A note lists
+ * complete lines of the chunk, each as linesplit hands it out, with its prefix as
+ * logprefix_parse reads it. The parser uses an entry only for the very bytes it
+ * describes (same start in the chunk, same length), so whatever framing, joining
+ * or truncation happens to a line, the result is the same as without the note.
+ *
+ * The two meet in the middle. The parser goes through a chunk from the front and
+ * the helper notes it from the back, line by line down, publishing what it has
+ * made every few lines. Before the parser reads lines nobody noted, it claims them
+ * (`parser_at`, a piece of a few KiB at a time), and the helper stops at the first
+ * line the parser claimed. So whenever the helper starts (ahead of the parser, or
+ * on the chunk the parser is in), no line is read twice but the one or two on
+ * which they cross, and a chunk the helper never reaches costs the parser nothing
+ * more. The entries sit at the end of the buffer (line[lo..max)), so they are in
+ * line order for the parser, which only moves forward. */
 
 struct tl_note_line {
     int64_t ts_ns;
@@ -176,34 +192,64 @@ struct tl_note_line {
     uint8_t level;
     uint8_t plain;         /* prefixed, below WARNING, introduces nothing, not a column */
     uint16_t msg_end, col_end;
-    uint8_t time_omitted : 1, cont_tab : 1;
+    uint8_t flags;         /* NOTE_TIME_OMITTED, NOTE_CONT_TAB */
     uint8_t cont_indent;
 };
 _Static_assert(sizeof(struct tl_note_line) == 48, "three 16-byte stores a line");
+enum { NOTE_TIME_OMITTED = 1, NOTE_CONT_TAB = 2 };
 
+/* Zero until the helper begins (PARSER_NOTE_ZEROED). The helper's fields and the
+ * parser's are on cache lines of their own: each side writes only its own. */
 struct tl_note {
-    uint32_t chunk_len;
-    uint32_t n;
-    uint32_t has_esc;      /* the chunk holds an ESC byte (ansi.h) */
-    uint32_t pad;          /* the lines start on 16 bytes */
+    /* the helper's */
+    uint32_t max;               /* entries the buffer holds */
+    _Atomic uint32_t count;     /* entries made: line[max - count..max) */
+    _Atomic uint32_t esc;       /* 0 not looked yet; 1 no ESC byte in the chunk; 2 one (ansi.h) */
+    char helper_pad[64 - 3 * sizeof(uint32_t)];
+    /* the parser's */
+    _Atomic uint32_t parser_at; /* lines that start below this offset are the parser's */
+    char parser_pad[64 - sizeof(uint32_t)];
     struct tl_note_line line[];
 };
+_Static_assert(sizeof(struct tl_note) == PARSER_NOTE_ZEROED, "the header is what arrives zeroed");
 
-/* Write a note line. The helper writes notes that the parsing thread reads on its
- * core, into buffers that thread read last time: ordinary stores would first
- * fetch each line back from that core (the note's first store was two thirds of
- * its time); streaming stores fetch nothing. textlog_note fences them. */
-static inline void note_put(struct tl_note_line *dst, const struct tl_note_line *src)
+#define NOTE_PUBLISH_EVERY 16 /* lines between the helper's publications */
+#define NOTE_PIECE 4096       /* bytes the parser claims at a time */
+
+/* An entry as six words in the order of its fields (little-endian), so that the
+ * helper builds it in registers: built in memory field by field and then copied
+ * with wide loads, each load waited for the narrow stores under it (a failed
+ * store forward), which was most of the note's time. */
+#define NOTE_W_OK (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && offsetof(struct tl_note_line, off) == 16 &&     \
+                   offsetof(struct tl_note_line, raw) == 24 && offsetof(struct tl_note_line, logger_off) == 28 && \
+                   offsetof(struct tl_note_line, thread_off) == 32 &&                                        \
+                   offsetof(struct tl_note_line, prefixed) == 38 && offsetof(struct tl_note_line, level) == 40 && \
+                   offsetof(struct tl_note_line, msg_end) == 42 && offsetof(struct tl_note_line, flags) == 46)
+_Static_assert(NOTE_W_OK, "tl_note_line's words are as note_put packs them");
+
+/* Write a note line, given as its six words. The helper writes notes that the
+ * parsing thread reads on its core, into buffers that thread read last time:
+ * ordinary stores would first fetch each line back from that core (the note's
+ * first store was two thirds of its time); streaming stores fetch nothing.
+ * note_publish fences them. */
+static inline void note_put(struct tl_note_line *dst, const uint64_t w[6])
 {
 #if defined(__SSE2__)
-    const __m128i *s = (const __m128i *)(const void *)src;
     __m128i *d = (__m128i *)(void *)dst;
-    _mm_stream_si128(d, _mm_loadu_si128(s));
-    _mm_stream_si128(d + 1, _mm_loadu_si128(s + 1));
-    _mm_stream_si128(d + 2, _mm_loadu_si128(s + 2));
+    _mm_stream_si128(d, _mm_set_epi64x((long long)w[1], (long long)w[0]));
+    _mm_stream_si128(d + 1, _mm_set_epi64x((long long)w[3], (long long)w[2]));
+    _mm_stream_si128(d + 2, _mm_set_epi64x((long long)w[5], (long long)w[4]));
 #else
-    *dst = *src;
+    memcpy(dst, w, sizeof(*dst));
 #endif
+}
+
+static void note_publish(struct tl_note *note, uint32_t count)
+{
+#if defined(__SSE2__)
+    _mm_sfence(); /* the streamed lines before the count that shows them */
+#endif
+    atomic_store_explicit(&note->count, count, memory_order_release);
 }
 
 static bool may_introduce(const char *msg, size_t n);
@@ -216,84 +262,122 @@ static bool is_plain(const struct logprefix *lp, const char *p, size_t n)
            !may_introduce(p + lp->msg_off, n - lp->msg_off);
 }
 
+/* The note entry of line p[0..n) ("\n" at p + raw) as note_put takes it; false
+ * when the line gets none (a note has no room for hosts and ids, nor for offsets
+ * past 16 bits). */
+static bool note_line(struct logprefix_cache *lpc, const char *chunk, const char *p, size_t raw, uint64_t w[6])
+{
+    size_t n = raw;
+    if (n > UINT16_MAX)
+        return false;
+    if (n > 0 && p[n - 1] == '\r')
+        n--;
+    w[2] = (uint64_t)(p - chunk) | (uint64_t)n << 32;
+    struct logprefix lp;
+    if (n == 0 || !logprefix_cached(lpc, p, n, &lp)) {
+        w[0] = w[1] = w[4] = w[5] = 0;
+        w[3] = raw;
+        return true;
+    }
+    if (lp.host_len || lp.trace_len)
+        return false;
+    w[0] = (uint64_t)lp.ts_ns;
+    w[1] = (uint64_t)lp.pid;
+    w[3] = raw | (uint64_t)(uint16_t)lp.logger_off << 32 | (uint64_t)(uint16_t)lp.logger_len << 48;
+    w[4] = (uint64_t)(uint16_t)lp.thread_off | (uint64_t)(uint16_t)lp.thread_len << 16 |
+           (uint64_t)(uint16_t)lp.msg_off << 32 | (uint64_t)1 << 48 /* prefixed */ | (uint64_t)(lp.has_ts != 0) << 56;
+    unsigned flags = (lp.time_omitted ? NOTE_TIME_OMITTED : 0) | (lp.cont_tab ? NOTE_CONT_TAB : 0);
+    w[5] = (uint64_t)(uint8_t)lp.level | (uint64_t)is_plain(&lp, p, n) << 8 | (uint64_t)(uint16_t)lp.msg_end << 16 |
+           (uint64_t)(uint16_t)lp.col_end << 32 | (uint64_t)flags << 48 | (uint64_t)(uint8_t)lp.cont_indent << 56;
+    return true;
+}
+
+/* The helper: note the chunk's complete lines from the last down, until the
+ * parser's claim or the buffer's room stops it. */
 static void textlog_note(const char *chunk, size_t len, void *out, size_t cap)
 {
     struct tl_note *note = out;
-    note->n = 0;
-    note->chunk_len = 0;
-    if (cap < sizeof(*note) || len > UINT32_MAX || ((uintptr_t)note & 15) != 0)
+    if (cap < sizeof(*note) + sizeof(note->line[0]) || len > UINT32_MAX || ((uintptr_t)note & 63) != 0)
         return;
-    size_t max = (cap - sizeof(*note)) / sizeof(note->line[0]);
-    struct logprefix_cache lpc;
-    logprefix_cache_init(&lpc);
-    const char *p = chunk, *end = chunk + len;
-    while (p < end && note->n < max) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (nl == NULL)
-            break;
-        size_t n = (size_t)(nl - p);
-        if (n > UINT16_MAX)
-            break; /* offsets in the line are 16 bits: no more notes in this chunk */
-        if (n > 0 && p[n - 1] == '\r')
-            n--;
-        struct tl_note_line e;
-        struct logprefix lp;
-        memset(&e, 0, sizeof(e));
-        e.off = (uint32_t)(p - chunk);
-        e.len = (uint32_t)n;
-        e.raw = (uint32_t)(nl - p);
-        e.prefixed = n > 0 && logprefix_cached(&lpc, p, n, &lp);
-        if (e.prefixed && (lp.host_len || lp.trace_len))
-            break; /* a note has no room for them: the parser reads the rest itself */
-        if (e.prefixed) {
-            e.ts_ns = lp.ts_ns;
-            e.pid = lp.pid;
-            e.has_ts = lp.has_ts;
-            e.level = (uint8_t)lp.level;
-            e.logger_off = (uint16_t)lp.logger_off;
-            e.logger_len = (uint16_t)lp.logger_len;
-            e.thread_off = (uint16_t)lp.thread_off;
-            e.thread_len = (uint16_t)lp.thread_len;
-            e.msg_off = (uint16_t)lp.msg_off;
-            e.msg_end = (uint16_t)lp.msg_end;
-            e.col_end = (uint16_t)lp.col_end;
-            e.time_omitted = lp.time_omitted;
-            e.cont_tab = lp.cont_tab;
-            e.cont_indent = lp.cont_indent;
-            e.plain = is_plain(&lp, p, n);
-        }
-        note_put(&note->line[note->n++], &e);
-        p = nl + 1;
+    uint32_t max = (uint32_t)((cap - sizeof(*note)) / sizeof(note->line[0]));
+    note->max = max;
+    atomic_store_explicit(&note->esc, memchr(chunk, ANSI_ESC, len) != NULL ? 2u : 1u, memory_order_release);
+    /* The helper's thread keeps its prefixes from chunk to chunk: begun cold on
+     * each, the note parsed a few lines in full every time. */
+    static _Thread_local struct logprefix_cache lpc;
+    static _Thread_local bool lpc_ready;
+    if (!lpc_ready) {
+        logprefix_cache_init(&lpc);
+        lpc_ready = true;
     }
-    note->has_esc = memchr(chunk, ANSI_ESC, len) != NULL;
-#if defined(__SSE2__)
-    _mm_sfence(); /* the streamed lines before anyone is told the note is done */
-#endif
-    note->chunk_len = (uint32_t)len;
+    uint32_t k = max; /* the next entry goes at line[k - 1] */
+    const char *nl = memrchr(chunk, '\n', len);
+    while (nl != NULL && k > 0) {
+        const char *prev = nl > chunk ? memrchr(chunk, '\n', (size_t)(nl - chunk)) : NULL;
+        const char *p = prev != NULL ? prev + 1 : chunk;
+        if ((size_t)(p - chunk) < atomic_load_explicit(&note->parser_at, memory_order_relaxed))
+            break; /* the parser's from here down */
+        uint64_t w[6];
+        if (note_line(&lpc, chunk, p, (size_t)(nl - p), w)) {
+            note_put(&note->line[--k], w);
+            if ((max - k) % NOTE_PUBLISH_EVERY == 0)
+                note_publish(note, max - k);
+        }
+        nl = prev;
+    }
+    note_publish(note, max - k);
 }
 
-static void textlog_take_note(void *st, const void *note, const char *base)
+static void textlog_take_note(void *st, const void *note, const char *base, size_t len)
 {
     struct textlog *t = st;
-    t->note = note;
+    t->note = len <= UINT32_MAX ? (struct tl_note *)(uintptr_t)note : NULL;
     t->note_base = base;
-    t->note_at = 0;
+    t->note_len = (uint32_t)len;
+    t->note_count = t->note_lo = t->note_at = 0;
+    t->claimed = 0;
+}
+
+/* Look again at what the helper made, when the line at off is below all of it
+ * (it only adds below). Whether anything at or above off is made now. */
+static bool note_refresh(struct textlog *t, uint32_t off)
+{
+    const struct tl_note *note = t->note;
+    if (t->note_count == 0 || off < note->line[t->note_lo].off) {
+        uint32_t count = atomic_load_explicit(&note->count, memory_order_acquire);
+        if (count > t->note_count) {
+            t->note_count = count;
+            t->note_lo = t->note_at = note->max - count;
+        }
+    }
+    return t->note_count > 0 && note->line[note->max - 1].off >= off;
+}
+
+/* The entry the search for the line at off ends on: the first made at or after
+ * off, or NULL when there is none. */
+static const struct tl_note_line *note_seek(struct textlog *t, uint32_t off)
+{
+    if (!note_refresh(t, off))
+        return NULL;
+    const struct tl_note *note = t->note;
+    uint32_t max = note->max;
+    while (t->note_at < max && note->line[t->note_at].off < off)
+        t->note_at++;
+    return t->note_at < max ? &note->line[t->note_at] : NULL;
 }
 
 /* The note's entry of the line that starts at p, or NULL. Lines come in order,
- * so the search goes on from where the last one ended. */
+ * so the search goes on from where the last one ended; lines the parser claimed
+ * are nobody's. */
 static const struct tl_note_line *noted_at(struct textlog *t, const char *p)
 {
-    const struct tl_note *note = t->note;
-    if (note == NULL || p < t->note_base || p >= t->note_base + note->chunk_len)
+    if (t->note == NULL || p < t->note_base || p >= t->note_base + t->note_len)
         return NULL;
     uint32_t off = (uint32_t)(p - t->note_base);
-    while (t->note_at < note->n && note->line[t->note_at].off < off)
-        t->note_at++;
-    if (t->note_at == note->n)
+    if (off < t->claimed)
         return NULL;
-    const struct tl_note_line *e = &note->line[t->note_at];
-    return e->off == off ? e : NULL;
+    const struct tl_note_line *e = note_seek(t, off);
+    return e != NULL && e->off == off ? e : NULL;
 }
 
 /* The entry for the line p[0..n): the same start and the same length. */
@@ -318,9 +402,9 @@ static void prefix_from_note(const struct tl_note_line *e, struct logprefix *lp)
     lp->trace_off = lp->trace_len = 0;
     lp->msg_end = e->msg_end;
     lp->col_end = e->col_end;
-    lp->time_omitted = e->time_omitted;
+    lp->time_omitted = (e->flags & NOTE_TIME_OMITTED) != 0;
     lp->cont_indent = e->cont_indent;
-    lp->cont_tab = e->cont_tab;
+    lp->cont_tab = (e->flags & NOTE_CONT_TAB) != 0;
 }
 
 /* ---- the queue ---- */
@@ -1750,40 +1834,71 @@ static void *textlog_open(const struct parser_env *env)
     return t;
 }
 
+/* The parser takes the chunk's bytes below `to` for its own: the helper stops
+ * there. */
+static void note_claim(struct textlog *t, uint32_t to)
+{
+    if (to <= t->claimed)
+        return;
+    t->claimed = to;
+    atomic_store_explicit(&t->note->parser_at, to, memory_order_relaxed);
+}
+
 /* Feed with the chunk's note: the lines it lists are delivered where it says they
- * end, without searching for their newlines again. What it does not cover (a line
- * carried from the chunk before, the tail after its last line) goes through the
- * splitter as usual. */
+ * end, without searching for their newlines again. What it does not cover yet (a
+ * line carried from the chunk before, lines the helper has not come down to, the
+ * tail after the last line) the parser claims a piece at a time and puts through
+ * the splitter as usual. */
 static int feed_noted(struct textlog *t, const char *p, const char *end)
 {
+    const char *base = t->note_base;
+    if (p < base || end > base + t->note_len)
+        return linesplit_feed(&t->ls, p, (size_t)(end - p), on_line, t);
     int rc;
     if (!linesplit_idle(&t->ls)) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (nl == NULL)
-            return linesplit_feed(&t->ls, p, (size_t)(end - p), on_line, t);
-        if ((rc = linesplit_feed(&t->ls, p, (size_t)(nl + 1 - p), on_line, t)) != 0)
+        const char *stop = nl != NULL ? nl + 1 : end;
+        note_claim(t, (uint32_t)(stop - base));
+        if ((rc = linesplit_feed(&t->ls, p, (size_t)(stop - p), on_line, t)) != 0)
             return rc;
-        p = nl + 1;
+        p = stop;
     }
-    const struct tl_note_line *e;
-    while (p < end && (e = noted_at(t, p)) != NULL && (size_t)(end - p) > e->raw) {
-        if ((rc = linesplit_line(&t->ls, p, e->raw, on_line, t)) != 0)
+    while (p < end) {
+        uint32_t off = (uint32_t)(p - base);
+        const struct tl_note_line *e = off >= t->claimed ? note_seek(t, off) : NULL;
+        if (e != NULL && e->off == off && (size_t)(end - p) > e->raw) {
+            if ((rc = linesplit_line(&t->ls, p, e->raw, on_line, t)) != 0)
+                return rc;
+            p += e->raw + 1;
+            continue;
+        }
+        /* A piece of its own: NOTE_PIECE bytes or up to the next line noted,
+         * through to the end of the line it ends in. */
+        size_t lim = (size_t)off + NOTE_PIECE;
+        if (e != NULL && e->off > off && e->off < lim)
+            lim = e->off;
+        const char *q = lim < (size_t)(end - base) ? base + lim : end;
+        const char *nl = memchr(q - 1, '\n', (size_t)(end - (q - 1)));
+        const char *stop = nl != NULL ? nl + 1 : end;
+        note_claim(t, (uint32_t)(stop - base));
+        if ((rc = linesplit_feed(&t->ls, p, (size_t)(stop - p), on_line, t)) != 0)
             return rc;
-        p += e->raw + 1;
+        p = stop;
     }
-    return p < end ? linesplit_feed(&t->ls, p, (size_t)(end - p), on_line, t) : 0;
+    return 0;
 }
 
 static int textlog_feed(void *st, const char *buf, size_t len)
 {
     struct textlog *t = st;
     if (!t->esc_seen) {
-        /* Sticky: a line carried into the next chunk was checked with its start. */
-        const struct tl_note *note = t->note;
-        if (note != NULL && t->note_base == buf && note->chunk_len == len)
-            t->esc_seen = note->has_esc != 0;
-        else
-            t->esc_seen = memchr(buf, ANSI_ESC, len) != NULL;
+        /* Sticky: a line carried into the next chunk was checked with its start.
+         * The helper looks at the whole chunk: an ESC anywhere in it turns the
+         * check on a little early, which changes nothing but the check's cost. */
+        unsigned esc = 0;
+        if (t->note != NULL && buf >= t->note_base && buf + len <= t->note_base + t->note_len)
+            esc = atomic_load_explicit(&t->note->esc, memory_order_acquire);
+        t->esc_seen = esc != 0 ? esc == 2 : memchr(buf, ANSI_ESC, len) != NULL;
     }
     int rc = t->note != NULL ? feed_noted(t, buf, buf + len) : linesplit_feed(&t->ls, buf, len, on_line, t);
     return t->oom ? -1 : rc;

@@ -10,7 +10,9 @@
  *
  * A slot may also carry a note: what a parser works out from a chunk's bytes alone
  * (where its lines start, what their prefixes say), computed by src_ra_help ahead of
- * the consumer, so that work too moves to whichever thread is idle.
+ * the consumer, so that work too moves to whichever thread is idle. A helper may
+ * note the chunk the consumer holds, while the consumer reads it: the note's format
+ * (the parser's) keeps the two apart, so a note begun is never wasted.
  *
  * Ownership, all under mu: slots [head, head + count) are filled, the first of them
  * held by the consumer when holding is set; the others are free. Only the thread
@@ -122,6 +124,8 @@ static struct ra_slot *claim_tail(struct src_ra *ra)
     if (sl->note_state == NOTE_BUSY)
         return NULL; /* freed while a helper noted it: not yet */
     sl->note_state = NOTE_NONE; /* a note of what the slot held before */
+    if (sl->note != NULL)
+        memset(sl->note, 0, SRC_NOTE_ZEROED);
     ra->reading = true;
     pthread_mutex_unlock(&ra->mu);
     return sl;
@@ -222,8 +226,11 @@ int src_ra_set_note(struct src_ra *ra, src_note_fn fn, size_t cap)
     void **bufs = calloc(ra->nslots, sizeof *bufs);
     if (bufs == NULL)
         return -1;
+    cap = (cap + 63) & ~(size_t)63;
+    if (cap < SRC_NOTE_ZEROED)
+        cap = SRC_NOTE_ZEROED;
     for (unsigned i = 0; i < ra->nslots; i++)
-        if ((bufs[i] = malloc(cap)) == NULL) {
+        if ((bufs[i] = aligned_alloc(64, cap)) == NULL) {
             for (unsigned k = 0; k < i; k++)
                 free(bufs[k]);
             free(bufs);
@@ -233,6 +240,7 @@ int src_ra_set_note(struct src_ra *ra, src_note_fn fn, size_t cap)
     /* No note can be busy: none was asked for before. */
     for (unsigned i = 0; i < ra->nslots; i++) {
         free(ra->slots[i].note);
+        memset(bufs[i], 0, SRC_NOTE_ZEROED);
         ra->slots[i].note = bufs[i];
         ra->slots[i].note_state = NOTE_NONE;
     }
@@ -267,7 +275,9 @@ int src_ra_help(struct src_ra *ra)
         }
     }
     if (ra->note_fn != NULL && !ra->stop) {
-        for (unsigned k = ra->holding ? 1 : 0; k < ra->count; k++) {
+        /* The consumer's own chunk too: it reads from the front, a note is made
+         * from the back, and they stop where they meet. */
+        for (unsigned k = 0; k < ra->count; k++) {
             struct ra_slot *sl = &ra->slots[(ra->head + k) % ra->nslots];
             if (sl->len <= 0 || sl->note_state != NOTE_NONE)
                 continue;
@@ -352,8 +362,7 @@ long src_ra_next(struct src_ra *ra, const char **data, const void **note, uint64
     }
     struct ra_slot *sl = &ra->slots[ra->head];
     ra->holding = true;
-    if (sl->note_state == NOTE_DONE)
-        *note = sl->note;
+    *note = sl->note;
     pthread_mutex_unlock(&ra->mu);
     *done = sl->done;
     if (sl->len > 0) {

@@ -56,8 +56,17 @@ struct src_options {
 
 /* What a parser works out from one chunk's bytes alone, on whichever thread is idle
  * (src_stream_help): fn writes at most cap bytes to note. It must read nothing but
- * chunk[0..len) and note, and keep no pointer to either. */
+ * chunk[0..len) and note, and keep no pointer to either.
+ *
+ * A note is made while the chunk is read: fn may run on the chunk the reader holds,
+ * at the same time as the reader reads both the chunk and the note, and the reader
+ * gets a chunk's note whether or not fn has run yet. The first SRC_NOTE_ZEROED
+ * bytes of a note (64-byte aligned) are zero until fn first runs on the chunk, so
+ * the note's own format says how far it is made, and the reader can say how far it
+ * has come. fn runs at most once per chunk, and the slot is not filled again until
+ * it returns. */
 typedef void (*src_note_fn)(const char *chunk, size_t len, void *note, size_t cap);
+#define SRC_NOTE_ZEROED 128
 
 struct src_walk;
 struct src_stream;
@@ -97,10 +106,11 @@ long src_stream_peek(struct src_stream *s, size_t want, const char **data);
  * calls return -1 again (bytes already peeked are still returned first). */
 long src_stream_read(struct src_stream *s, const char **data);
 
-/* The note of the chunk the last src_stream_read returned from, or NULL when it has
- * none (notes asked for too late, not made in time, bytes gathered by a peek); *base
- * is then the start of the noted chunk, which holds the bytes returned. */
-const void *src_stream_note(const struct src_stream *s, const char **base);
+/* The note of the chunk the last src_stream_read returned from (made, being made,
+ * or not begun: see src_note_fn), or NULL when it has none (notes asked for too
+ * late, bytes gathered by a peek); *base and *len are then the noted chunk, which
+ * holds the bytes returned. */
+const void *src_stream_note(const struct src_stream *s, const char **base, size_t *len);
 
 /* Ask for notes (see src_note_fn) of the chunks read ahead. Only streams read ahead
  * (options readahead or readahead_coop) make them. Called by the stream's reader. 0,

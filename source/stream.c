@@ -191,11 +191,12 @@ static long fetch(struct src_stream *s)
     return n;
 }
 
-const void *src_stream_note(const struct src_stream *s, const char **base)
+const void *src_stream_note(const struct src_stream *s, const char **base, size_t *len)
 {
     if (s->note_from_pb || s->note == NULL)
         return NULL;
     *base = s->cur;
+    *len = s->cur_len;
     return s->note;
 }
 

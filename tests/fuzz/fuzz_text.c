@@ -9,12 +9,15 @@
  *
  * Every input is parsed twice: without notes, and with a note (parser.h) made for
  * each chunk -- in a buffer of exactly the capacity given, sometimes too small for
- * all its lines. The two runs must give the same events: a difference traps.
+ * all its lines, and (mode bit 4) made when the parser has taken half the chunk,
+ * as a helper that comes late does. The two runs must give the same events: a
+ * difference traps.
  * Every line is also read by logprefix_parse and through a prefix cache kept over
  * the lines: the two must agree (each line, and the prefix of the line before
  * with each line as its message, so the cache sees prefixes again).
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -40,8 +43,9 @@ static int sink(void *ctx, const struct event *ev)
     return 0;
 }
 
-/* Parse the input cut at cuts[]; with notes when note_cap > 0. The events' hash. */
-static uint64_t parse(const struct parse_limits *lim, const char *in, const size_t cuts[4], size_t note_cap)
+/* Parse the input cut at cuts[]; with notes when note_cap > 0, made halfway
+ * through each chunk when late. The events' hash. */
+static uint64_t parse(const struct parse_limits *lim, const char *in, const size_t cuts[4], size_t note_cap, bool late)
 {
     uint64_t hash = 1469598103934665603ull;
     struct parser_env env = {
@@ -60,14 +64,21 @@ static uint64_t parse(const struct parse_limits *lim, const char *in, const size
         size_t len = cuts[k + 1] - cuts[k];
         if (len == 0)
             continue;
-        if (note_cap > 0) {
-            free(note);
-            if ((note = malloc(note_cap)) == NULL)
-                break;
-            parser_text.note(in + cuts[k], len, note, note_cap);
-            parser_text.take_note(st, note, in + cuts[k]);
+        if (note_cap == 0) {
+            rc = parser_text.feed(st, in + cuts[k], len);
+            continue;
         }
-        rc = parser_text.feed(st, in + cuts[k], len);
+        free(note);
+        if ((note = aligned_alloc(64, note_cap)) == NULL)
+            break;
+        memset(note, 0, PARSER_NOTE_ZEROED); /* as the ring hands it out */
+        parser_text.take_note(st, note, in + cuts[k], len);
+        size_t first = late ? len / 2 : 0;
+        if (first > 0)
+            rc = parser_text.feed(st, in + cuts[k], first);
+        parser_text.note(in + cuts[k], len, note, note_cap);
+        if (rc == 0)
+            rc = parser_text.feed(st, in + cuts[k] + first, len - first);
     }
     if (rc == 0)
         parser_text.finish(st);
@@ -139,10 +150,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         c2 = t;
     }
     const size_t cuts[4] = {0, c1, c2, n};
-    uint64_t plain = parse(&lim, in, cuts, 0);
+    uint64_t plain = parse(&lim, in, cuts, 0, false);
     /* A note buffer with room for every line, or (mode bit 2) for a few. */
-    size_t cap = mode & 2 ? 8 + (size_t)(mode >> 4) * 48 : 64 + 64 * n;
-    uint64_t noted = parse(&lim, in, cuts, cap);
+    size_t cap = PARSER_NOTE_ZEROED + (mode & 2 ? (size_t)(mode >> 4) * 48 : 64 + 64 * n);
+    cap = (cap + 63) & ~(size_t)63;
+    uint64_t noted = parse(&lim, in, cuts, cap, (mode & 4) != 0);
     if (plain != noted)
         __builtin_trap(); /* notes changed the events */
     fuzz_sum += (unsigned)plain;

@@ -1168,7 +1168,9 @@ static void test_readahead_same_bytes(void **state)
 
 /* The note the test asks for: the chunk's length and a hash of its bytes, so the
  * reader can check that a note describes exactly the chunk it came with. */
+/* Zero as it arrives (SRC_NOTE_ZEROED); `done` says the rest is made. */
 struct test_note {
+    _Atomic uint64_t done;
     uint64_t len, hash;
 };
 
@@ -1184,8 +1186,10 @@ static void note_hash(const char *chunk, size_t len, void *note, size_t cap)
 {
     assert_true(cap >= sizeof(struct test_note));
     struct test_note *t = note;
+    assert_true(atomic_load(&t->done) == 0); /* once per chunk, and zeroed before */
     t->len = len;
     t->hash = fnv(chunk, len);
+    atomic_store_explicit(&t->done, 1, memory_order_release);
 }
 
 struct helper {
@@ -1235,7 +1239,8 @@ static void test_readahead_coop(void **state)
     }
 
     /* With a helper thread reading and noting ahead: the same bytes again, and
-     * every note that comes with a chunk describes that chunk. */
+     * every note that comes with a chunk describes that chunk once it is made (it
+     * may be made while the chunk is read). */
     struct helper h = {.s = NULL};
     pthread_mutex_init(&h.mu, NULL);
     pthread_t th;
@@ -1259,15 +1264,20 @@ static void test_readahead_coop(void **state)
         while ((n = src_stream_read(s, &d)) > 0) {
             chunks++;
             const char *nbase = NULL;
-            const struct test_note *note = src_stream_note(s, &nbase);
+            size_t nlen = 0;
+            const struct test_note *note = src_stream_note(s, &nbase, &nlen);
             if (note != NULL) {
-                noted++;
-                assert_true(d >= nbase && d + n <= nbase + note->len);
-                assert_true(note->hash == fnv(nbase, note->len));
+                assert_true(((uintptr_t)note & 63) == 0);
+                assert_true(d >= nbase && d + n <= nbase + nlen);
             }
             buf_add(&b, d, (size_t)n);
             if (chunks % 4 == 0)
                 usleep(2000); /* a slow reader: the helper gets ahead */
+            if (note != NULL && atomic_load_explicit(&note->done, memory_order_acquire)) {
+                noted++;
+                assert_true(note->len == nlen);
+                assert_true(note->hash == fnv(nbase, nlen));
+            }
         }
         assert_int_equal(n, 0);
         set_helped(&h, NULL); /* before the walk frees the stream */

@@ -77,8 +77,16 @@ static void coll_free(struct coll *c)
     arena_free(&c->a);
 }
 
-/* How run_lim hands notes (parser.h) to the parser: 0 none; 1 a note with every
- * chunk; 2 a note with every other chunk, each chunk fed in two pieces. */
+/* How run_lim hands notes (parser.h) to the parser, as the pipeline's ring does
+ * (zeroed, then maybe made by a helper before or during feed):
+ * 0 none;
+ * 1 a note made before each chunk is fed;
+ * 2 a note made for every other chunk, the others' never begun, each chunk fed
+ *   in two pieces;
+ * 3 the helper comes in the middle: the parser takes the chunk's first half, the
+ *   note is made from the back down to what the parser claimed, then the rest;
+ * 4 a note with room for three lines, made before the chunk is fed. */
+#define NOTE_MODES 5
 static int note_mode;
 
 /* Feed data in chunks of `chunk` bytes (0 = all at once). Returns finish()'s value. */
@@ -93,8 +101,8 @@ static int run_lim(struct coll *c, const char *data, size_t n, size_t chunk, con
     if (chunk == 0)
         chunk = n ? n : 1;
     int rc = 0;
-    size_t note_cap = 2 * chunk + 64;
-    void *note = note_mode ? malloc(note_cap) : NULL;
+    size_t note_cap = note_mode == 4 ? PARSER_NOTE_ZEROED + 3 * 48 : ((2 * chunk + 64 + PARSER_NOTE_ZEROED + 63) & ~(size_t)63);
+    void *note = note_mode ? aligned_alloc(64, (note_cap + 63) & ~(size_t)63) : NULL;
     size_t k = 0;
     for (size_t off = 0; off < n && rc == 0; off += chunk, k++) {
         size_t len = n - off < chunk ? n - off : chunk;
@@ -102,12 +110,15 @@ static int run_lim(struct coll *c, const char *data, size_t n, size_t chunk, con
             rc = parser_text.feed(st, data + off, len);
             continue;
         }
-        bool with = note_mode == 1 || k % 2 == 0;
-        if (with)
+        memset(note, 0, PARSER_NOTE_ZEROED);
+        parser_text.take_note(st, note, data + off, len);
+        bool made_first = note_mode == 1 || note_mode == 4 || (note_mode == 2 && k % 2 == 0);
+        if (made_first)
             parser_text.note(data + off, len, note, note_cap);
-        parser_text.take_note(st, with ? note : NULL, data + off);
-        size_t half = note_mode == 2 ? len / 2 : len;
+        size_t half = note_mode == 2 || note_mode == 3 ? len / 2 : len;
         rc = parser_text.feed(st, data + off, half);
+        if (note_mode == 3)
+            parser_text.note(data + off, len, note, note_cap);
         if (rc == 0 && half < len)
             rc = parser_text.feed(st, data + off + half, len - half);
     }
@@ -1085,7 +1096,7 @@ static void check_chunking(const char *what, const char *data, size_t n)
     json_t *whole = events_of(data, n, 0);
     assert_true(json_array_size(whole) > 0);
     const size_t chunks[] = {1, 2, 3, 7, 64, 997, 4096};
-    for (int mode = 0; mode <= 2; mode++) {
+    for (int mode = 0; mode < NOTE_MODES; mode++) {
         note_mode = mode;
         for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++) {
             json_t *part = events_of(data, n, chunks[i]);
@@ -1160,7 +1171,7 @@ static void test_notes_change_nothing(void **state)
     static const char longl[] = "2024-05-01 10:00:00,001 ERROR app.web a message much longer than the limit\n"
                                 "2024-05-01 10:00:00,002 INFO app.web [pid=7] short\n";
     json_t *want = NULL;
-    for (int mode = 0; mode <= 2; mode++) {
+    for (int mode = 0; mode < NOTE_MODES; mode++) {
         note_mode = mode;
         struct coll c;
         coll_init(&c);
@@ -1294,7 +1305,7 @@ static void test_colored_output(void **state)
     for (size_t k = 0; k < reps; k++)
         memcpy(big + k * (sizeof(quiet) - 1), quiet, sizeof(quiet) - 1);
     memcpy(big + reps * (sizeof(quiet) - 1), loud, sizeof(loud) - 1);
-    for (int mode = 0; mode <= 2; mode++) {
+    for (int mode = 0; mode < NOTE_MODES; mode++) {
         note_mode = mode;
         for (size_t chunk = 65536; chunk <= 65536 + 80; chunk += 40) {
             coll_init(&c);
