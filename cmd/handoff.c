@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdalign.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -398,6 +399,47 @@ static void put_staged(char *p, const char *stage, size_t size)
 
 static int pack_log(struct handoff *h, const struct event *ev);
 
+#ifdef HO_STREAM
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HO_CHECKED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define HO_CHECKED 1
+#endif
+#endif
+
+/* src[0..len) streamed to dst (16-byte aligned) as whole 16-byte pieces, the last
+ * one padded with zeros. Each piece goes from one load into a register: a piece
+ * staged in memory first would wait for the narrower stores under it. The last
+ * piece is loaded whole when that cannot cross into another page (the bytes past
+ * the end are masked off), so reading them is harmless; sanitizers, which see
+ * any byte read past an object, get the copy. */
+static inline void stream_bytes(char *dst, const char *src, size_t len)
+{
+    __m128i *d = (__m128i *)(void *)dst;
+    size_t k = 0;
+    for (; k + 16 <= len; k += 16)
+        _mm_stream_si128(d++, _mm_loadu_si128((const __m128i *)(const void *)(src + k)));
+    size_t rest = len - k;
+    if (rest == 0)
+        return;
+    __m128i v;
+#ifndef HO_CHECKED
+    if (((uintptr_t)(src + k) & 4095) <= 4096 - 16) {
+        static const char ones[32] = {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1};
+        v = _mm_and_si128(_mm_loadu_si128((const __m128i *)(const void *)(src + k)),
+                          _mm_loadu_si128((const __m128i *)(const void *)(ones + 16 - rest)));
+    } else
+#endif
+    {
+        _Alignas(16) char tail[16] = {0};
+        memcpy(tail, src + k, rest);
+        v = _mm_load_si128((const __m128i *)(const void *)tail);
+    }
+    _mm_stream_si128(d, v);
+}
+#endif
+
 int handoff_line(struct handoff *h, const struct ev_line *l)
 {
     /* From the first slice on: the timestamp and level before it are in the
@@ -441,15 +483,33 @@ int handoff_line(struct handoff *h, const struct ev_line *l)
     if (l->stream != NULL && (r.stream = stream_copy(h, l->stream)) == NULL)
         return -1;
     struct rec_line_name name = {l->stream_name, l->stream_name_len};
-    /* Built here and streamed out, as pack_log does (see there). */
-    _Alignas(16) char stage[512];
-    char *out = size <= sizeof(stage) ? stage : p;
-    memcpy(out, &r, sizeof(r));
+#ifdef HO_STREAM
+    /* Streamed out, as pack_log does (see there), and built in registers: the
+     * header's words in the order of its fields. */
+    _Static_assert(sizeof(struct rec_line) == 48 && offsetof(struct rec_line, size) == 4 &&
+                       offsetof(struct rec_line, ts_ns) == 8 && offsetof(struct rec_line, pid) == 32 &&
+                       offsetof(struct rec_line, len) == 36 && offsetof(struct rec_line, logger_len) == 40 &&
+                       offsetof(struct rec_line, msg_off) == 46 && sizeof(struct rec_line_name) == 16 &&
+                       __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+                   "rec_line's words are as handoff_line packs them");
+    __m128i *d = (__m128i *)(void *)p;
+    uint64_t w0 = (uint64_t)r.tag | (uint64_t)r.level << 8 | (uint64_t)r.has_ts << 16 | (uint64_t)r.has_stream_name << 24 |
+                  (uint64_t)r.size << 32;
+    uint64_t w4 = (uint64_t)(uint32_t)r.pid | (uint64_t)r.len << 32 | (uint64_t)r.logger_off << 48;
+    uint64_t w5 = (uint64_t)r.logger_len | (uint64_t)r.thread_off << 16 | (uint64_t)r.thread_len << 32 |
+                  (uint64_t)r.msg_off << 48;
+    _mm_stream_si128(d, _mm_set_epi64x(r.ts_ns, (long long)w0));
+    _mm_stream_si128(d + 1, _mm_set_epi64x((long long)(uintptr_t)r.stream, (long long)r.line));
+    _mm_stream_si128(d + 2, _mm_set_epi64x((long long)w5, (long long)w4));
     if (named)
-        memcpy(out + sizeof(r), &name, sizeof(name));
-    memcpy(out + head, l->p + base, n);
-    if (out == stage)
-        put_staged(p, stage, size);
+        _mm_stream_si128(d + 3, _mm_set_epi64x((long long)name.len, (long long)(uintptr_t)name.ptr));
+    stream_bytes(p + head, l->p + base, n);
+#else
+    memcpy(p, &r, sizeof(r));
+    if (named)
+        memcpy(p + sizeof(r), &name, sizeof(name));
+    memcpy(p + head, l->p + base, n);
+#endif
     commit(h, size);
     return 0;
 }
@@ -697,8 +757,13 @@ static const struct event *unpack_line(struct handoff *h, const struct rec_line 
         .stream_name_len = name.len,
     };
     ev_from_line(ev, &l);
-    /* What a line never has; a packed log before it may have set them. */
-    ev->service = ev->host = ev->trace_id = ev->span_id = EV_STR_NULL;
+    /* What a line never has; a packed log before it may have set them. (One
+     * by one: a chained assignment reads each back, a wide load over narrow
+     * stores.) */
+    ev->service = EV_STR_NULL;
+    ev->host = EV_STR_NULL;
+    ev->trace_id = EV_STR_NULL;
+    ev->span_id = EV_STR_NULL;
     return ev;
 }
 
