@@ -568,6 +568,17 @@ static int foreign(struct tb_asm *as, const char *p, size_t n, bool is_record, u
     return 0;
 }
 
+bool tb_asm_quiet_record(struct tb_asm *as)
+{
+    if (as->nopen != 0)
+        return false;
+    /* What tb_asm_line and foreign do with a record when no block is open. */
+    as->started = NULL;
+    as->carrier_line = 0;
+    as->active = NULL;
+    return true;
+}
+
 int tb_asm_line(struct tb_asm *as, const char *p, size_t n, uint64_t lineno, bool is_record,
                 enum tb_claim *claimp)
 {

@@ -78,6 +78,12 @@ void tb_asm_set_unclaimed(struct tb_asm *as, tb_unclaimed_fn fn);
 int tb_asm_line(struct tb_asm *as, const char *p, size_t n, uint64_t lineno, bool is_record,
                 enum tb_claim *claim);
 
+/* A record line when no block is open: tb_asm_line with is_record would find it
+ * TB_FOREIGN and only forget the line before. The same, without the call, for a
+ * caller that reads many records in a row (textlog's plain records). Returns
+ * false, doing nothing, when a block is open: then call tb_asm_line. */
+bool tb_asm_quiet_record(struct tb_asm *as);
+
 /* The record of the block started by the last line (TB_STARTED), to fill in with
  * what is known of it: zeroed but for pid = -1. NULL when no block was started. */
 struct tb_meta *tb_asm_started_meta(struct tb_asm *as);

@@ -1429,6 +1429,13 @@ static int more_join(struct textlog *t, const char *p, size_t n, uint64_t lineno
 }
 
 /* One logical line (transport framing removed). */
+/* Nothing open, nothing waiting: a plain record goes out as it comes (content_line).
+ * What min_open looks at, and the queue. */
+static bool quiet(const struct textlog *t)
+{
+    return t->qlen == 0 && min_open(t) == UINT64_MAX;
+}
+
 static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lineno)
 {
     /* Coloured output (Python 3.13+ on a terminal, colourful formatters) is read
@@ -1464,6 +1471,13 @@ static int content_line(struct textlog *t, const char *p, size_t n, uint64_t lin
     } else {
         prefixed = n > 0 && logprefix_cached(&t->lpc, p, n, &lp);
         plain = prefixed && is_plain(&lp, p, n);
+    }
+    if (plain && !lp.time_omitted && quiet(t) && tb_asm_quiet_record(as)) {
+        /* The common case at its shortest: a plain record with nothing open or
+         * waiting. What follows would find it foreign to the assembler, forget
+         * any asyncio report, and emit it straight from the line. */
+        t->aio_from[t->cur_key] = 0;
+        return emit_line(t, p, n, lineno, t->cur_key, &lp, t->cur_has_tts, t->cur_tts);
     }
     aio_track(t, p, n, lineno, prefixed);
     struct colrec *col = &t->col[t->cur_key];

@@ -1030,6 +1030,40 @@ static void test_asm_indented_after_note(void **state)
     run_done(&r);
 }
 
+/* tb_asm_quiet_record stands in for a record's tb_asm_line only when no block is
+ * open, and then the assembler goes on as if the record had been fed: a carrier
+ * line before it is forgotten, as tb_asm_line forgets it. */
+static void test_asm_quiet_record(void **state)
+{
+    (void)state;
+    struct asm_run r;
+    run_init(&r, NULL);
+    assert_true(tb_asm_quiet_record(r.as)); /* nothing fed yet */
+    feed(&r, "Traceback (most recent call last):");
+    feed(&r, "  File \"a.py\", line 1, in f");
+    assert_false(tb_asm_quiet_record(r.as)); /* a block is open: feed the record instead */
+    feed(&r, "ValueError: one");
+    /* Records after it: the block waits a few (a note may still come), open. */
+    for (int i = 0; i < 16 && r.nblk == 0; i++) {
+        assert_false(tb_asm_quiet_record(r.as));
+        assert_int_equal(feed(&r, "@2024-05-01 10:00:00 INFO a record"), TB_FOREIGN);
+    }
+    assert_int_equal(r.nblk, 1);
+    assert_true(r.lineno > 4);
+    assert_true(tb_asm_quiet_record(r.as)); /* finished by them: quiet again */
+    /* "pkg._RemoteTraceback: " carries a quoted traceback only on the next line:
+     * a record between (the shortcut's) makes it a line of its own. */
+    feed(&r, "concurrent.futures.process._RemoteTraceback: ");
+    assert_true(tb_asm_carrier_line(r.as) != 0);
+    assert_true(tb_asm_quiet_record(r.as));
+    assert_int_equal(tb_asm_carrier_line(r.as), 0);
+    r.lineno++;
+    assert_int_equal(feed(&r, "\"\"\""), TB_FOREIGN);
+    assert_int_equal(tb_asm_flush(r.as), 0);
+    assert_int_equal(r.nblk, 1);
+    run_done(&r);
+}
+
 static void test_asm_back_to_back(void **state)
 {
     (void)state;
@@ -1868,6 +1902,7 @@ int main(void)
         cmocka_unit_test(test_limit_huge_message),
         cmocka_unit_test(test_arena_exhausted),
         cmocka_unit_test(test_asm_back_to_back),
+        cmocka_unit_test(test_asm_quiet_record),
         cmocka_unit_test(test_asm_indented_after_note),
         cmocka_unit_test(test_pytest_lines),
         cmocka_unit_test(test_pytest_long_chain),
