@@ -69,6 +69,8 @@ enum ev_level ev_level_parse(const char *p, size_t n)
     case 7:
         if (lower_eq(p, "warning", 7))
             return EV_LVL_WARNING;
+        if (lower_eq(p, "success", 7))
+            return EV_LVL_INFO; /* loguru's, between INFO and WARNING */
         break;
     case 8:
         if (lower_eq(p, "critical", 8))

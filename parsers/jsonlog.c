@@ -48,6 +48,7 @@ enum slot {
     S_EXC_MSG = ROLE_EXC_MESSAGE,
     S_TRACEPARENT = ROLE_COUNT, /* W3C header: a trace id and a span id in one */
     S_OTLP,                     /* resourceLogs: a whole OTLP export batch */
+    S_RECORD_TEXT,              /* loguru's formatted record: the traceback when one is named */
     S_COUNT,
     S_NONE = -1
 };
@@ -194,6 +195,29 @@ static const struct keyrow key_rows[] = {
     KR("exception.stacktrace", S_EXC, 0, 0),
     KR("observedTimeUnixNano", S_TS, 5, 0),
     KR("logging.googleapis.com/trace", S_TRACE, 1, 0),
+    /* loguru's serialize=True: {"text": the formatted line and traceback, "record":
+     * {"level": {"name"}, "message", "time": {"repr"}, "name", "extra": {bound
+     * fields}, "process": {"id"}, "thread": {"name"}, "exception": {"type", "value"}}} */
+    KR("text", S_RECORD_TEXT, 0, 0),
+    KR("record", S_NONE, 0, 1),
+    KR("record.name", S_LOGGER, 1, 0),
+    KR("record.time", S_NONE, 0, 1),
+    KR("record.extra", S_NONE, 0, 1),
+    KR("record.level", S_NONE, 0, 1),
+    KR("record.thread", S_NONE, 0, 1),
+    KR("record.message", S_MESSAGE, 1, 0),
+    KR("record.process", S_NONE, 0, 1),
+    KR("record.exception", S_NONE, 0, 1),
+    KR("record.level.name", S_LEVEL, 1, 0),
+    KR("record.process.id", S_PID, 1, 0),
+    KR("record.thread.name", S_THREAD, 1, 0),
+    KR("record.extra.service", S_SERVICE, 1, 0),
+    KR("record.time.repr", S_TS, 1, 0), /* exact; the float timestamp is not */
+    KR("record.time.timestamp", S_TS, 2, 0),
+    KR("record.extra.trace_id", S_TRACE, 1, 0),
+    KR("record.extra.span_id", S_SPAN, 1, 0),
+    KR("record.exception.type", S_EXC_TYPE, 1, 0),
+    KR("record.exception.value", S_EXC_MSG, 1, 0),
     KR("logging.googleapis.com/spanId", S_SPAN, 1, 0),
 };
 #undef KR
@@ -969,6 +993,10 @@ static int record_emit(struct jsonlog *st, const struct found *f, uint64_t line)
     }
 
     int xt = f->tok[S_EXC];
+    /* loguru names the exception in the record and prints its traceback only in
+     * the formatted text, after the record's own line. */
+    if (xt < 0 && f->tok[S_EXC_TYPE] >= 0)
+        xt = f->tok[S_RECORD_TEXT];
     if (xt >= 0 || f->tok[S_EXC_TYPE] >= 0) {
         bool text = xt >= 0 && t[xt].type == JSMN_STRING;
         int rc = build_exception(st, ev, text ? xt : -1, text ? -1 : xt,

@@ -141,6 +141,30 @@ for f in loguru-0.6.txt loguru-0.6-color.txt; do
         "root:FileNotFoundError,cause:RuntimeError" "$f: @logger.catch chain"
 done
 
+name="events: JSON lines of python-json-logger, structlog (text and dict tracebacks) and loguru (serialize)"
+for f in python-json-logger-2.0 structlog-22.3-json structlog-22.3-dict loguru-0.6-serialize \
+    loguru-0.6-serialize-diagnose; do
+    run 0 "$PYCORR" events "$W/$f.jsonl"
+    expect_eq "$(jq -sc '[.[] | [.kind, .level, .message] | join(" ")]' "$T/out")" \
+        '["log INFO order accepted","exception ERROR order failed"]' "$f: two records"
+    expect_eq "$(jq -r 'select(.kind == "exception") | [.exception.chain[] | .relation + ":" + .type + ":" + .message] | join(",")' "$T/out")" \
+        "root:KeyError:'qty',cause:$([ $f = structlog-22.3-dict ] && echo json_loggers_app.)OrderError:order 7 has no quantity" \
+        "$f: the chain"
+    expect_eq "$(jq -r 'select(.kind == "exception") | .exception.chain[0].frames[-1] | [.line, .function] | join(" ")' "$T/out")" \
+        "$([ ${f#loguru} = $f ] && echo 18 || echo 19) parse" "$f: the innermost frame"
+    expect_eq "$(jq -r 'select(.kind == "exception") | .ts | test("^2026-12-08T00:3[78]:0[0-9][.][0-9]+Z$")' "$T/out")" true "$f: the record's time"
+done
+run 0 "$PYCORR" events "$W/loguru-0.6-serialize.jsonl"
+expect_eq "$(jq -sc '[.[] | [.ts, .service, .logger, .pid, .thread] | map(tostring) | join(" ")]' "$T/out")" \
+    '["2026-12-08T00:38:07.676986Z orders __main__ 8440 MainThread","2026-12-08T00:38:07.677541Z orders __main__ 8440 MainThread"]' \
+    "loguru: time (to the microsecond), bound service, logger, pid and thread from the record"
+run 0 "$PYCORR" events "$W/loguru-0.6-serialize-diagnose.jsonl"
+expect_eq "$(jq -r 'select(.kind == "exception") | .exception.chain[1].frames | map(.function) | join(",")' "$T/out")" \
+    "<module>,<lambda>,loguru_json,fail,place" "loguru diagnose: the whole stack (backtrace), annotations not frames"
+run 0 "$PYCORR" events "$W/python-json-logger-2.0.jsonl"
+expect_eq "$(jq -r 'select(.kind == "exception") | [.trace_id, .pid, .logger] | map(tostring) | join(" ")' "$T/out")" \
+    "4bf92f3577b34da6a3ce929d0e0e4736 7854 shop.orders" "python-json-logger: extra trace id, process, logger"
+
 name="events: a multiprocessing child's traceback keeps its 'Process NAME:' line"
 run 0 "$PYCORR" events "$W/py312-multiprocessing.txt"
 expect_eq "$(jq -sc '[.[] | [.kind, .message, .exception.origin, (.exception.chain[0].frames | length)]]' "$T/out")" \

@@ -816,6 +816,56 @@ static void test_nonfinite(void **state)
 
 /* ---- dict tracebacks ------------------------------------------------------------------ */
 
+/* loguru's serialize=True: the record's fields one level down, the traceback in the
+ * formatted text after the record's line, and only when the record names an
+ * exception (an info record's text is no traceback, and neither is a text field
+ * of another format). */
+static void test_loguru_serialize(void **state)
+{
+    (void)state;
+    struct collect c = {0};
+    run_str(&c,
+            "{\"text\": \"2026-12-08 00:38:07.676 | SUCCESS  | app:f:3 - saved\\n\", \"record\": {\"exception\": null,"
+            " \"extra\": {\"service\": \"orders\", \"trace_id\": \"4bf92f3577b34da6a3ce929d0e0e4736\"},"
+            " \"level\": {\"icon\": \"x\", \"name\": \"SUCCESS\", \"no\": 25}, \"message\": \"saved\", \"name\": \"app\","
+            " \"process\": {\"id\": 7, \"name\": \"MainProcess\"}, \"thread\": {\"id\": 1, \"name\": \"worker-1\"},"
+            " \"time\": {\"repr\": \"2026-12-08 00:38:07.676986+01:00\", \"timestamp\": 1796686687.676986}}}\n"
+            "{\"text\": \"2026-12-08 00:38:07.677 | ERROR    | app:f:9 - failed\\nTraceback (most recent call last):\\n"
+            "  File \\\"/srv/app/f.py\\\", line 9, in f\\n    g()\\nKeyError: 'qty'\\n\", \"record\": {\"exception\":"
+            " {\"type\": \"KeyError\", \"value\": \"'qty'\", \"traceback\": true}, \"level\": {\"name\": \"ERROR\"},"
+            " \"message\": \"failed\", \"time\": {\"repr\": \"2026-12-08 00:38:07.677541+00:00\"}}}\n"
+            /* the type and value alone when the text holds no traceback */
+            "{\"text\": \"x | ERROR | m\\n\", \"record\": {\"exception\": {\"type\": \"ValueError\", \"value\": \"v\","
+            " \"traceback\": false}, \"level\": {\"name\": \"ERROR\"}, \"message\": \"m\"}}\n"
+            /* another format's text field is a message, never a traceback */
+            "{\"level\": \"info\", \"text\": \"Traceback (most recent call last):\\nKeyError: 'x'\"}\n",
+            NULL);
+    assert_int_equal(c.ndiags, 0);
+    assert_int_equal(c.n, 4);
+    assert_int_equal(c.ev[0].kind, EV_LOG);
+    assert_int_equal(c.ev[0].level, EV_LVL_INFO); /* SUCCESS */
+    assert_str(c.ev[0].message, "saved");
+    assert_str(c.ev[0].logger, "app");
+    assert_str(c.ev[0].service, "orders");
+    assert_str(c.ev[0].thread, "worker-1");
+    assert_str(c.ev[0].trace_id, "4bf92f3577b34da6a3ce929d0e0e4736");
+    assert_int_equal(c.ev[0].pid, 7);
+    assert_true(c.ev[0].has_ts);
+    assert_true(c.ev[0].ts_ns == INT64_C(1796686687676986000)); /* the repr, offset applied, to the microsecond */
+    assert_int_equal(c.ev[1].kind, EV_EXCEPTION);
+    assert_int_equal(c.ev[1].level, EV_LVL_ERROR);
+    assert_str(c.ev[1].message, "failed");
+    assert_int_equal(c.ev[1].u.exc.chain.n, 1);
+    assert_str(c.ev[1].u.exc.chain.exc[0].type, "KeyError");
+    assert_int_equal(c.ev[1].u.exc.chain.exc[0].nframes, 1);
+    assert_int_equal(c.ev[1].u.exc.chain.exc[0].frames[0].line, 9);
+    assert_int_equal(c.ev[2].kind, EV_EXCEPTION);
+    assert_str(c.ev[2].u.exc.chain.exc[0].type, "ValueError");
+    assert_int_equal(c.ev[2].u.exc.chain.exc[0].nframes, 0);
+    assert_int_equal(c.ev[3].kind, EV_LOG);
+    collect_free(&c);
+}
+
 static void test_dict_traceback(void **state)
 {
     (void)state;
@@ -1042,6 +1092,7 @@ int main(void)
         cmocka_unit_test(test_zero_copy),
         cmocka_unit_test(test_nonfinite),
         cmocka_unit_test(test_dict_traceback),
+        cmocka_unit_test(test_loguru_serialize),
         cmocka_unit_test(test_bid),
         cmocka_unit_test(test_sink_stop),
         cmocka_unit_test(test_odd_bytes),

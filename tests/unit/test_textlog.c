@@ -301,6 +301,9 @@ static const struct prefix_case prefix_cases[] = {
      EV_LVL_INFO, "__main__", -1, NULL, "a - b"},
     {"2026-12-07 14:51:04.360 | INFO     | web:GET /:200 - x", true, "2026-12-07T14:51:04.360Z", EV_LVL_INFO,
      NULL, -1, NULL, "web:GET /:200 - x"},
+    /* loguru's own level between INFO and WARNING */
+    {"2026-12-07 14:51:04.360 | SUCCESS  | app:f:3 - saved", true, "2026-12-07T14:51:04.360Z", EV_LVL_INFO,
+     "app", -1, NULL, "saved"},
     {"2026-11-24 03:22:56,533 INFO shop.http [pid=8655] order api starting", true,
      "2026-11-24T03:22:56.533Z", EV_LVL_INFO, "shop.http", 8655, NULL, "order api starting"},
     {"ERROR:jobs:job 9 failed: bad input", true, NULL, EV_LVL_ERROR, "jobs", -1, NULL,
