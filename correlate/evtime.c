@@ -51,6 +51,11 @@ static inline unsigned d2(const char *p, bool *ok)
     return a * 10 + b;
 }
 
+static bool name_byte(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+}
+
 size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
 {
     /* Called for every line of a text log: fixed-width digits, and the last
@@ -61,6 +66,16 @@ size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
     static _Thread_local bool cached;
     if (n < 19)
         return 0;
+    if (n >= 20 && p[10] == ',' && p[11] == ' ' && p[4] == '-') {
+        /* Airflow's task logs: "2022-11-09, 09:59:40 UTC". Read as the usual form. */
+        char tmp[48];
+        size_t m = n - 1 < sizeof(tmp) ? n - 1 : sizeof(tmp);
+        memcpy(tmp, p, 10);
+        tmp[10] = ' ';
+        memcpy(tmp + 11, p + 12, m - 11);
+        size_t used = evtime_parse_prefix(tmp, m, ns);
+        return used > 0 ? used + 1 : 0;
+    }
     int64_t base;
     if (cached && memcmp(cached_text, p, 19) == 0) {
         base = cached_secs;
@@ -105,6 +120,9 @@ size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns)
     int64_t offset_s = 0;
     if (i < n && (p[i] == 'Z' || p[i] == 'z')) {
         i++;
+    } else if (i + 4 <= n && p[i] == ' ' && (memcmp(p + i + 1, "UTC", 3) == 0 || memcmp(p + i + 1, "GMT", 3) == 0) &&
+               (i + 4 == n || !name_byte(p[i + 4]))) {
+        i += 4; /* a zone named after the time: "10:00:00 UTC" */
     } else if (i < n && (p[i] == '+' || p[i] == '-') && i + 3 <= n) {
         unsigned oh, om = 0;
         size_t j = i + 1;

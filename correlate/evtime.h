@@ -12,8 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Parse "YYYY-MM-DD[T ]HH:MM:SS[(.|,)fraction][Z|z|+HH:MM|+HHMM|-HH:MM]" at the start
- * of p. Returns the number of bytes consumed, or 0 when p does not start with such a
+/* Parse "YYYY-MM-DD[T ]HH:MM:SS[(.|,)fraction][Z|z|+HH:MM|+HHMM|-HH:MM| UTC| GMT]" at
+ * the start of p (also "YYYY-MM-DD, HH:MM:SS", Airflow's). Returns the number of bytes consumed, or 0 when p does not start with such a
  * timestamp (*ns is then unchanged). */
 size_t evtime_parse_prefix(const char *p, size_t n, int64_t *ns);
 

@@ -703,6 +703,12 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
                 /* "[MainThread]", "[Thread-3 (run)]", "[worker-2]": %(threadName)s. */
                 out->thread_off = (size_t)(in - p);
                 out->thread_len = inn;
+            } else if (close == ')' && out->level != EV_LVL_UNKNOWN && out->thread_len == 0 && inn > 0 &&
+                       word_len(in, inn) == inn && thread_shaped(in, inn)) {
+                /* Home Assistant's "LEVEL (MainThread) [name]": only a name shaped
+                 * like a thread's, for a message may begin with a word in parentheses. */
+                out->thread_off = (size_t)(in - p);
+                out->thread_len = inn;
             } else {
                 i = save;
                 break;
@@ -732,6 +738,16 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
             if (parse_pid(p + i + 4, d, &pid)) {
                 out->pid = pid;
                 i += 4 + d;
+                continue;
+            }
+        }
+        if (out->level == EV_LVL_UNKNOWN && out->pid < 0 && out->has_ts && is_digit(p[i]) &&
+            level_follows(p, n, i + k)) {
+            /* Odoo's "time PID LEVEL db name: msg": a bare number before the level. */
+            int64_t pid;
+            if (parse_pid(p + i, k, &pid)) {
+                out->pid = pid;
+                i += k;
                 continue;
             }
         }

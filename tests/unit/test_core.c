@@ -185,6 +185,12 @@ static void test_evtime_variants(void **state)
     assert_int_equal(parse_ok("2024-05-01T05:00:00-05:00", 25), T);
     assert_int_equal(parse_ok("2024-05-01T15:30:00.250+05:30", 29), T + 250000000);
     assert_int_equal(parse_ok("2024-05-01T10:00:00+00:00 rest", 25), T);
+    /* A zone named after the time, and Airflow's comma after the date. */
+    assert_int_equal(parse_ok("2024-05-01 10:00:00 UTC", 23), T);
+    assert_int_equal(parse_ok("2024-05-01 10:00:00,5 GMT] x", 25), T + 500000000);
+    assert_int_equal(parse_ok("2024-05-01 10:00:00 UTCX", 19), T); /* a word, not the zone */
+    assert_int_equal(parse_ok("2024-05-01, 10:00:00 UTC] {t.py:1} INFO - x", 24), T);
+    assert_int_equal(parse_ok("2024-05-01, 10:00:00.250", 24), T + 250000000);
     /* Leap day of a leap year, and a century leap year. */
     assert_int_equal(parse_ok("2000-02-29T00:00:00Z", 20), 951782400LL * NS);
     assert_int_equal(parse_ok("2024-02-29T00:00:00Z", 20),
@@ -214,6 +220,9 @@ static void test_evtime_invalid(void **state)
         "2024-05-01T10:60:00Z",
         "2024-05-01T10:00:61Z",
         "2024-05-01T10:00:00.Z", /* a fraction needs digits */
+        "2024-05-01,10:00:00",   /* the comma takes a blank after it */
+        "2024-05-01, 1:00:00",
+        "2024,05-01, 10:00:00",
         "2024-5-01T10:00:00Z",
         "2024-05-01T1a:00:00Z",
         "9999-12-31T23:59:59Z", /* beyond int64 nanoseconds: not silently wrapped */

@@ -301,6 +301,20 @@ static const struct prefix_case prefix_cases[] = {
      EV_LVL_INFO, "__main__", -1, NULL, "a - b"},
     {"2026-12-07 14:51:04.360 | INFO     | web:GET /:200 - x", true, "2026-12-07T14:51:04.360Z", EV_LVL_INFO,
      NULL, -1, NULL, "web:GET /:200 - x"},
+    /* Airflow's task log: a comma after the date and the zone named */
+    {"[2022-11-09, 09:59:40 UTC] {taskinstance.py:1851} ERROR - Task failed with exception", true,
+     "2022-11-09T09:59:40Z", EV_LVL_ERROR, "taskinstance.py", -1, NULL, "Task failed with exception"},
+    {"2024-05-01 10:00:00 UTC INFO app.x hello", true, "2024-05-01T10:00:00Z", EV_LVL_INFO, "app.x", -1, NULL,
+     "hello"},
+    /* Odoo's "time PID LEVEL db name: message" */
+    {"2026-12-07 10:00:00,123 4242 ERROR mydb odoo.http: Exception during request handling.", true,
+     "2026-12-07T10:00:00.123Z", EV_LVL_ERROR, NULL, 4242, NULL, "mydb odoo.http: Exception during request handling."},
+    /* Home Assistant's "LEVEL (thread) [name]"; a message's first word in
+     * parentheses is not a thread */
+    {"2026-12-07 10:00:00.123 ERROR (MainThread) [homeassistant.core] Error doing job", true,
+     "2026-12-07T10:00:00.123Z", EV_LVL_ERROR, "homeassistant.core", -1, "MainThread", "Error doing job"},
+    {"2026-12-07 10:00:00.123 WARNING (retrying) connection lost", true, "2026-12-07T10:00:00.123Z",
+     EV_LVL_WARNING, NULL, -1, NULL, "(retrying) connection lost"},
     /* loguru's own level between INFO and WARNING */
     {"2026-12-07 14:51:04.360 | SUCCESS  | app:f:3 - saved", true, "2026-12-07T14:51:04.360Z", EV_LVL_INFO,
      "app", -1, NULL, "saved"},
