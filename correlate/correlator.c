@@ -891,8 +891,10 @@ int corr_event(struct correlator *c, const struct event *ev, const struct event 
             c->stats.late_events++;
         }
     }
-    /* A service named by nothing but the logger: "payments.acquirer" -> payments. */
-    if (c->cfg.infer_service && !ev_str_present(ev->service) && ev->logger.len > 0) {
+    /* A service named by nothing but the logger: "payments.acquirer" -> payments.
+     * Not from a file name standing for the logger (Airflow's "taskinstance.py"). */
+    if (c->cfg.infer_service && !ev_str_present(ev->service) && ev->logger.len > 0 &&
+        !(ev->logger.len > 3 && memcmp(ev->logger.ptr + ev->logger.len - 3, ".py", 3) == 0)) {
         const char *dot = memchr(ev->logger.ptr, '.', ev->logger.len);
         if (dot != NULL && dot > ev->logger.ptr) {
             size_t sl = (size_t)(dot - ev->logger.ptr);

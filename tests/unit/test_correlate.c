@@ -347,6 +347,9 @@ static void test_service_inferred_from_logger(void **state)
     e.logger = EV_STR_LIT("root");
     out = feed(c, &e, NULL);
     assert_false(ev_str_present(out->service));
+    e.logger = EV_STR_LIT("taskinstance.py"); /* Airflow's "{taskinstance.py:1851}": a file */
+    out = feed(c, &e, NULL);
+    assert_false(ev_str_present(out->service));
     corr_destroy(c);
 }
 
