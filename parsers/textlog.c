@@ -29,6 +29,7 @@
 
 #include "ansi.h"
 #include "faulthandler.h"
+#include "framing.h"
 #include "linesplit.h"
 #include "logprefix.h"
 #include "ipython_tb.h"
@@ -41,9 +42,16 @@
 #include "../correlate/evtime.h"
 #include "../correlate/traceid.h"
 
-enum transport { TR_UNKNOWN = 0, TR_PLAIN, TR_CRI, TR_DOCKER };
+enum transport { TR_UNKNOWN = 0, TR_PLAIN, TR_CRI, TR_DOCKER, TR_FRAMED };
 
-#define NKEYS 3 /* 0: no stream, 1: stdout, 2: stderr */
+/* Keys keep interleaved writers apart: 0 no stream, 1 stdout, 2 stderr (CRI and
+ * docker), and from KEY_NAMED on the writers a collector's framing names (framing.h),
+ * each with what its events carry. More writers than keys share the last. */
+#define NKEYS 16
+#define KEY_NAMED 3
+/* Lines looked at for a collector's framing before a stream is taken as plain: a
+ * journal starts with "-- Logs begin at ...", compose's output with "Attaching to". */
+#define FRAMING_PROBE_LINES 3
 #define QUEUE_MAX_BYTES ((size_t)1 << 20)
 #define QUEUE_MAX_ENTRIES 4096
 
@@ -155,6 +163,16 @@ struct textlog {
      * context lines follow (0: none), held until the traceback after them. */
     uint64_t aio_from[NKEYS];
     char trace_buf[TRACEID_BUFSZ]; /* a record's request id, normalized (set_trace) */
+    /* the writers a collector's framing named (keys KEY_NAMED..nkeys) */
+    enum framing framing;
+    uint8_t nkeys;           /* keys in use: loops over keys stop here */
+    struct keymeta {
+        char source[FRAMING_SOURCE_MAX];
+        size_t source_len;
+        char service[64], host[64];
+        size_t service_len, host_len;
+        int64_t pid;
+    } named[NKEYS];
     /* the line being processed (for the block callback's key) */
     uint8_t cur_key;
     bool cur_has_tts;
@@ -419,6 +437,40 @@ static void set_trace(struct textlog *t, struct event *ev, const char *line, con
     ev->trace_id = n ? ev_str_make(t->trace_buf, n) : ev_str_make(line + lp->trace_off, lp->trace_len);
 }
 
+/* What a collector said of key's writer, where the line itself said nothing. */
+static void key_meta(const struct textlog *t, uint8_t key, struct event *ev)
+{
+    if (key < KEY_NAMED || key >= t->nkeys)
+        return;
+    const struct keymeta *m = &t->named[key];
+    if (!ev_str_present(ev->service) && m->service_len > 0)
+        ev->service = ev_str_make(m->service, m->service_len);
+    if (!ev_str_present(ev->host) && m->host_len > 0)
+        ev->host = ev_str_make(m->host, m->host_len);
+    if (ev->pid < 0)
+        ev->pid = m->pid;
+}
+
+/* The key of a framed line's writer: the one it had, or a new one (the last when
+ * all are taken). */
+static uint8_t named_key(struct textlog *t, const struct framed *f)
+{
+    for (uint8_t k = KEY_NAMED; k < t->nkeys; k++)
+        if (t->named[k].source_len == f->source_len && memcmp(t->named[k].source, f->source, f->source_len) == 0)
+            return k;
+    if (t->nkeys == NKEYS)
+        return NKEYS - 1;
+    struct keymeta *m = &t->named[t->nkeys];
+    memcpy(m->source, f->source, f->source_len);
+    m->source_len = f->source_len;
+    m->service_len = f->service_len < sizeof(m->service) ? f->service_len : 0;
+    memcpy(m->service, f->service, m->service_len);
+    m->host_len = f->host != NULL && f->host_len < sizeof(m->host) ? f->host_len : 0;
+    memcpy(m->host, f->host != NULL ? f->host : "", m->host_len);
+    m->pid = f->pid;
+    return t->nkeys++;
+}
+
 /* A line outside tracebacks as a log event. lp is its prefix, or NULL. */
 static int emit_line(struct textlog *t, const char *p, size_t len, uint64_t lineno, uint8_t key,
                      const struct logprefix *lp, bool has_tts, int64_t tts)
@@ -453,16 +505,18 @@ static int emit_line(struct textlog *t, const char *p, size_t len, uint64_t line
         l.ts_ns = tts;
     }
     int rc;
-    if (t->env.emit_line != NULL && (lp == NULL || lp->trace_len == 0)) {
+    if (t->env.emit_line != NULL && (lp == NULL || lp->trace_len == 0) && key < KEY_NAMED) {
         rc = t->env.emit_line(t->env.emit_ctx, &l);
     } else {
         /* A line with a request id goes as an event: the id, normalized, is not a
-         * slice of the line (rare: AWS Lambda's records). */
+         * slice of the line (rare: AWS Lambda's records); so does a line of a writer
+         * a collector named, with what the collector said of it. */
         struct event ev;
         ev_init(&ev, EV_LOG);
         ev_from_line(&ev, &l);
         if (lp != NULL)
             set_trace(t, &ev, p, lp);
+        key_meta(t, key, &ev);
         rc = t->env.emit(t->env.emit_ctx, &ev);
     }
     if (rc != 0)
@@ -875,6 +929,7 @@ static int emit_exception(struct textlog *t, struct event *ev, uint8_t key, bool
 {
     if (key_names[key])
         ev->stream_name = ev_str_make(key_names[key], strlen(key_names[key]));
+    key_meta(t, key, ev);
     if (truncated && t->env.diag) {
         char why[96];
         snprintf(why, sizeof(why), "%s longer than the record limit, truncated", what);
@@ -991,7 +1046,7 @@ static uint64_t min_open(const struct textlog *t)
                  : t->ps.intro_line ? t->ps.intro_line
                  : t->ps.rule_line  ? t->ps.rule_line
                                     : t->ps.first_line;
-    for (int k = 0; k < NKEYS; k++) {
+    for (int k = 0; k < t->nkeys; k++) {
         if (t->asm_[k] != NULL) {
             uint64_t v = tb_asm_min_open_line(t->asm_[k]);
             if (v < m)
@@ -1798,11 +1853,26 @@ static int on_line(void *ctx, const char *p, size_t n, uint64_t lineno, bool tru
             t->transport = TR_DOCKER;
         else if (cri_prefix(p, n, &ts, &key, &complete, &off))
             t->transport = TR_CRI;
-        else
+        else if ((t->framing = framing_detect(p, n)) != FR_NONE)
+            t->transport = TR_FRAMED;
+        else if (lineno >= FRAMING_PROBE_LINES)
             t->transport = TR_PLAIN;
     }
     int rc;
     switch (t->transport) {
+    case TR_FRAMED: {
+        struct framed f;
+        if (!framing_parse(t->framing, p, n, &f)) {
+            /* The collector's own line ("-- Boot 2f3c... --"): on no writer. */
+            t->cur_has_tts = false;
+            rc = keyed_line(t, 0, p, n, lineno, true);
+            break;
+        }
+        t->cur_has_tts = f.has_ts;
+        t->cur_tts = f.ts_ns;
+        rc = keyed_line(t, named_key(t, &f), p + f.content_off, n - f.content_off, lineno, true);
+        break;
+    }
     case TR_DOCKER:
         rc = docker_line(t, p, n, lineno);
         break;
@@ -1845,6 +1915,7 @@ static void *textlog_open(const struct parser_env *env)
         t->env.limits = &parse_limits_default;
     linesplit_init(&t->ls, t->env.limits->max_line);
     logprefix_cache_init(&t->lpc);
+    t->nkeys = KEY_NAMED;
     return t;
 }
 

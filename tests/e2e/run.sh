@@ -165,6 +165,28 @@ run 0 "$PYCORR" events "$W/python-json-logger-2.0.jsonl"
 expect_eq "$(jq -r 'select(.kind == "exception") | [.trace_id, .pid, .logger] | map(tostring) | join(" ")' "$T/out")" \
     "4bf92f3577b34da6a3ce929d0e0e4736 7854 shop.orders" "python-json-logger: extra trace id, process, logger"
 
+name="events: journalctl, docker compose and kubectl --prefix framing: each writer's lines apart, the collector's fields kept"
+for f in journalctl-252-short journalctl-252-short-iso compose-prefix kubectl-prefix; do
+    run 0 "$PYCORR" events "$W/$f.log"
+    expect_eq "$(jq -sc '[.[] | select(.kind == "exception") | [.level, .logger, .message, ([.exception.chain[] | .relation + ":" + .type] | join(","))] | map(tostring) | join(" ")]' "$T/out")" \
+        '["ERROR shop.web request 3 failed root:KeyError,cause:ValueError","null null null root:ConnectionError"]' \
+        "$f: the logged chain and the crash, nothing else"
+    expect_eq "$(jq -s '[.[] | select(.kind == "log")] | length' "$T/out")" 10 "$f: the ten records"
+    expect_no_grep "$T/out" '"message":"[^"]*shop-web\[' "$f: no prefix left in a message"
+done
+run 0 "$PYCORR" events "$W/journalctl-252-short.log"
+expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host, .pid] | map(tostring) | join(" ")' "$T/out" | tr '\n' ',')" \
+    "shop-web shop-vm1 8369,shop-worker shop-vm1 8370," "journal: identifier, host and pid"
+expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts // "none"' "$T/out")" none "journal short: no year, no time"
+run 0 "$PYCORR" events "$W/journalctl-252-short-iso.log"
+expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts' "$T/out")" "2026-12-08T00:59:13Z" \
+    "journal short-iso: the collector's time for a line without its own"
+run 0 "$PYCORR" events "$W/compose-prefix.log"
+expect_eq "$(jq -r '.service' "$T/out" | sort -u | tr '\n' ' ')" "web worker " "compose: the service, without the replica number"
+run 0 "$PYCORR" events "$W/kubectl-prefix.log"
+expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host] | join(" ")' "$T/out" | tr '\n' ',')" \
+    "web web-7d9f8c6b5-x2kqp,worker worker-5b4c7d9f8-m8zt4," "kubectl: the container and the pod"
+
 name="events: a multiprocessing child's traceback keeps its 'Process NAME:' line"
 run 0 "$PYCORR" events "$W/py312-multiprocessing.txt"
 expect_eq "$(jq -sc '[.[] | [.kind, .message, .exception.origin, (.exception.chain[0].frames | length)]]' "$T/out")" \

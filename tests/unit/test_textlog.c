@@ -945,6 +945,77 @@ static void test_cri_partial_and_streams(void **state)
     coll_free(&c);
 }
 
+/* Collectors' framing (framing.h): compose's lines of two services interleaved inside
+ * a traceback, a journal that starts with its header; each writer's lines keep
+ * apart, its events carry what the collector said, and no prefix stays in a message. */
+static void test_collector_framing(void **state)
+{
+    (void)state;
+    static const char compose[] =
+        "Attaching to web-1, worker-1\n"
+        "web-1     | 2026-12-07 10:00:00,130 ERROR app.web request failed\n"
+        "web-1     | Traceback (most recent call last):\n"
+        "worker-1  | 2026-12-07 10:00:00,131 INFO app.jobs job 7 progress\n"
+        "web-1     |   File \"/srv/app/web.py\", line 10, in handle\n"
+        "worker-1  | Traceback (most recent call last):\n"
+        "web-1     |     return db.fetch(order_id)\n"
+        "worker-1  |   File \"/srv/app/jobs.py\", line 4, in run\n"
+        "web-1     | KeyError: 'order'\n"
+        "worker-1  | ConnectionError: broker went away\n"
+        "web-1     | 2026-12-07 10:00:00,140 INFO app.web request 8\n";
+    struct coll c;
+    run(&c, compose, 0);
+    size_t nexc = 0;
+    for (size_t i = 0; i < c.n; i++) {
+        const struct event *e = ev_at(&c, i);
+        if (i == 0) {
+            assert_str(e->message, "Attaching to web-1, worker-1");
+            assert_false(ev_str_present(e->service));
+            continue;
+        }
+        assert_true(ev_str_eq(e->service, "web") || ev_str_eq(e->service, "worker"));
+        if (e->kind != EV_EXCEPTION)
+            continue;
+        nexc++;
+        const struct ev_exc *x = &e->u.exc.chain.exc[0];
+        if (ev_str_eq(e->service, "web")) {
+            assert_str(x->type, "KeyError");
+            assert_int_equal(x->nframes, 1);
+            assert_str(e->message, "request failed");
+        } else {
+            assert_str(x->type, "ConnectionError");
+            assert_int_equal(x->nframes, 1);
+            assert_str(x->frames[0].file, "/srv/app/jobs.py");
+        }
+    }
+    assert_int_equal(nexc, 2);
+    assert_int_equal(c.n, 5);
+    coll_free(&c);
+    check_chunking("compose", compose, sizeof(compose) - 1);
+
+    static const char journal[] =
+        "-- Journal begins at Mon 2026-12-07 09:00:00 UTC, ends at Mon 2026-12-07 10:00:01 UTC. --\n"
+        "Dec 07 10:00:00 host1 gunicorn[1234]: [2026-12-07 10:00:00 +0000] [1234] [ERROR] Error handling request /x\n"
+        "Dec 07 10:00:00 host1 gunicorn[1234]: Traceback (most recent call last):\n"
+        "Dec 07 10:00:00 host1 gunicorn[1234]:   File \"/srv/app/web.py\", line 10, in handle\n"
+        "Dec 07 10:00:00 host1 gunicorn[1234]: KeyError: 'order'\n"
+        "Dec 07 10:00:01 host1 systemd[1]: Started Session 3 of user root.\n";
+    run(&c, journal, 0);
+    assert_int_equal(c.n, 3);
+    const struct event *x = ev_at(&c, 1);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_str(x->service, "gunicorn");
+    assert_str(x->host, "host1");
+    assert_int_equal(x->pid, 1234);
+    assert_int_equal(x->level, EV_LVL_ERROR);
+    assert_str(x->u.exc.chain.exc[0].type, "KeyError");
+    assert_str(ev_at(&c, 2)->message, "Started Session 3 of user root.");
+    assert_str(ev_at(&c, 2)->service, "systemd");
+    assert_int_equal(ev_at(&c, 2)->pid, 1);
+    coll_free(&c);
+    check_chunking("journal", journal, sizeof(journal) - 1);
+}
+
 static void test_docker_lines(void **state)
 {
     (void)state;
@@ -2213,6 +2284,7 @@ int main(void)
         cmocka_unit_test(test_introducers),
         cmocka_unit_test(test_event_order),
         cmocka_unit_test(test_cri_partial_and_streams),
+        cmocka_unit_test(test_collector_framing),
         cmocka_unit_test(test_docker_lines),
         cmocka_unit_test(test_invalid_utf8_and_nul),
         cmocka_unit_test(test_long_line_truncated),

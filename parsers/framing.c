@@ -1,0 +1,179 @@
+/* framing.c -- collectors' line prefixes; see framing.h. */
+#include "framing.h"
+
+#include <string.h>
+
+#include "../correlate/event.h"
+#include "../correlate/evtime.h"
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+static bool is_alnum(char c) { return is_digit(c) || ((unsigned)((c | 0x20) - 'a') < 26u); }
+
+/* A level word standing where a name would ("INFO     | msg", loguru's format
+ * without its time; "time INFO app: msg" in the journal's place): not framing. */
+static bool is_level(const char *p, size_t n)
+{
+    return ev_level_parse(p, n) != EV_LVL_UNKNOWN;
+}
+
+/* docker compose: "NAME<blanks>| line", the name padded to the longest one's width.
+ * Compose v2 names a replica "web-1", v1 "web_1": the service is the name without
+ * that number. */
+static bool compose_prefix(const char *p, size_t n, struct framed *out)
+{
+    size_t i = 0;
+    bool letter = false;
+    while (i < n && i < 64 && (is_alnum(p[i]) || p[i] == '-' || p[i] == '_' || p[i] == '.')) {
+        letter |= !is_digit(p[i]) && is_alnum(p[i]);
+        i++;
+    }
+    size_t name = i;
+    if (name == 0 || !is_alnum(p[0]) || !letter || is_level(p, name))
+        return false;
+    while (i < n && p[i] == ' ')
+        i++;
+    if (i == name || i >= n || p[i] != '|' || (i + 1 < n && p[i + 1] != ' '))
+        return false;
+    out->content_off = i + 2 < n ? i + 2 : n;
+    out->source = p;
+    out->source_len = name;
+    size_t s = name;
+    while (s > 0 && is_digit(p[s - 1]))
+        s--;
+    if (s > 1 && s < name && (p[s - 1] == '-' || p[s - 1] == '_'))
+        s--;
+    else
+        s = name;
+    out->service = p;
+    out->service_len = s;
+    return true;
+}
+
+/* After the journal's time: "HOST IDENT[PID]: line" or "HOST IDENT: line". */
+static bool journal_rest(const char *p, size_t n, size_t i, struct framed *out)
+{
+    size_t h = i;
+    while (i < n && i - h < 64 && p[i] != ' ')
+        i++;
+    if (i == h || i >= n || p[i] != ' ' || is_level(p + h, i - h))
+        return false;
+    size_t host_end = i++;
+    size_t id = i;
+    while (i < n && i - id < 64 && p[i] != ' ' && p[i] != '[' && p[i] != ':')
+        i++;
+    if (i == id || i >= n)
+        return false;
+    size_t id_end = i;
+    int64_t pid = -1;
+    if (p[i] == '[') {
+        int64_t v = 0;
+        size_t d = ++i;
+        while (i < n && is_digit(p[i]) && i - d < 10)
+            v = v * 10 + (p[i++] - '0');
+        if (i == d || i >= n || p[i] != ']')
+            return false;
+        pid = v;
+        i++;
+    }
+    if (i >= n || p[i] != ':' || (i + 1 < n && p[i + 1] != ' '))
+        return false;
+    out->content_off = i + 2 < n ? i + 2 : n;
+    out->source = p + h;
+    out->source_len = i - h;
+    out->host = p + h;
+    out->host_len = host_end - h;
+    out->service = p + id;
+    out->service_len = id_end - id;
+    out->pid = pid;
+    return true;
+}
+
+/* journalctl's "short": "Dec 07 10:00:00 " (or "Dec  7"), no year, so no time. */
+static bool journal_short(const char *p, size_t n, struct framed *out)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    if (n < 17)
+        return false;
+    bool month = false;
+    for (size_t m = 0; m < 36 && !month; m += 3)
+        month = memcmp(p, months + m, 3) == 0;
+    if (!month || p[3] != ' ' || !(is_digit(p[4]) || p[4] == ' ') || !is_digit(p[5]) || p[6] != ' ' ||
+        !is_digit(p[7]) || !is_digit(p[8]) || p[9] != ':' || !is_digit(p[10]) || !is_digit(p[11]) ||
+        p[12] != ':' || !is_digit(p[13]) || !is_digit(p[14]) || p[15] != ' ')
+        return false;
+    return journal_rest(p, n, 16, out);
+}
+
+/* journalctl -o short-iso (and -precise): "2026-12-07T10:00:00+0000 ", always with
+ * the 'T' and the offset, which Python's logging times seldom have. */
+static bool journal_iso(const char *p, size_t n, struct framed *out)
+{
+    int64_t ts;
+    size_t used = evtime_parse_prefix(p, n, &ts);
+    if (used < 20 || p[10] != 'T' || used >= n || p[used] != ' ')
+        return false;
+    bool zoned = p[used - 1] == 'Z' || p[used - 5] == '+' || p[used - 5] == '-' || p[used - 6] == '+' ||
+                 p[used - 6] == '-';
+    if (!zoned || !journal_rest(p, n, used + 1, out))
+        return false;
+    out->has_ts = true;
+    out->ts_ns = ts;
+    return true;
+}
+
+/* kubectl logs --prefix: "[pod/NAME/CONTAINER] line". */
+static bool kubectl_prefix(const char *p, size_t n, struct framed *out)
+{
+    if (n < 9 || memcmp(p, "[pod/", 5) != 0)
+        return false;
+    const char *end = memchr(p, ']', n < FRAMING_SOURCE_MAX + 2 ? n : FRAMING_SOURCE_MAX + 2);
+    if (end == NULL)
+        return false;
+    const char *slash = memchr(p + 5, '/', (size_t)(end - (p + 5)));
+    if (slash == NULL || slash == p + 5 || slash + 1 == end || memchr(p, ' ', (size_t)(end - p)) != NULL)
+        return false;
+    size_t i = (size_t)(end - p) + 1;
+    if (i < n && p[i] != ' ')
+        return false;
+    out->content_off = i + 1 < n ? i + 1 : n;
+    out->source = p + 1;
+    out->source_len = (size_t)(end - (p + 1));
+    out->host = p + 5;
+    out->host_len = (size_t)(slash - (p + 5));
+    out->service = slash + 1;
+    out->service_len = (size_t)(end - (slash + 1));
+    return true;
+}
+
+bool framing_parse(enum framing kind, const char *p, size_t n, struct framed *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->pid = -1;
+    bool ok = false;
+    switch (kind) {
+    case FR_COMPOSE:
+        ok = compose_prefix(p, n, out);
+        break;
+    case FR_JOURNAL:
+        ok = n > 0 && (is_digit(p[0]) ? journal_iso(p, n, out) : journal_short(p, n, out));
+        break;
+    case FR_KUBECTL:
+        ok = kubectl_prefix(p, n, out);
+        break;
+    case FR_NONE:
+        break;
+    }
+    return ok && out->source_len > 0 && out->source_len <= FRAMING_SOURCE_MAX;
+}
+
+enum framing framing_detect(const char *p, size_t n)
+{
+    struct framed f;
+    if (n > 0 && p[0] == '[')
+        return framing_parse(FR_KUBECTL, p, n, &f) ? FR_KUBECTL : FR_NONE;
+    if (framing_parse(FR_JOURNAL, p, n, &f))
+        return FR_JOURNAL;
+    if (framing_parse(FR_COMPOSE, p, n, &f))
+        return FR_COMPOSE;
+    return FR_NONE;
+}

@@ -1,0 +1,87 @@
+"""Two real Python services' output as three log collectors show it, for pycorr's tests.
+
+The services are this script run as children (`web` and `worker`), on Debian's Python
+3.11 with the standard logging module; their stdout and stderr lines are read with the
+time each arrived and interleaved in that order. Then:
+- journal.export: the lines as journald would store them for two systemd units
+  (SYSLOG_IDENTIFIER, _PID, _HOSTNAME, the arrival time); systemd-journal-remote turns
+  it into a journal file and journalctl prints it (-o short and -o short-iso);
+- compose.log: as `docker compose logs` prints them (the name padded, then "| ");
+- kubectl.log: as `kubectl logs --prefix` prints them ("[pod/NAME/CONTAINER] ").
+Docker and a cluster are not on the build machine, so the last two prefixes are
+written here, to the collectors' documented formats; the lines after them are real.
+
+Usage: python3 collectors_app.py OUTDIR
+"""
+import logging
+import os
+import subprocess
+import sys
+import time
+
+
+def web():
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log = logging.getLogger("shop.web")
+    for i in range(3):
+        log.info("request %d received", i)
+        time.sleep(0.02)
+    try:
+        {"id": 7}["qty"]
+    except KeyError as e:
+        try:
+            raise ValueError("order 7 has no quantity") from e
+        except ValueError:
+            log.exception("request 3 failed")
+    log.info("request 4 received")
+
+
+def worker():
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    log = logging.getLogger("shop.jobs")
+    for i in range(6):
+        log.info("job %d progress", i)
+        time.sleep(0.011)
+    raise ConnectionError("broker went away")
+
+
+def collect(outdir):
+    procs = {}
+    for name in ("web", "worker"):
+        procs[name] = subprocess.Popen([sys.executable, __file__, name], stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True, bufsize=1)
+    lines = []  # (arrival time, name, pid, line)
+    import selectors
+    sel = selectors.DefaultSelector()
+    for name, p in procs.items():
+        sel.register(p.stdout, selectors.EVENT_READ, (name, p.pid))
+    open_ = len(procs)
+    while open_:
+        for key, _ in sel.select():
+            line = key.fileobj.readline()
+            if not line:
+                sel.unregister(key.fileobj)
+                open_ -= 1
+                continue
+            lines.append((time.time(), key.data[0], key.data[1], line.rstrip("\n")))
+    for p in procs.values():
+        p.wait()
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "journal.export"), "w") as f:
+        for t, name, pid, line in lines:
+            f.write(f"__REALTIME_TIMESTAMP={int(t * 1e6)}\n__MONOTONIC_TIMESTAMP={int(t * 1e6) % 10**9}\n"
+                    f"_BOOT_ID=0f5c8e2a6d1b4c3e9a7f6b5d4c3b2a19\n_HOSTNAME=shop-vm1\n"
+                    f"SYSLOG_IDENTIFIER={'shop-' + name}\n_PID={pid}\n_COMM=python3\nPRIORITY=6\n"
+                    f"_SYSTEMD_UNIT=shop-{name}.service\nMESSAGE={line}\n\n")
+    width = max(len(f"{n}-1") for n in procs)
+    with open(os.path.join(outdir, "compose.log"), "w") as f:
+        for t, name, pid, line in lines:
+            f.write(f"{(name + '-1').ljust(width)}  | {line}\n")
+    pods = {"web": "web-7d9f8c6b5-x2kqp", "worker": "worker-5b4c7d9f8-m8zt4"}
+    with open(os.path.join(outdir, "kubectl.log"), "w") as f:
+        for t, name, pid, line in lines:
+            f.write(f"[pod/{pods[name]}/{name}] {line}\n")
+
+
+if __name__ == "__main__":
+    {"web": web, "worker": worker}.get(sys.argv[1], lambda: collect(sys.argv[1]))()
