@@ -145,6 +145,57 @@ static bool kubectl_prefix(const char *p, size_t n, struct framed *out)
     return true;
 }
 
+/* heroku logs: "2026-12-07T10:00:00.123456+00:00 app[web.1]: line" (logplex). The
+ * dyno names the writer; its process type ("web" of "web.1") is the service. */
+static bool heroku_prefix(const char *p, size_t n, struct framed *out)
+{
+    int64_t ts;
+    size_t used = evtime_parse_prefix(p, n, &ts);
+    if (used < 26 || p[10] != 'T' || used >= n || p[used] != ' ' || p[used - 3] != ':' ||
+        (p[used - 6] != '+' && p[used - 6] != '-'))
+        return false;
+    size_t i = used + 1, id = i;
+    while (i < n && i - id < 32 && (is_alnum(p[i]) || p[i] == '-' || p[i] == '_'))
+        i++;
+    if (i == id || i >= n || p[i] != '[')
+        return false;
+    size_t dyno = ++i;
+    while (i < n && i - dyno < 64 && p[i] != ']' && p[i] != ' ')
+        i++;
+    if (i == dyno || i + 1 >= n || p[i] != ']' || p[i + 1] != ':' || (i + 2 < n && p[i + 2] != ' '))
+        return false;
+    size_t type = dyno;
+    while (type < i && p[type] != '.')
+        type++;
+    out->content_off = i + 3 < n ? i + 3 : n;
+    out->source = p + id;
+    out->source_len = i + 1 - id;
+    out->service = p + dyno;
+    out->service_len = type - dyno;
+    out->host = p + dyno;
+    out->host_len = i - dyno;
+    out->has_ts = true;
+    out->ts_ns = ts;
+    return true;
+}
+
+/* A CI job's log (GitHub Actions, Azure Pipelines): "2026-12-07T10:00:00.1234567Z
+ * line", the runner's .NET time with seven digits of fraction, which no Python
+ * time has. */
+static bool ci_time_prefix(const char *p, size_t n, struct framed *out)
+{
+    int64_t ts;
+    if (n < 29 || p[10] != 'T' || p[19] != '.' || p[27] != 'Z' || p[28] != ' ' ||
+        evtime_parse_prefix(p, n, &ts) != 28)
+        return false;
+    out->content_off = 29;
+    out->source = p;
+    out->source_len = 0;
+    out->has_ts = true;
+    out->ts_ns = ts;
+    return true;
+}
+
 bool framing_parse(enum framing kind, const char *p, size_t n, struct framed *out)
 {
     memset(out, 0, sizeof(*out));
@@ -160,6 +211,11 @@ bool framing_parse(enum framing kind, const char *p, size_t n, struct framed *ou
     case FR_KUBECTL:
         ok = kubectl_prefix(p, n, out);
         break;
+    case FR_HEROKU:
+        ok = heroku_prefix(p, n, out);
+        break;
+    case FR_CI_TIME:
+        return ci_time_prefix(p, n, out);
     case FR_NONE:
         break;
     }
@@ -171,6 +227,10 @@ enum framing framing_detect(const char *p, size_t n)
     struct framed f;
     if (n > 0 && p[0] == '[')
         return framing_parse(FR_KUBECTL, p, n, &f) ? FR_KUBECTL : FR_NONE;
+    if (framing_parse(FR_CI_TIME, p, n, &f))
+        return FR_CI_TIME;
+    if (framing_parse(FR_HEROKU, p, n, &f))
+        return FR_HEROKU;
     if (framing_parse(FR_JOURNAL, p, n, &f))
         return FR_JOURNAL;
     if (framing_parse(FR_COMPOSE, p, n, &f))

@@ -5,6 +5,8 @@
  *   journalctl              "Dec 07 10:00:00 host1 gunicorn[1234]: <line>"
  *                           "2026-12-07T10:00:00+0000 host1 gunicorn[1234]: <line>" (-o short-iso)
  *   kubectl logs --prefix   "[pod/web-7d9f-x2/app] <line>"
+ *   heroku logs             "2026-12-07T10:00:00.123456+00:00 app[web.1]: <line>"
+ *   GitHub Actions, Azure   "2026-12-07T10:00:00.1234567Z <line>" (a CI job's log)
  * The program's own line (a logging record, a traceback line) follows the prefix, and
  * lines of several writers interleave. A framed line says who wrote it (the source,
  * which keys the interleaving apart) and what the collector knows of that writer.
@@ -18,20 +20,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum framing { FR_NONE = 0, FR_COMPOSE, FR_JOURNAL, FR_KUBECTL };
+enum framing { FR_NONE = 0, FR_COMPOSE, FR_JOURNAL, FR_KUBECTL, FR_HEROKU, FR_CI_TIME };
 
 /* What a framed line's prefix says; every slice points into the line. */
 struct framed {
     size_t content_off;                /* the program's line starts here */
-    const char *source;                /* the writer, as the collector names it */
+    const char *source;                /* the writer, as the collector names it (a CI
+                                          job's log has one writer: empty) */
     size_t source_len;
     const char *service;               /* compose's service without its replica number,
-                                          the journal's identifier, the pod's container */
+                                          the journal's identifier, the pod's container,
+                                          heroku's process type */
     size_t service_len;
-    const char *host;                  /* the journal's host, the pod; NULL if unknown */
+    const char *host;                  /* the journal's host, the pod, heroku's dyno;
+                                          NULL if unknown */
     size_t host_len;
     int64_t pid;                       /* the journal's [PID], or -1 */
-    bool has_ts;                       /* a time with its year (journalctl -o short-iso) */
+    bool has_ts;                       /* a time with its year (not journalctl -o short) */
     int64_t ts_ns;
 };
 

@@ -460,7 +460,7 @@ static bool takes(struct tb_asm *as, struct block *b, enum lclass lc, const char
                 b->quote_carrier = false;
                 return true;
             }
-            if (shape_is_foreign(as, p, n) || tbl_introducer(p, n) != TBL_INTRO_NONE)
+            if (shape_is_foreign(as, p, n) || tbl_introducer(p, n) != TBL_INTRO_NONE || tbl_is_runner_line(p, n))
                 return false;
             b->notes_started = true;
             return true;

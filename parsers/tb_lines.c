@@ -333,6 +333,21 @@ enum tbl_intro tbl_introducer(const char *p, size_t n)
     return TBL_INTRO_NONE;
 }
 
+bool tbl_is_runner_line(const char *p, size_t n)
+{
+    if (n >= 5 && p[0] == '#' && p[1] == '#' && p[2] == '[') {
+        const char *e = memchr(p + 3, ']', n - 3 < 24 ? n - 3 : 24);
+        return e != NULL && e > p + 3;
+    }
+    if (n >= 5 && p[0] == ':' && p[1] == ':') {
+        size_t i = 2;
+        while (i < n && i < 24 && ((p[i] >= 'a' && p[i] <= 'z') || p[i] == '-'))
+            i++;
+        return i > 2 && i < n && (p[i] == ':' || p[i] == ' ');
+    }
+    return false;
+}
+
 bool tbl_is_caught_marker(const char *p, size_t n)
 {
     size_t i = 0;

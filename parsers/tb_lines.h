@@ -52,6 +52,11 @@ bool tbl_repeat_marker(const char *p, size_t n, uint32_t *count);
 bool tbl_exception_line(const char *p, size_t n, bool strict, size_t *type_len,
                         const char **msg, size_t *msg_len);
 
+/* A CI runner's own line: GitHub Actions' and Azure Pipelines' "##[error]...",
+ * "##[group]...", and the workflow commands scripts print ("::error file=x::msg").
+ * Never an exception's note, though it may follow one unindented. */
+bool tbl_is_runner_line(const char *p, size_t n);
+
 /* Twisted's "--- <exception caught here> ---" between the frames of a Failure: the
  * stack down to where it was caught above, the traceback below. */
 bool tbl_is_caught_marker(const char *p, size_t n);

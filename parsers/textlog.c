@@ -1870,7 +1870,8 @@ static int on_line(void *ctx, const char *p, size_t n, uint64_t lineno, bool tru
         }
         t->cur_has_tts = f.has_ts;
         t->cur_tts = f.ts_ns;
-        rc = keyed_line(t, named_key(t, &f), p + f.content_off, n - f.content_off, lineno, true);
+        rc = keyed_line(t, f.source_len > 0 ? named_key(t, &f) : 0, p + f.content_off, n - f.content_off, lineno,
+                        true);
         break;
     }
     case TR_DOCKER:

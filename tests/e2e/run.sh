@@ -165,27 +165,39 @@ run 0 "$PYCORR" events "$W/python-json-logger-2.0.jsonl"
 expect_eq "$(jq -r 'select(.kind == "exception") | [.trace_id, .pid, .logger] | map(tostring) | join(" ")' "$T/out")" \
     "4bf92f3577b34da6a3ce929d0e0e4736 7854 shop.orders" "python-json-logger: extra trace id, process, logger"
 
-name="events: journalctl, docker compose and kubectl --prefix framing: each writer's lines apart, the collector's fields kept"
-for f in journalctl-252-short journalctl-252-short-iso compose-prefix kubectl-prefix; do
+name="events: journalctl, docker compose, kubectl --prefix, heroku and CI-runner framing: each writer's lines apart, the collector's fields kept"
+for f in journalctl-252-short journalctl-252-short-iso compose-prefix kubectl-prefix heroku-logplex github-actions; do
     run 0 "$PYCORR" events "$W/$f.log"
-    expect_eq "$(jq -sc '[.[] | select(.kind == "exception") | [.level, .logger, .message, ([.exception.chain[] | .relation + ":" + .type] | join(","))] | map(tostring) | join(" ")]' "$T/out")" \
+    expect_eq "$(jq -sc '[.[] | select(.kind == "exception") | [.level, .logger, .message, ([.exception.chain[] | .relation + ":" + .type] | join(","))] | map(tostring) | join(" ")] | sort' "$T/out")" \
         '["ERROR shop.web request 3 failed root:KeyError,cause:ValueError","null null null root:ConnectionError"]' \
         "$f: the logged chain and the crash, nothing else"
-    expect_eq "$(jq -s '[.[] | select(.kind == "log")] | length' "$T/out")" 10 "$f: the ten records"
+    expect_eq "$(jq -s '[.[] | select(.kind == "log" and (.message | test("^(request|job) ")))] | length' "$T/out")" 10 \
+        "$f: the ten records"
     expect_no_grep "$T/out" '"message":"[^"]*shop-web\[' "$f: no prefix left in a message"
 done
 run 0 "$PYCORR" events "$W/journalctl-252-short.log"
-expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host, .pid] | map(tostring) | join(" ")' "$T/out" | tr '\n' ',')" \
-    "shop-web shop-vm1 8369,shop-worker shop-vm1 8370," "journal: identifier, host and pid"
+expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host, .pid] | map(tostring) | join(" ")' "$T/out" | sort | tr '\n' ',')" \
+    "shop-web shop-vm1 20335,shop-worker shop-vm1 20336," "journal: identifier, host and pid"
 expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts // "none"' "$T/out")" none "journal short: no year, no time"
 run 0 "$PYCORR" events "$W/journalctl-252-short-iso.log"
-expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts' "$T/out")" "2026-12-08T00:59:13Z" \
+expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts' "$T/out")" "2026-12-08T01:05:57Z" \
     "journal short-iso: the collector's time for a line without its own"
 run 0 "$PYCORR" events "$W/compose-prefix.log"
 expect_eq "$(jq -r '.service' "$T/out" | sort -u | tr '\n' ' ')" "web worker " "compose: the service, without the replica number"
 run 0 "$PYCORR" events "$W/kubectl-prefix.log"
-expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host] | join(" ")' "$T/out" | tr '\n' ',')" \
+expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host] | join(" ")' "$T/out" | sort | tr '\n' ',')" \
     "web web-7d9f8c6b5-x2kqp,worker worker-5b4c7d9f8-m8zt4," "kubectl: the container and the pod"
+run 0 "$PYCORR" events "$W/heroku-logplex.log"
+expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host, .ts] | join(" ")' "$T/out" | sort | tr '\n' ',')" \
+    "web web.1 2026-12-08T01:05:57.229Z,worker worker.1 2026-12-08T01:05:57.236234Z," \
+    "heroku: the process type and dyno; logplex's time for the crash, which has none of its own"
+expect_eq "$(jq -r 'select(.service == "worker" and .kind == "log" and (.message | test("crashed"))) | .host' "$T/out")" \
+    "worker.1" "heroku: the platform's own line about the dyno"
+run 0 "$PYCORR" events "$W/github-actions.log"
+expect_eq "$(jq -sc '[.[] | select(.message != null and (.message | test("^##")))] | map(.message) | .[-1]' "$T/out")" \
+    '"##[error]Process completed with exit code 1."' "github actions: the runner's error line stays a line, not a note"
+expect_eq "$(jq -r 'select(.kind == "exception" and .level == null) | .ts' "$T/out")" "2026-12-08T01:05:57.236234100Z" \
+    "github actions: the runner's time for the uncaught crash"
 
 name="events: a multiprocessing child's traceback keeps its 'Process NAME:' line"
 run 0 "$PYCORR" events "$W/py312-multiprocessing.txt"

@@ -57,6 +57,16 @@ static const struct fcase cases[] = {
     {"[pod/web-7d9f8c6b5-x2kqp/app] KeyError: 'qty'", FR_KUBECTL, "pod/web-7d9f8c6b5-x2kqp/app", "app",
      "web-7d9f8c6b5-x2kqp", -1, "KeyError: 'qty'"},
     {"[pod/web/] x", FR_NONE, NULL, NULL, NULL, -1, NULL},
+    /* heroku logs (logplex): the dyno, and its process type */
+    {"2026-12-08T01:05:57.238800+00:00 app[worker.1]: ConnectionError: x", FR_HEROKU, "app[worker.1]", "worker",
+     "worker.1", -1, "ConnectionError: x"},
+    {"2026-12-08T01:05:57.438800+00:00 heroku[router]: at=error code=H10", FR_HEROKU, "heroku[router]", "router",
+     "router", -1, "at=error code=H10"},
+    /* a CI runner's log: one writer, the time only */
+    {"2026-12-08T01:05:57.2362341Z   File \"/srv/a.py\", line 3, in f", FR_CI_TIME, "", NULL, NULL, -1,
+     "  File \"/srv/a.py\", line 3, in f"},
+    /* not a runner's: Python's six digits */
+    {"2026-12-08T01:05:57.236234Z INFO x", FR_NONE, NULL, NULL, NULL, -1, NULL},
     {"[pod/a b/c] x", FR_NONE, NULL, NULL, NULL, -1, NULL},
 };
 
@@ -96,6 +106,10 @@ static void test_time_and_kinds(void **state)
     assert_false(framing_parse(FR_COMPOSE, shrt, strlen(shrt), &f));
     assert_false(framing_parse(FR_KUBECTL, "web-1 | x", 9, &f));
     assert_false(framing_parse(FR_JOURNAL, "-- Boot 0f5c8e2a6d1b4c3e9a7f6b5d4c3b2a19 --", 43, &f));
+    const char *ci = "2026-12-08T01:05:57.2362341Z x";
+    assert_true(framing_parse(FR_CI_TIME, ci, strlen(ci), &f));
+    assert_true(f.has_ts);
+    assert_true(f.ts_ns == INT64_C(1796691957236234100));
 }
 
 int main(void)

@@ -1064,6 +1064,33 @@ static void test_asm_quiet_record(void **state)
     run_done(&r);
 }
 
+/* A CI runner's line after an exception is the runner's, not a note. */
+static void test_asm_runner_line_not_note(void **state)
+{
+    (void)state;
+    assert_true(tbl_is_runner_line("##[error]Process completed with exit code 1.", 44));
+    assert_true(tbl_is_runner_line("##[group]Run pytest", 19));
+    assert_true(tbl_is_runner_line("::error file=app.py,line=3::boom", 32));
+    assert_false(tbl_is_runner_line("## heading", 10));
+    assert_false(tbl_is_runner_line("##[]x", 5));
+    assert_false(tbl_is_runner_line("::1 is an address", 17));
+    struct asm_run r;
+    run_init(&r, NULL);
+    static const char *const lines[] = {
+        "Traceback (most recent call last):",
+        "  File \"a.py\", line 1, in f",
+        "RuntimeError: config missing",
+        "##[error]Process completed with exit code 1.",
+        NULL,
+    };
+    feed_all(&r, lines);
+    assert_int_equal(r.claims[4], TB_FOREIGN);
+    assert_int_equal(tb_asm_flush(r.as), 0);
+    assert_int_equal(r.nblk, 1);
+    assert_int_equal(blk_exc(&r, 0, 0)->nnotes, 0);
+    run_done(&r);
+}
+
 static void test_asm_back_to_back(void **state)
 {
     (void)state;
@@ -1903,6 +1930,7 @@ int main(void)
         cmocka_unit_test(test_arena_exhausted),
         cmocka_unit_test(test_asm_back_to_back),
         cmocka_unit_test(test_asm_quiet_record),
+        cmocka_unit_test(test_asm_runner_line_not_note),
         cmocka_unit_test(test_asm_indented_after_note),
         cmocka_unit_test(test_pytest_lines),
         cmocka_unit_test(test_pytest_long_chain),

@@ -7,9 +7,15 @@ time each arrived and interleaved in that order. Then:
   (SYSLOG_IDENTIFIER, _PID, _HOSTNAME, the arrival time); systemd-journal-remote turns
   it into a journal file and journalctl prints it (-o short and -o short-iso);
 - compose.log: as `docker compose logs` prints them (the name padded, then "| ");
-- kubectl.log: as `kubectl logs --prefix` prints them ("[pod/NAME/CONTAINER] ").
-Docker and a cluster are not on the build machine, so the last two prefixes are
-written here, to the collectors' documented formats; the lines after them are real.
+- kubectl.log: as `kubectl logs --prefix` prints them ("[pod/NAME/CONTAINER] ");
+- heroku.log: as `heroku logs` prints them (logplex: "TIME app[web.1]: "), with the
+  router's line about the crash;
+- github-actions.log: as a GitHub Actions job's raw log holds them (the runner's time
+  with seven digits of fraction before every line, its "##[group]" and "##[error]"
+  lines around the step).
+Docker, a cluster, Heroku and a runner are not on the build machine, so the last four
+prefixes are written here, to the collectors' documented formats; the lines after
+them are real.
 
 Usage: python3 collectors_app.py OUTDIR
 """
@@ -77,6 +83,24 @@ def collect(outdir):
     with open(os.path.join(outdir, "compose.log"), "w") as f:
         for t, name, pid, line in lines:
             f.write(f"{(name + '-1').ljust(width)}  | {line}\n")
+    def iso(t, digits, zone):
+        whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t))
+        return f"{whole}.{int((t % 1) * 10**digits):0{digits}d}{zone}"
+    with open(os.path.join(outdir, "heroku.log"), "w") as f:
+        for t, name, pid, line in lines:
+            f.write(f"{iso(t, 6, '+00:00')} app[{name}.1]: {line}\n")
+        t = lines[-1][0] + 0.2
+        f.write(f"{iso(t, 6, '+00:00')} heroku[worker.1]: Process exited with status 1\n")
+        f.write(f"{iso(t, 6, '+00:00')} heroku[worker.1]: State changed from up to crashed\n")
+    with open(os.path.join(outdir, "github-actions.log"), "w") as f:
+        t0 = lines[0][0] - 0.5
+        f.write(f"{iso(t0, 7, 'Z')} ##[group]Run python3 collectors_app.py services\n")
+        f.write(f"{iso(t0, 7, 'Z')} \x1b[36;1mpython3 collectors_app.py services\x1b[0m\n")
+        f.write(f"{iso(t0, 7, 'Z')} shell: /usr/bin/bash -e {{0}}\n")
+        f.write(f"{iso(t0, 7, 'Z')} ##[endgroup]\n")
+        for t, name, pid, line in lines:
+            f.write(f"{iso(t, 7, 'Z')} {line}\n")
+        f.write(f"{iso(lines[-1][0] + 0.1, 7, 'Z')} ##[error]Process completed with exit code 1.\n")
     pods = {"web": "web-7d9f8c6b5-x2kqp", "worker": "worker-5b4c7d9f8-m8zt4"}
     with open(os.path.join(outdir, "kubectl.log"), "w") as f:
         for t, name, pid, line in lines:
