@@ -179,20 +179,45 @@ static bool heroku_prefix(const char *p, size_t n, struct framed *out)
     return true;
 }
 
-/* A CI job's log (GitHub Actions, Azure Pipelines): "2026-12-07T10:00:00.1234567Z
- * line", the runner's .NET time with seven digits of fraction, which no Python
- * time has. */
-static bool ci_time_prefix(const char *p, size_t n, struct framed *out)
+/* A collector's own time before a line, "2026-12-07T10:00:00.1234567Z ": seven to
+ * nine digits of fraction and Z, which no Python time has (datetime stops at
+ * microseconds). The bytes it takes with its blank, or 0. */
+static size_t collector_time(const char *p, size_t n, int64_t *ts)
 {
-    int64_t ts;
-    if (n < 29 || p[10] != 'T' || p[19] != '.' || p[27] != 'Z' || p[28] != ' ' ||
-        evtime_parse_prefix(p, n, &ts) != 28)
+    if (n < 29 || p[10] != 'T' || p[19] != '.')
+        return 0;
+    size_t d = 20;
+    while (d < n && d < 30 && is_digit(p[d]))
+        d++;
+    if (d - 20 < 7 || d - 20 > 9 || d + 1 >= n || p[d] != 'Z' || p[d + 1] != ' ' ||
+        evtime_parse_prefix(p, n, ts) != d + 1)
+        return 0;
+    return d + 2;
+}
+
+/* After compose's or kubectl's prefix, the time `docker compose logs -t` and
+ * `kubectl logs --prefix --timestamps` add. */
+static void content_time(const char *p, size_t n, struct framed *out)
+{
+    size_t k = collector_time(p + out->content_off, n - out->content_off, &out->ts_ns);
+    if (k > 0) {
+        out->content_off += k;
+        out->has_ts = true;
+    }
+}
+
+/* A time before every line and nothing else: a CI job's log (GitHub Actions, Azure
+ * Pipelines: seven digits), `docker logs -t` and `kubectl logs --timestamps` (nine).
+ * One writer. */
+static bool timestamped_prefix(const char *p, size_t n, struct framed *out)
+{
+    size_t k = collector_time(p, n, &out->ts_ns);
+    if (k == 0)
         return false;
-    out->content_off = 29;
+    out->content_off = k;
     out->source = p;
     out->source_len = 0;
     out->has_ts = true;
-    out->ts_ns = ts;
     return true;
 }
 
@@ -203,19 +228,21 @@ bool framing_parse(enum framing kind, const char *p, size_t n, struct framed *ou
     bool ok = false;
     switch (kind) {
     case FR_COMPOSE:
-        ok = compose_prefix(p, n, out);
+        if ((ok = compose_prefix(p, n, out)))
+            content_time(p, n, out);
         break;
     case FR_JOURNAL:
         ok = n > 0 && (is_digit(p[0]) ? journal_iso(p, n, out) : journal_short(p, n, out));
         break;
     case FR_KUBECTL:
-        ok = kubectl_prefix(p, n, out);
+        if ((ok = kubectl_prefix(p, n, out)))
+            content_time(p, n, out);
         break;
     case FR_HEROKU:
         ok = heroku_prefix(p, n, out);
         break;
-    case FR_CI_TIME:
-        return ci_time_prefix(p, n, out);
+    case FR_TIMESTAMPED:
+        return timestamped_prefix(p, n, out);
     case FR_NONE:
         break;
     }
@@ -227,8 +254,8 @@ enum framing framing_detect(const char *p, size_t n)
     struct framed f;
     if (n > 0 && p[0] == '[')
         return framing_parse(FR_KUBECTL, p, n, &f) ? FR_KUBECTL : FR_NONE;
-    if (framing_parse(FR_CI_TIME, p, n, &f))
-        return FR_CI_TIME;
+    if (framing_parse(FR_TIMESTAMPED, p, n, &f))
+        return FR_TIMESTAMPED;
     if (framing_parse(FR_HEROKU, p, n, &f))
         return FR_HEROKU;
     if (framing_parse(FR_JOURNAL, p, n, &f))

@@ -7,6 +7,8 @@
  *   kubectl logs --prefix   "[pod/web-7d9f-x2/app] <line>"
  *   heroku logs             "2026-12-07T10:00:00.123456+00:00 app[web.1]: <line>"
  *   GitHub Actions, Azure   "2026-12-07T10:00:00.1234567Z <line>" (a CI job's log)
+ *   docker logs -t          "2026-12-07T10:00:00.123456789Z <line>" (and kubectl
+ *                           logs --timestamps; after compose's and kubectl's prefix too)
  * The program's own line (a logging record, a traceback line) follows the prefix, and
  * lines of several writers interleave. A framed line says who wrote it (the source,
  * which keys the interleaving apart) and what the collector knows of that writer.
@@ -20,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum framing { FR_NONE = 0, FR_COMPOSE, FR_JOURNAL, FR_KUBECTL, FR_HEROKU, FR_CI_TIME };
+enum framing { FR_NONE = 0, FR_COMPOSE, FR_JOURNAL, FR_KUBECTL, FR_HEROKU, FR_TIMESTAMPED };
 
 /* What a framed line's prefix says; every slice points into the line. */
 struct framed {

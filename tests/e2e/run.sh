@@ -199,6 +199,16 @@ expect_eq "$(jq -sc '[.[] | select(.message != null and (.message | test("^##"))
 expect_eq "$(jq -r 'select(.kind == "exception" and .level == null) | .ts' "$T/out")" "2026-12-08T01:05:57.236234100Z" \
     "github actions: the runner's time for the uncaught crash"
 
+name="events: docker logs -t (a nine-digit time before every line) reads as the log itself"
+run 0 "$PYCORR" events "$W/py311-asyncio-logging.txt"
+jq -c 'select(.kind == "exception") | [.level, .logger, .message, [.exception.chain[] | .type]]' "$T/out" > "$T/plain.sig"
+sed 's/^/2026-12-08T01:05:57.236234100Z /' "$W/py311-asyncio-logging.txt" > "$T/dockert.log"
+run 0 "$PYCORR" events "$T/dockert.log"
+expect_eq "$(jq -c 'select(.kind == "exception") | [.level, .logger, .message, [.exception.chain[] | .type]]' "$T/out")" \
+    "$(cat "$T/plain.sig")" "the same exception events as without the times"
+expect_eq "$(jq -s '[.[] | select(.message != null and (.message | test("^2026-12-08T01")))] | length' "$T/out")" 0 \
+    "no collector time left in a message"
+
 name="events: a multiprocessing child's traceback keeps its 'Process NAME:' line"
 run 0 "$PYCORR" events "$W/py312-multiprocessing.txt"
 expect_eq "$(jq -sc '[.[] | [.kind, .message, .exception.origin, (.exception.chain[0].frames | length)]]' "$T/out")" \

@@ -63,10 +63,18 @@ static const struct fcase cases[] = {
     {"2026-12-08T01:05:57.438800+00:00 heroku[router]: at=error code=H10", FR_HEROKU, "heroku[router]", "router",
      "router", -1, "at=error code=H10"},
     /* a CI runner's log: one writer, the time only */
-    {"2026-12-08T01:05:57.2362341Z   File \"/srv/a.py\", line 3, in f", FR_CI_TIME, "", NULL, NULL, -1,
+    {"2026-12-08T01:05:57.2362341Z   File \"/srv/a.py\", line 3, in f", FR_TIMESTAMPED, "", NULL, NULL, -1,
      "  File \"/srv/a.py\", line 3, in f"},
-    /* not a runner's: Python's six digits */
+    /* docker logs -t: nine digits; after compose's prefix (compose logs -t) */
+    {"2026-12-08T01:05:57.236234100Z Traceback (most recent call last):", FR_TIMESTAMPED, "", NULL, NULL, -1,
+     "Traceback (most recent call last):"},
+    {"web-1  | 2026-12-08T01:05:57.236234100Z KeyError: 'qty'", FR_COMPOSE, "web-1", "web", NULL, -1,
+     "KeyError: 'qty'"},
+    {"[pod/web-7d9f/app] 2026-12-08T01:05:57.236234100Z x", FR_KUBECTL, "pod/web-7d9f/app", "app", "web-7d9f", -1,
+     "x"},
+    /* not a runner's: Python's six digits, ten digits */
     {"2026-12-08T01:05:57.236234Z INFO x", FR_NONE, NULL, NULL, NULL, -1, NULL},
+    {"2026-12-08T01:05:57.2362341001Z x", FR_NONE, NULL, NULL, NULL, -1, NULL},
     {"[pod/a b/c] x", FR_NONE, NULL, NULL, NULL, -1, NULL},
 };
 
@@ -107,7 +115,11 @@ static void test_time_and_kinds(void **state)
     assert_false(framing_parse(FR_KUBECTL, "web-1 | x", 9, &f));
     assert_false(framing_parse(FR_JOURNAL, "-- Boot 0f5c8e2a6d1b4c3e9a7f6b5d4c3b2a19 --", 43, &f));
     const char *ci = "2026-12-08T01:05:57.2362341Z x";
-    assert_true(framing_parse(FR_CI_TIME, ci, strlen(ci), &f));
+    assert_true(framing_parse(FR_TIMESTAMPED, ci, strlen(ci), &f));
+    assert_true(f.has_ts);
+    assert_true(f.ts_ns == INT64_C(1796691957236234100));
+    const char *ct = "web-1  | 2026-12-08T01:05:57.236234100Z x";
+    assert_true(framing_parse(FR_COMPOSE, ct, strlen(ct), &f));
     assert_true(f.has_ts);
     assert_true(f.ts_ns == INT64_C(1796691957236234100));
 }
