@@ -165,6 +165,9 @@ struct textlog {
     char trace_buf[TRACEID_BUFSZ]; /* a record's request id, normalized (set_trace) */
     /* the writers a collector's framing named (keys KEY_NAMED..nkeys) */
     enum framing framing;
+    uint8_t frame_key;       /* the last framed line's writer */
+    size_t frame_col;        /* its message's column, where journalctl indents the
+                                message's further lines to (0: not the journal) */
     uint8_t nkeys;           /* keys in use: loops over keys stop here */
     struct keymeta {
         char source[FRAMING_SOURCE_MAX];
@@ -1863,15 +1866,25 @@ static int on_line(void *ctx, const char *p, size_t n, uint64_t lineno, bool tru
     case TR_FRAMED: {
         struct framed f;
         if (!framing_parse(t->framing, p, n, &f)) {
+            size_t col = t->frame_col;
+            if (col > 0 && n >= col && tbl_indent(p, n) >= col) {
+                /* journalctl prints a message's further lines indented to its
+                 * column (a blank one as the column's blanks): the same writer's
+                 * next line, on its key. */
+                rc = keyed_line(t, t->frame_key, p + col, n - col, lineno, true);
+                break;
+            }
             /* The collector's own line ("-- Boot 2f3c... --"): on no writer. */
+            t->frame_col = 0;
             t->cur_has_tts = false;
             rc = keyed_line(t, 0, p, n, lineno, true);
             break;
         }
         t->cur_has_tts = f.has_ts;
         t->cur_tts = f.ts_ns;
-        rc = keyed_line(t, f.source_len > 0 ? named_key(t, &f) : 0, p + f.content_off, n - f.content_off, lineno,
-                        true);
+        t->frame_key = f.source_len > 0 ? named_key(t, &f) : 0;
+        t->frame_col = t->framing == FR_JOURNAL ? f.content_off : 0;
+        rc = keyed_line(t, t->frame_key, p + f.content_off, n - f.content_off, lineno, true);
         break;
     }
     case TR_DOCKER:

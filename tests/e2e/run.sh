@@ -177,11 +177,15 @@ for f in journalctl-252-short journalctl-252-short-iso compose-prefix kubectl-pr
 done
 run 0 "$PYCORR" events "$W/journalctl-252-short.log"
 expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host, .pid] | map(tostring) | join(" ")' "$T/out" | sort | tr '\n' ',')" \
-    "shop-web shop-vm1 20335,shop-worker shop-vm1 20336," "journal: identifier, host and pid"
+    "shop-web shop-vm1 10885,shop-worker shop-vm1 10886," "journal: identifier, host and pid"
 expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts // "none"' "$T/out")" none "journal short: no year, no time"
 run 0 "$PYCORR" events "$W/journalctl-252-short-iso.log"
-expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts' "$T/out")" "2026-12-08T01:05:57Z" \
+expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts' "$T/out")" "2026-12-08T01:17:47Z" \
     "journal short-iso: the collector's time for a line without its own"
+run 0 "$PYCORR" events "$W/journalctl-252-multiline.log"
+expect_eq "$(jq -sc '[.[] | [.kind, .service, (.exception.chain // [] | map(.relation + ":" + .type) | join(","))] | join(" ")]' "$T/out")" \
+    '["log shop-api ","log shop-api ","log shop-api ","log shop-api ","exception shop-api root:KeyError,cause:ValueError","log shop-api "]' \
+    "journal: a record's further lines, indented to its column, are its writer's (the traceback in one entry)"
 run 0 "$PYCORR" events "$W/compose-prefix.log"
 expect_eq "$(jq -r '.service' "$T/out" | sort -u | tr '\n' ' ')" "web worker " "compose: the service, without the replica number"
 run 0 "$PYCORR" events "$W/kubectl-prefix.log"
@@ -189,14 +193,14 @@ expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host] | join(" ")
     "web web-7d9f8c6b5-x2kqp,worker worker-5b4c7d9f8-m8zt4," "kubectl: the container and the pod"
 run 0 "$PYCORR" events "$W/heroku-logplex.log"
 expect_eq "$(jq -r 'select(.kind == "exception") | [.service, .host, .ts] | join(" ")' "$T/out" | sort | tr '\n' ',')" \
-    "web web.1 2026-12-08T01:05:57.229Z,worker worker.1 2026-12-08T01:05:57.236234Z," \
+    "web web.1 2026-12-08T01:17:47.200Z,worker worker.1 2026-12-08T01:17:47.236966Z," \
     "heroku: the process type and dyno; logplex's time for the crash, which has none of its own"
 expect_eq "$(jq -r 'select(.service == "worker" and .kind == "log" and (.message | test("crashed"))) | .host' "$T/out")" \
     "worker.1" "heroku: the platform's own line about the dyno"
 run 0 "$PYCORR" events "$W/github-actions.log"
 expect_eq "$(jq -sc '[.[] | select(.message != null and (.message | test("^##")))] | map(.message) | .[-1]' "$T/out")" \
     '"##[error]Process completed with exit code 1."' "github actions: the runner's error line stays a line, not a note"
-expect_eq "$(jq -r 'select(.kind == "exception" and .level == null) | .ts' "$T/out")" "2026-12-08T01:05:57.236234100Z" \
+expect_eq "$(jq -r 'select(.kind == "exception" and .level == null) | .ts' "$T/out")" "2026-12-08T01:17:47.236966300Z" \
     "github actions: the runner's time for the uncaught crash"
 
 name="events: docker logs -t (a nine-digit time before every line) reads as the log itself"

@@ -1014,7 +1014,38 @@ static void test_collector_framing(void **state)
     assert_int_equal(ev_at(&c, 2)->pid, 1);
     coll_free(&c);
     check_chunking("journal", journal, sizeof(journal) - 1);
+
+    /* journalctl indents a message's further lines to its column; a line at the
+     * column, deeper (a frame) or blank (only the column's blanks) is that writer's */
+    static const char multi[] =
+        "Dec 08 01:17:47 vm1 shop-api[42]: request 3 failed\n"
+        "Dec 08 01:17:47 vm1 other[7]: unrelated\n"
+        "Dec 08 01:17:47 vm1 shop-api[42]: next\n"
+        "                                  Traceback (most recent call last):\n"
+        "                                    File \"/srv/app/a.py\", line 3, in f\n"
+        "                                      g()\n"
+        "                                  KeyError: 'k'\n"
+        "                                  \n"
+        "                                  The above exception was the direct cause of the following exception:\n"
+        "                                  \n"
+        "                                  Traceback (most recent call last):\n"
+        "                                    File \"/srv/app/a.py\", line 5, in f\n"
+        "                                  ValueError: v\n"
+        "Dec 08 01:17:48 vm1 other[7]: after\n";
+    run(&c, multi, 0);
+    assert_int_equal(c.n, 5);
+    x = ev_at(&c, 3);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_str(x->service, "shop-api");
+    assert_int_equal(x->pid, 42);
+    assert_int_equal(x->u.exc.chain.n, 2);
+    assert_str(x->u.exc.chain.exc[1].type, "ValueError");
+    assert_str(ev_at(&c, 4)->message, "after");
+    assert_str(ev_at(&c, 4)->service, "other");
+    coll_free(&c);
+    check_chunking("journal continuation", multi, sizeof(multi) - 1);
 }
+
 
 static void test_docker_lines(void **state)
 {

@@ -6,6 +6,9 @@ time each arrived and interleaved in that order. Then:
 - journal.export: the lines as journald would store them for two systemd units
   (SYSLOG_IDENTIFIER, _PID, _HOSTNAME, the arrival time); systemd-journal-remote turns
   it into a journal file and journalctl prints it (-o short and -o short-iso);
+- journal-multiline.export: the web service's records as systemd's JournalHandler
+  would store them, one entry per record, a traceback with its newlines in MESSAGE
+  (journalctl prints the further lines indented to the message's column);
 - compose.log: as `docker compose logs` prints them (the name padded, then "| ");
 - kubectl.log: as `kubectl logs --prefix` prints them ("[pod/NAME/CONTAINER] ");
 - heroku.log: as `heroku logs` prints them (logplex: "TIME app[web.1]: "), with the
@@ -79,6 +82,25 @@ def collect(outdir):
                     f"_BOOT_ID=0f5c8e2a6d1b4c3e9a7f6b5d4c3b2a19\n_HOSTNAME=shop-vm1\n"
                     f"SYSLOG_IDENTIFIER={'shop-' + name}\n_PID={pid}\n_COMM=python3\nPRIORITY=6\n"
                     f"_SYSTEMD_UNIT=shop-{name}.service\nMESSAGE={line}\n\n")
+    # A service logging to the journal itself (systemd's JournalHandler): one entry
+    # per record, a traceback in the record's MESSAGE with its newlines (the export
+    # format's binary field), which journalctl prints indented to the message column.
+    import struct
+    with open(os.path.join(outdir, "journal-multiline.export"), "wb") as f:
+        web_lines = [(t, line) for t, name, pid, line in lines if name == "web"]
+        records = []
+        for t, line in web_lines:
+            if line[:4].isdigit():
+                records.append([t, line.split(" ", 4)[4]])  # JournalHandler's MESSAGE is %(message)s
+            else:
+                records[-1][1] += "\n" + line
+        for i, (t, msg) in enumerate(records):
+            b = msg.encode()
+            prio = 3 if "\n" in msg else 6
+            f.write(f"__REALTIME_TIMESTAMP={int(t * 1e6)}\n__MONOTONIC_TIMESTAMP={1000 + i}\n"
+                    f"_BOOT_ID=0f5c8e2a6d1b4c3e9a7f6b5d4c3b2a19\n_HOSTNAME=shop-vm1\nSYSLOG_IDENTIFIER=shop-api\n"
+                    f"_PID={procs['web'].pid}\nPRIORITY={prio}\n".encode())
+            f.write(b"MESSAGE\n" + struct.pack("<Q", len(b)) + b + b"\n\n")
     width = max(len(f"{n}-1") for n in procs)
     with open(os.path.join(outdir, "compose.log"), "w") as f:
         for t, name, pid, line in lines:
