@@ -46,9 +46,11 @@ enum transport { TR_UNKNOWN = 0, TR_PLAIN, TR_CRI, TR_DOCKER, TR_FRAMED };
 
 /* Keys keep interleaved writers apart: 0 no stream, 1 stdout, 2 stderr (CRI and
  * docker), and from KEY_NAMED on the writers a collector's framing names (framing.h),
- * each with what its events carry. More writers than keys share the last. */
+ * each with what its events carry. More writers than keys share the last, KEY_OTHERS,
+ * which carries nothing of theirs. */
 #define NKEYS 16
 #define KEY_NAMED 3
+#define KEY_OTHERS (NKEYS - 1)
 /* Lines looked at for a collector's framing before a stream is taken as plain: a
  * journal starts with "-- Logs begin at ...", compose's output with "Attaching to". */
 #define FRAMING_PROBE_LINES 3
@@ -169,6 +171,7 @@ struct textlog {
     size_t frame_col;        /* its message's column, where journalctl indents the
                                 message's further lines to (0: not the journal) */
     uint8_t nkeys;           /* keys in use: loops over keys stop here */
+    uint8_t nnamed;          /* keys KEY_NAMED..nnamed have a writer's name and fields */
     struct keymeta {
         char source[FRAMING_SOURCE_MAX];
         size_t source_len;
@@ -443,7 +446,7 @@ static void set_trace(struct textlog *t, struct event *ev, const char *line, con
 /* What a collector said of key's writer, where the line itself said nothing. */
 static void key_meta(const struct textlog *t, uint8_t key, struct event *ev)
 {
-    if (key < KEY_NAMED || key >= t->nkeys)
+    if (key < KEY_NAMED || key >= t->nnamed)
         return;
     const struct keymeta *m = &t->named[key];
     if (!ev_str_present(ev->service) && m->service_len > 0)
@@ -458,12 +461,14 @@ static void key_meta(const struct textlog *t, uint8_t key, struct event *ev)
  * all are taken). */
 static uint8_t named_key(struct textlog *t, const struct framed *f)
 {
-    for (uint8_t k = KEY_NAMED; k < t->nkeys; k++)
+    for (uint8_t k = KEY_NAMED; k < t->nnamed; k++)
         if (t->named[k].source_len == f->source_len && memcmp(t->named[k].source, f->source, f->source_len) == 0)
             return k;
-    if (t->nkeys == NKEYS)
-        return NKEYS - 1;
-    struct keymeta *m = &t->named[t->nkeys];
+    if (t->nnamed == KEY_OTHERS) {
+        t->nkeys = NKEYS;
+        return KEY_OTHERS;
+    }
+    struct keymeta *m = &t->named[t->nnamed];
     memcpy(m->source, f->source, f->source_len);
     m->source_len = f->source_len;
     m->service_len = f->service_len < sizeof(m->service) ? f->service_len : 0;
@@ -471,7 +476,8 @@ static uint8_t named_key(struct textlog *t, const struct framed *f)
     m->host_len = f->host != NULL && f->host_len < sizeof(m->host) ? f->host_len : 0;
     memcpy(m->host, f->host != NULL ? f->host : "", m->host_len);
     m->pid = f->pid;
-    return t->nkeys++;
+    t->nkeys = ++t->nnamed;
+    return (uint8_t)(t->nnamed - 1);
 }
 
 /* A line outside tracebacks as a log event. lp is its prefix, or NULL. */
@@ -1929,7 +1935,7 @@ static void *textlog_open(const struct parser_env *env)
         t->env.limits = &parse_limits_default;
     linesplit_init(&t->ls, t->env.limits->max_line);
     logprefix_cache_init(&t->lpc);
-    t->nkeys = KEY_NAMED;
+    t->nkeys = t->nnamed = KEY_NAMED;
     return t;
 }
 

@@ -1044,6 +1044,27 @@ static void test_collector_framing(void **state)
     assert_str(ev_at(&c, 4)->service, "other");
     coll_free(&c);
     check_chunking("journal continuation", multi, sizeof(multi) - 1);
+
+    /* More writers than keys: the rest share one that carries none of their fields
+     * (rather than another writer's), and their tracebacks are still read. */
+    char many[4096];
+    size_t at = 0;
+    for (int i = 0; i < 20; i++)
+        at += (size_t)snprintf(many + at, sizeof(many) - at, "svc%02d-1  | 2026-12-07 10:00:%02d,000 INFO app hi %d\n", i,
+                               i, i);
+    at += (size_t)snprintf(many + at, sizeof(many) - at,
+                           "svc19-1  | Traceback (most recent call last):\n"
+                           "svc19-1  |   File \"/a.py\", line 1, in f\n"
+                           "svc19-1  | KeyError: 1\n");
+    run(&c, many, 0);
+    assert_int_equal(c.n, 21);
+    assert_str(ev_at(&c, 0)->service, "svc00");
+    assert_str(ev_at(&c, 11)->service, "svc11");
+    assert_false(ev_str_present(ev_at(&c, 12)->service));
+    assert_false(ev_str_present(ev_at(&c, 19)->service));
+    assert_int_equal(ev_at(&c, 20)->kind, EV_EXCEPTION);
+    assert_str(ev_at(&c, 20)->u.exc.chain.exc[0].type, "KeyError");
+    coll_free(&c);
 }
 
 
