@@ -170,6 +170,7 @@ struct textlog {
     uint8_t frame_key;       /* the last framed line's writer */
     size_t frame_col;        /* its message's column, where journalctl indents the
                                 message's further lines to (0: not the journal) */
+    uint64_t frame_line;     /* the line its journal entry began on */
     uint8_t nkeys;           /* keys in use: loops over keys stop here */
     uint8_t nnamed;          /* keys KEY_NAMED..nnamed have a writer's name and fields */
     struct keymeta {
@@ -892,6 +893,14 @@ static void attach_intro(struct textlog *t, struct tb_asm *as, uint64_t ln)
         m->message_len = 0;
         message_from_line(m, whole);
         rec->absorbed = true;
+        prev->absorbed = true;
+    } else if (!prev->prefixed && t->transport == TR_FRAMED && t->frame_col > 0 && t->frame_line == ln - 1 &&
+               prev->key == t->cur_key && msg.len < 512) {
+        /* One journal entry: a record's message, then its traceback on the entry's
+         * further lines (systemd's JournalHandler stores logger.exception so). */
+        meta_from_record(m, t, prev);
+        m->origin = EV_TB_LOGGED;
+        message_from_line(m, msg);
         prev->absorbed = true;
     } else if (!prev->prefixed && str_starts(msg, "Internal Server Error: ") && msg.len < 512) {
         /* Django's django.request record for a 500, which its console handler
@@ -1890,6 +1899,7 @@ static int on_line(void *ctx, const char *p, size_t n, uint64_t lineno, bool tru
         t->cur_tts = f.ts_ns;
         t->frame_key = f.source_len > 0 ? named_key(t, &f) : 0;
         t->frame_col = t->framing == FR_JOURNAL ? f.content_off : 0;
+        t->frame_line = lineno;
         rc = keyed_line(t, t->frame_key, p + f.content_off, n - f.content_off, lineno, true);
         break;
     }

@@ -184,8 +184,10 @@ expect_eq "$(jq -r 'select(.exception.chain[0].type == "ConnectionError") | .ts'
     "journal short-iso: the collector's time for a line without its own"
 run 0 "$PYCORR" events "$W/journalctl-252-multiline.log"
 expect_eq "$(jq -sc '[.[] | [.kind, .service, (.exception.chain // [] | map(.relation + ":" + .type) | join(","))] | join(" ")]' "$T/out")" \
-    '["log shop-api ","log shop-api ","log shop-api ","log shop-api ","exception shop-api root:KeyError,cause:ValueError","log shop-api "]' \
+    '["log shop-api ","log shop-api ","log shop-api ","exception shop-api root:KeyError,cause:ValueError","log shop-api "]' \
     "journal: a record's further lines, indented to its column, are its writer's (the traceback in one entry)"
+expect_eq "$(jq -r 'select(.kind == "exception") | [.message, .exception.origin] | join(" ")' "$T/out")" \
+    "request 3 failed logged" "journal: the entry's first line is the record's message"
 run 0 "$PYCORR" events "$W/compose-prefix.log"
 expect_eq "$(jq -r '.service' "$T/out" | sort -u | tr '\n' ' ')" "web worker " "compose: the service, without the replica number"
 run 0 "$PYCORR" events "$W/kubectl-prefix.log"

@@ -1033,15 +1033,17 @@ static void test_collector_framing(void **state)
         "                                  ValueError: v\n"
         "Dec 08 01:17:48 vm1 other[7]: after\n";
     run(&c, multi, 0);
-    assert_int_equal(c.n, 5);
-    x = ev_at(&c, 3);
+    assert_int_equal(c.n, 4);
+    x = ev_at(&c, 2);
     assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_str(x->message, "next"); /* the entry's first line is the record's message */
+    assert_int_equal(x->u.exc.origin, EV_TB_LOGGED);
     assert_str(x->service, "shop-api");
     assert_int_equal(x->pid, 42);
     assert_int_equal(x->u.exc.chain.n, 2);
     assert_str(x->u.exc.chain.exc[1].type, "ValueError");
-    assert_str(ev_at(&c, 4)->message, "after");
-    assert_str(ev_at(&c, 4)->service, "other");
+    assert_str(ev_at(&c, 3)->message, "after");
+    assert_str(ev_at(&c, 3)->service, "other");
     coll_free(&c);
     check_chunking("journal continuation", multi, sizeof(multi) - 1);
 
