@@ -221,6 +221,53 @@ static bool timestamped_prefix(const char *p, size_t n, struct framed *out)
     return true;
 }
 
+/* Ray's driver printing a worker's line: "(NAME pid=N) line", "(pid=N, ip=IP) line"
+ * (NAME the task or actor; the ip when the worker is on another node). */
+static bool ray_prefix(const char *p, size_t n, struct framed *out)
+{
+    if (n < 8 || p[0] != '(')
+        return false;
+    size_t i = 1;
+    while (i < n && i < 64 && (is_alnum(p[i]) || p[i] == '_' || p[i] == '.' || p[i] == ':' || p[i] == '-'))
+        i++;
+    size_t name_end = 1;
+    if (i < n && p[i] == ' ' && i > 1) {
+        name_end = i;
+        i++;
+    } else {
+        i = 1; /* no name: "(pid=..." */
+    }
+    if (n - i < 6 || memcmp(p + i, "pid=", 4) != 0)
+        return false;
+    i += 4;
+    size_t d = i;
+    int64_t pid = 0;
+    while (i < n && is_digit(p[i]) && i - d < 10)
+        pid = pid * 10 + (p[i++] - '0');
+    if (i == d)
+        return false;
+    size_t ip = 0, ip_end = 0;
+    if (n - i > 5 && memcmp(p + i, ", ip=", 5) == 0) {
+        ip = i += 5;
+        while (i < n && i - ip < 46 && (is_alnum(p[i]) || p[i] == '.' || p[i] == ':'))
+            i++;
+        ip_end = i;
+        if (ip_end == ip)
+            return false;
+    }
+    if (i >= n || p[i] != ')' || (i + 1 < n && p[i + 1] != ' '))
+        return false;
+    out->content_off = i + 2 < n ? i + 2 : n;
+    out->source = p + 1;
+    out->source_len = i - 1;
+    out->service = name_end > 1 ? p + 1 : NULL;
+    out->service_len = name_end - 1;
+    out->host = ip_end > ip ? p + ip : NULL;
+    out->host_len = ip_end - ip;
+    out->pid = pid;
+    return true;
+}
+
 bool framing_parse(enum framing kind, const char *p, size_t n, struct framed *out)
 {
     memset(out, 0, sizeof(*out));
@@ -243,6 +290,9 @@ bool framing_parse(enum framing kind, const char *p, size_t n, struct framed *ou
         break;
     case FR_TIMESTAMPED:
         return timestamped_prefix(p, n, out);
+    case FR_RAY:
+        ok = ray_prefix(p, n, out);
+        break;
     case FR_NONE:
         break;
     }

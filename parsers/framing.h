@@ -7,6 +7,8 @@
  *   kubectl logs --prefix   "[pod/web-7d9f-x2/app] <line>"
  *   heroku logs             "2026-12-07T10:00:00.123456+00:00 app[web.1]: <line>"
  *   GitHub Actions, Azure   "2026-12-07T10:00:00.1234567Z <line>" (a CI job's log)
+ *   Ray, on its driver      "(f pid=31071) <line>", "(pid=45601, ip=10.0.0.2) <line>"
+ *                           (its workers' output among the driver's own lines)
  *   docker logs -t          "2026-12-07T10:00:00.123456789Z <line>" (and kubectl
  *                           logs --timestamps; after compose's and kubectl's prefix too)
  * The program's own line (a logging record, a traceback line) follows the prefix, and
@@ -22,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum framing { FR_NONE = 0, FR_COMPOSE, FR_JOURNAL, FR_KUBECTL, FR_HEROKU, FR_TIMESTAMPED };
+enum framing { FR_NONE = 0, FR_COMPOSE, FR_JOURNAL, FR_KUBECTL, FR_HEROKU, FR_TIMESTAMPED, FR_RAY };
 
 /* What a framed line's prefix says; every slice points into the line. */
 struct framed {
@@ -45,7 +47,8 @@ struct framed {
 /* Longest source name kept apart; longer names are not taken as framing. */
 #define FRAMING_SOURCE_MAX 96
 
-/* The framing a stream whose first line is p[0..n) has, or FR_NONE. */
+/* The framing a stream whose first line is p[0..n) has, or FR_NONE. (Ray's is not
+ * looked for here: its driver's own lines come first; textlog looks at any line.) */
 enum framing framing_detect(const char *p, size_t n);
 
 /* Read kind's prefix at the start of p[0..n); false when the line has none. */

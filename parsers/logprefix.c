@@ -656,6 +656,10 @@ static bool parse_layouts(const char *p, size_t n, struct logprefix *out, size_t
             i += 2;
             continue;
         }
+        if (i + 3 < n && p[i] == '-' && p[i + 1] == '-' && p[i + 2] == ' ' && have_logger) {
+            i += 3; /* Ray's "%(filename)s:%(lineno)s -- %(message)s" */
+            continue;
+        }
         if (i + 2 < n && p[i] == '|' && p[i + 1] == ' ') {
             i += 2;
             continue;

@@ -472,8 +472,8 @@ static uint8_t named_key(struct textlog *t, const struct framed *f)
     struct keymeta *m = &t->named[t->nnamed];
     memcpy(m->source, f->source, f->source_len);
     m->source_len = f->source_len;
-    m->service_len = f->service_len < sizeof(m->service) ? f->service_len : 0;
-    memcpy(m->service, f->service, m->service_len);
+    m->service_len = f->service != NULL && f->service_len < sizeof(m->service) ? f->service_len : 0;
+    memcpy(m->service, f->service != NULL ? f->service : "", m->service_len);
     m->host_len = f->host != NULL && f->host_len < sizeof(m->host) ? f->host_len : 0;
     memcpy(m->host, f->host != NULL ? f->host : "", m->host_len);
     m->pid = f->pid;
@@ -1873,6 +1873,10 @@ static int on_line(void *ctx, const char *p, size_t n, uint64_t lineno, bool tru
             t->transport = TR_CRI;
         else if ((t->framing = framing_detect(p, n)) != FR_NONE)
             t->transport = TR_FRAMED;
+        else if (n > 7 && p[0] == '(' && framing_parse(FR_RAY, p, n, &(struct framed){0})) {
+            t->transport = TR_FRAMED;
+            t->framing = FR_RAY;
+        }
         else if (lineno >= FRAMING_PROBE_LINES)
             t->transport = TR_PLAIN;
     }
@@ -1922,11 +1926,19 @@ static int on_line(void *ctx, const char *p, size_t n, uint64_t lineno, bool tru
         rc = keyed_line(t, key, p + off, n - off, lineno, complete);
         break;
     }
-    default:
+    default: {
+        struct framed f;
+        if (n > 7 && p[0] == '(' && t->transport == TR_PLAIN && framing_parse(FR_RAY, p, n, &f)) {
+            /* Ray's driver: its workers' lines come among its own, from any line on. */
+            t->transport = TR_FRAMED;
+            t->framing = FR_RAY;
+            return on_line(ctx, p, n, lineno, false);
+        }
         t->cur_key = 0;
         t->cur_has_tts = false;
         rc = content_line(t, p, n, lineno);
         break;
+    }
     }
     if (rc < 0)
         t->oom = true;

@@ -315,6 +315,9 @@ static const struct prefix_case prefix_cases[] = {
      "2026-12-07T10:00:00.123Z", EV_LVL_ERROR, "homeassistant.core", -1, "MainThread", "Error doing job"},
     {"2026-12-07 10:00:00.123 WARNING (retrying) connection lost", true, "2026-12-07T10:00:00.123Z",
      EV_LVL_WARNING, NULL, -1, NULL, "(retrying) connection lost"},
+    /* Ray's driver: a tab after the time, " -- " after the file and line */
+    {"2024-05-10 18:01:35,772\tINFO worker.py:1740 -- Started a local Ray instance.", true,
+     "2024-05-10T18:01:35.772Z", EV_LVL_INFO, "worker.py", -1, NULL, "Started a local Ray instance."},
     /* loguru's own level between INFO and WARNING */
     {"2026-12-07 14:51:04.360 | SUCCESS  | app:f:3 - saved", true, "2026-12-07T14:51:04.360Z", EV_LVL_INFO,
      "app", -1, NULL, "saved"},
@@ -1046,6 +1049,38 @@ static void test_collector_framing(void **state)
     assert_str(ev_at(&c, 3)->service, "other");
     coll_free(&c);
     check_chunking("journal continuation", multi, sizeof(multi) - 1);
+
+    /* Ray's driver: its own lines first, its workers' lines from any line on */
+    static const char ray[] =
+        "2024-05-10 18:01:35,772\tINFO worker.py:1740 -- Started a local Ray instance.\n"
+        "2024-05-10 18:01:35,900\tINFO worker.py:1800 -- Connected.\n"
+        "2024-05-10 18:01:36,000\tINFO job.py:10 -- submitting\n"
+        "2024-05-10 18:01:36,100\tINFO job.py:11 -- submitted\n"
+        "(f pid=31071) starting shard 3\n"
+        "(train_loop pid=31072, ip=10.0.0.2) Traceback (most recent call last):\n"
+        "(f pid=31071) shard 3 done\n"
+        "(train_loop pid=31072, ip=10.0.0.2)   File \"/srv/job/train.py\", line 40, in step\n"
+        "(train_loop pid=31072, ip=10.0.0.2)     loss = model(batch)\n"
+        "(train_loop pid=31072, ip=10.0.0.2) RuntimeError: CUDA out of memory.\n"
+        "2024-05-10 18:01:37,000\tERROR job.py:20 -- shard failed\n"
+        "(pid=45601) a worker without a task's name\n";
+    run(&c, ray, 0);
+    assert_int_equal(c.n, 9);
+    assert_int_equal(ev_at(&c, 8)->pid, 45601);
+    assert_false(ev_str_present(ev_at(&c, 8)->service));
+    assert_str(ev_at(&c, 4)->service, "f");
+    assert_str(ev_at(&c, 4)->message, "starting shard 3");
+    x = ev_at(&c, 5);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_str(x->service, "train_loop");
+    assert_str(x->host, "10.0.0.2");
+    assert_int_equal(x->pid, 31072);
+    assert_str(x->u.exc.chain.exc[0].type, "RuntimeError");
+    assert_int_equal(x->u.exc.chain.exc[0].nframes, 1);
+    assert_str(ev_at(&c, 7)->message, "shard failed");
+    assert_false(ev_str_present(ev_at(&c, 7)->service));
+    coll_free(&c);
+    check_chunking("ray", ray, sizeof(ray) - 1);
 
     /* More writers than keys: the rest share one that carries none of their fields
      * (rather than another writer's), and their tracebacks are still read. */
