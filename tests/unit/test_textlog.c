@@ -948,6 +948,21 @@ static void test_cri_partial_and_streams(void **state)
     coll_free(&c);
 }
 
+/* Event i is an exception whose writer the collector named: its fields, and the
+ * type of its chain's root. */
+static const struct event *framed_exception(const struct coll *c, size_t i, const char *service, const char *host,
+                                            int64_t pid, const char *root_type)
+{
+    const struct event *x = ev_at(c, i);
+    assert_int_equal(x->kind, EV_EXCEPTION);
+    assert_str(x->service, service);
+    if (host != NULL)
+        assert_str(x->host, host);
+    assert_int_equal(x->pid, pid);
+    assert_str(x->u.exc.chain.exc[0].type, root_type);
+    return x;
+}
+
 /* Collectors' framing (framing.h): compose's lines of two services interleaved inside
  * a traceback, a journal that starts with its header; each writer's lines keep
  * apart, its events carry what the collector said, and no prefix stays in a message. */
@@ -1005,13 +1020,8 @@ static void test_collector_framing(void **state)
         "Dec 07 10:00:01 host1 systemd[1]: Started Session 3 of user root.\n";
     run(&c, journal, 0);
     assert_int_equal(c.n, 3);
-    const struct event *x = ev_at(&c, 1);
-    assert_int_equal(x->kind, EV_EXCEPTION);
-    assert_str(x->service, "gunicorn");
-    assert_str(x->host, "host1");
-    assert_int_equal(x->pid, 1234);
+    const struct event *x = framed_exception(&c, 1, "gunicorn", "host1", 1234, "KeyError");
     assert_int_equal(x->level, EV_LVL_ERROR);
-    assert_str(x->u.exc.chain.exc[0].type, "KeyError");
     assert_str(ev_at(&c, 2)->message, "Started Session 3 of user root.");
     assert_str(ev_at(&c, 2)->service, "systemd");
     assert_int_equal(ev_at(&c, 2)->pid, 1);
@@ -1037,12 +1047,9 @@ static void test_collector_framing(void **state)
         "Dec 08 01:17:48 vm1 other[7]: after\n";
     run(&c, multi, 0);
     assert_int_equal(c.n, 4);
-    x = ev_at(&c, 2);
-    assert_int_equal(x->kind, EV_EXCEPTION);
+    x = framed_exception(&c, 2, "shop-api", "vm1", 42, "KeyError");
     assert_str(x->message, "next"); /* the entry's first line is the record's message */
     assert_int_equal(x->u.exc.origin, EV_TB_LOGGED);
-    assert_str(x->service, "shop-api");
-    assert_int_equal(x->pid, 42);
     assert_int_equal(x->u.exc.chain.n, 2);
     assert_str(x->u.exc.chain.exc[1].type, "ValueError");
     assert_str(ev_at(&c, 3)->message, "after");
@@ -1070,12 +1077,7 @@ static void test_collector_framing(void **state)
     assert_false(ev_str_present(ev_at(&c, 8)->service));
     assert_str(ev_at(&c, 4)->service, "f");
     assert_str(ev_at(&c, 4)->message, "starting shard 3");
-    x = ev_at(&c, 5);
-    assert_int_equal(x->kind, EV_EXCEPTION);
-    assert_str(x->service, "train_loop");
-    assert_str(x->host, "10.0.0.2");
-    assert_int_equal(x->pid, 31072);
-    assert_str(x->u.exc.chain.exc[0].type, "RuntimeError");
+    x = framed_exception(&c, 5, "train_loop", "10.0.0.2", 31072, "RuntimeError");
     assert_int_equal(x->u.exc.chain.exc[0].nframes, 1);
     assert_str(ev_at(&c, 7)->message, "shard failed");
     assert_false(ev_str_present(ev_at(&c, 7)->service));
